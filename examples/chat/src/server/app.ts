@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createChatAttachmentRoute, createSqlChatStore } from '@duplex/chat';
+import { type Broker, createDuplexServer, type DuplexServer } from '@duplex/server';
+import { createPgliteDatabase, type SqlDatabase } from '@duplex/sql';
+import { createAppRouter, devAuthenticate } from './router';
+
+/** Where `vite build` puts the web app. */
+export const webDir = fileURLToPath(new URL('../../dist', import.meta.url));
+
+/** Options of {@link createChatApp}. */
+export interface ChatAppOptions {
+  /** The database; by default PGlite in `dataDir`. */
+  db?: SqlDatabase;
+  /**
+   * Where PGlite keeps its data when no `db` is given; in memory when `null`.
+   * @default '.data/chat'
+   */
+  dataDir?: string | null;
+  broker?: Broker;
+  /**
+   * The built web app to serve; `null` serves none (API only).
+   * @default webDir when it has been built (`npm run build`), else none
+   */
+  staticDir?: string | null;
+}
+
+/** The chat app: the typed API, attachments, and the web app, on one port. */
+export async function createChatApp(opts: ChatAppOptions = {}) {
+  const dataDir = opts.dataDir === undefined ? '.data/chat' : opts.dataDir;
+  const db = opts.db ?? (await createPgliteDatabase(dataDir === null ? {} : { dataDir }));
+  const store = await createSqlChatStore(db);
+  if ((await store.listPublicRooms(1)).length === 0) {
+    await store.createRoom({
+      id: 'general',
+      name: 'General',
+      visibility: 'public',
+      ownerId: 'duplex',
+      ownerName: 'Duplex',
+    });
+  }
+  const staticDir =
+    opts.staticDir === undefined ? (existsSync(webDir) ? webDir : null) : opts.staticDir;
+  const server: DuplexServer = createDuplexServer({
+    router: createAppRouter(store),
+    authenticate: devAuthenticate,
+    ...(opts.broker ? { broker: opts.broker } : {}),
+    routes: [createChatAttachmentRoute({ store })],
+    ...(staticDir ? { staticDir } : {}),
+  });
+  return {
+    server,
+    store,
+    async close() {
+      await server.close({ drainTimeoutMs: 1_000 });
+      if (!opts.db) await db.close();
+    },
+  };
+}

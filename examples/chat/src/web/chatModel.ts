@@ -1,0 +1,327 @@
+import type { ChatEvent, Member, Message, Room, RoomSummary } from '@duplex/chat';
+import {
+  createDuplexClient,
+  type DuplexClient,
+  type DuplexStatus,
+  idempotent,
+  isGap,
+} from '@duplex/client';
+import type { AppRouter } from '../server/router';
+
+export interface RoomState {
+  /** Loaded messages by id; `ordered()` sorts them oldest first. */
+  messages: Map<string, Message>;
+  hasOlder: boolean;
+  loadingOlder: boolean;
+  members: Member[];
+  online: { id: string; name: string }[];
+  typing: Map<string, { name: string; expiresAt: number }>;
+  /** user id → the newest message id they have read. */
+  receipts: Map<string, string>;
+}
+
+const pageSize = 40;
+const byId = (a: Message, b: Message) => Number(a.id) - Number(b.id);
+
+/**
+ * The chat page's state and its wiring to the typed client: one `chat.onEvent` subscription
+ * per room the user is in, history pages, unread counts, typing, presence and receipts. Views
+ * re-render on `subscribe`; nothing here knows about React.
+ */
+export class ChatModel {
+  readonly client: DuplexClient<AppRouter>;
+  rooms: RoomSummary[] = [];
+  discover: Room[] = [];
+  activeRoomId: string | null = null;
+  status: DuplexStatus;
+  error: string | null = null;
+  private readonly roomStates = new Map<string, RoomState>();
+  private readonly streams = new Map<string, { unsubscribe(): void }>();
+  private readonly listeners = new Set<() => void>();
+  private version = 0;
+  private typingSentAt = 0;
+
+  constructor(
+    readonly me: { id: string; name: string },
+    url: string,
+  ) {
+    this.client = createDuplexClient<AppRouter>({ url, token: () => encodeURIComponent(me.name) });
+    this.status = this.client.$status.get();
+    this.client.$status.subscribe((status) => {
+      this.status = status;
+      this.changed();
+    });
+    setInterval(() => this.expireTyping(), 1_000);
+    window.addEventListener('focus', () => this.markActiveRead());
+  }
+
+  subscribe = (listener: () => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+  getVersion = () => this.version;
+  private changed() {
+    this.version++;
+    for (const listener of this.listeners) listener();
+  }
+
+  room(roomId: string): RoomState {
+    let state = this.roomStates.get(roomId);
+    if (!state) {
+      state = {
+        messages: new Map(),
+        hasOlder: true,
+        loadingOlder: false,
+        members: [],
+        online: [],
+        typing: new Map(),
+        receipts: new Map(),
+      };
+      this.roomStates.set(roomId, state);
+    }
+    return state;
+  }
+  ordered(roomId: string): Message[] {
+    return [...this.room(roomId).messages.values()].sort(byId);
+  }
+  get activeRoom(): RoomSummary | undefined {
+    return this.rooms.find((s) => s.room.id === this.activeRoomId);
+  }
+
+  async start() {
+    await this.refreshRooms();
+    const first = this.rooms[0]?.room.id;
+    if (first) await this.openRoom(first);
+  }
+
+  async refreshRooms() {
+    const { mine, discover } = await this.client.chat.rooms.query();
+    this.rooms = mine;
+    this.discover = discover;
+    for (const { room } of mine) this.follow(room.id);
+    this.changed();
+  }
+
+  /** One resumable stream per room: after a reconnect it resumes; after a gap it refetches. */
+  private follow(roomId: string) {
+    if (this.streams.has(roomId)) return;
+    const stream = this.client.chat.onEvent.subscribe(
+      { roomId },
+      {
+        onData: ({ data }) => {
+          if (isGap(data)) void this.reload(roomId);
+          else this.apply(roomId, data);
+        },
+        onError: (error) => {
+          this.streams.delete(roomId);
+          this.fail(error);
+        },
+      },
+    );
+    this.streams.set(roomId, stream);
+  }
+
+  private apply(roomId: string, event: ChatEvent) {
+    const state = this.room(roomId);
+    switch (event.type) {
+      case 'message.created': {
+        const isNew = !state.messages.has(event.message.id);
+        state.messages.set(event.message.id, event.message);
+        state.typing.delete(event.message.authorId);
+        const summary = this.rooms.find((s) => s.room.id === roomId);
+        if (summary) {
+          summary.lastMessage = event.message;
+          if (isNew && event.message.authorId !== this.me.id && !this.isReading(roomId))
+            summary.unread++;
+          this.rooms.sort((a, b) => activity(b) - activity(a));
+        }
+        if (this.isReading(roomId)) void this.markRead(roomId, event.message.id);
+        break;
+      }
+      case 'message.edited':
+      case 'message.deleted':
+        if (state.messages.has(event.message.id))
+          state.messages.set(event.message.id, event.message);
+        break;
+      case 'reaction': {
+        const message = state.messages.get(event.messageId);
+        if (!message) break;
+        const users = message.reactions[event.emoji] ?? [];
+        const next = event.added
+          ? [...new Set([...users, event.userId])]
+          : users.filter((u) => u !== event.userId);
+        const reactions = { ...message.reactions, [event.emoji]: next };
+        if (next.length === 0) delete reactions[event.emoji];
+        state.messages.set(message.id, { ...message, reactions });
+        break;
+      }
+      case 'receipt':
+        state.receipts.set(event.userId, event.messageId);
+        break;
+      case 'member.joined':
+        state.members = [
+          ...state.members.filter((m) => m.userId !== event.member.userId),
+          event.member,
+        ];
+        break;
+      case 'member.left':
+        state.members = state.members.filter((m) => m.userId !== event.userId);
+        if (event.userId === this.me.id) void this.refreshRooms();
+        break;
+      case 'typing':
+        if (event.userId !== this.me.id)
+          state.typing.set(event.userId, {
+            name: event.name,
+            expiresAt: event.expiresAt.getTime(),
+          });
+        break;
+      case 'presence':
+        state.online = event.online;
+        break;
+    }
+    this.changed();
+  }
+
+  private isReading(roomId: string) {
+    return (
+      roomId === this.activeRoomId && document.visibilityState === 'visible' && document.hasFocus()
+    );
+  }
+
+  async openRoom(roomId: string) {
+    this.activeRoomId = roomId;
+    this.changed();
+    const state = this.room(roomId);
+    if (state.messages.size === 0) await this.loadOlder(roomId);
+    const members = await this.client.chat.members.query({ roomId });
+    state.members = members;
+    for (const m of members)
+      if (m.lastReadMessageId) state.receipts.set(m.userId, m.lastReadMessageId);
+    this.markActiveRead();
+    this.changed();
+  }
+
+  async loadOlder(roomId: string) {
+    const state = this.room(roomId);
+    if (state.loadingOlder || !state.hasOlder) return;
+    state.loadingOlder = true;
+    this.changed();
+    try {
+      const oldest = this.ordered(roomId)[0]?.id;
+      const page = await this.client.chat.history.query({
+        roomId,
+        limit: pageSize,
+        ...(oldest ? { before: oldest } : {}),
+      });
+      for (const message of page)
+        if (!state.messages.has(message.id)) state.messages.set(message.id, message);
+      state.hasOlder = page.length === pageSize;
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      state.loadingOlder = false;
+      this.changed();
+    }
+  }
+
+  /** After a gap: the newest page again, merged by id, and fresh counts. */
+  private async reload(roomId: string) {
+    const page = await this.client.chat.history.query({ roomId, limit: pageSize });
+    const state = this.room(roomId);
+    for (const message of page) state.messages.set(message.id, message);
+    await this.refreshRooms();
+  }
+
+  private markActiveRead() {
+    const roomId = this.activeRoomId;
+    const newest = roomId ? this.ordered(roomId).at(-1) : undefined;
+    if (roomId && newest && this.isReading(roomId)) void this.markRead(roomId, newest.id);
+  }
+
+  private async markRead(roomId: string, messageId: string) {
+    const summary = this.rooms.find((s) => s.room.id === roomId);
+    if (summary) summary.unread = 0;
+    this.room(roomId).receipts.set(this.me.id, messageId);
+    this.changed();
+    await this.client.chat.markRead.mutate({ roomId, messageId }).catch(() => {});
+  }
+
+  async send(roomId: string, text: string, files: File[]) {
+    try {
+      const attachments = await Promise.all(files.map((file) => this.upload(file)));
+      await this.client.chat.send.mutate(
+        {
+          roomId,
+          clientMsgId: crypto.randomUUID(),
+          ...(text ? { text } : {}),
+          ...(attachments.length ? { attachments } : {}),
+        },
+        idempotent,
+      );
+      this.error = null;
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+  }
+
+  private async upload(file: File): Promise<string> {
+    const res = await fetch('/chat/attachments', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${encodeURIComponent(this.me.name)}` },
+      body: file,
+    });
+    if (res.status === 413) throw new Error('That image is too large (5 MB at most)');
+    if (res.status === 415) throw new Error('Only PNG, JPEG, GIF and WebP images can be sent');
+    if (!res.ok) throw new Error(`Upload failed (${res.status})`);
+    return ((await res.json()) as { id: string }).id;
+  }
+
+  typing(roomId: string) {
+    if (Date.now() - this.typingSentAt < 2_000) return;
+    this.typingSentAt = Date.now();
+    void this.client.chat.typing.mutate({ roomId }).catch(() => {});
+  }
+
+  private expireTyping() {
+    let expired = false;
+    for (const state of this.roomStates.values()) {
+      for (const [userId, t] of state.typing) {
+        if (t.expiresAt <= Date.now()) {
+          state.typing.delete(userId);
+          expired = true;
+        }
+      }
+    }
+    if (expired) this.changed();
+  }
+
+  run = async (action: () => Promise<unknown>) => {
+    try {
+      await action();
+      this.error = null;
+    } catch (error) {
+      this.fail(error);
+    }
+    this.changed();
+  };
+
+  private fail(error: unknown) {
+    this.error = error instanceof Error ? error.message : String(error);
+    this.changed();
+  }
+
+  async createRoom(name: string, visibility: 'public' | 'private') {
+    const room = await this.client.chat.createRoom.mutate({ name, visibility });
+    await this.refreshRooms();
+    await this.openRoom(room.id);
+  }
+
+  async joinRoom(roomId: string) {
+    await this.client.chat.joinRoom.mutate({ roomId });
+    await this.refreshRooms();
+    await this.openRoom(roomId);
+  }
+}
+
+const activity = (s: RoomSummary) => (s.lastMessage ?? s.room).createdAt.getTime();

@@ -1,0 +1,63 @@
+import type { Migrations } from '@duplex/sql';
+
+/** The chat schema's history. Released steps are never edited; changes are new steps. */
+export const chatMigrations: Migrations = {
+  module: 'chat',
+  steps: [
+    `CREATE TABLE chat_rooms (
+      id text PRIMARY KEY,
+      name text NOT NULL,
+      visibility text NOT NULL CHECK (visibility IN ('public', 'private')),
+      owner_id text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX chat_rooms_public ON chat_rooms (created_at DESC) WHERE visibility = 'public';
+    CREATE TABLE chat_members (
+      room_id text NOT NULL REFERENCES chat_rooms (id) ON DELETE CASCADE,
+      user_id text NOT NULL,
+      name text NOT NULL,
+      role text NOT NULL CHECK (role IN ('owner', 'moderator', 'member')),
+      joined_at timestamptz NOT NULL DEFAULT now(),
+      last_read_message_id bigint,
+      PRIMARY KEY (room_id, user_id)
+    );
+    CREATE INDEX chat_members_user ON chat_members (user_id);
+    CREATE TABLE chat_invites (
+      room_id text NOT NULL REFERENCES chat_rooms (id) ON DELETE CASCADE,
+      user_id text NOT NULL,
+      invited_by text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (room_id, user_id)
+    );
+    CREATE TABLE chat_attachments (
+      id text PRIMARY KEY,
+      owner_id text NOT NULL,
+      content_type text NOT NULL,
+      size_bytes int NOT NULL,
+      bytes bytea NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE chat_messages (
+      id bigserial PRIMARY KEY,
+      room_id text NOT NULL REFERENCES chat_rooms (id) ON DELETE CASCADE,
+      author_id text NOT NULL,
+      author_name text NOT NULL,
+      client_msg_id text NOT NULL,
+      text text,
+      attachment_ids text[] NOT NULL DEFAULT '{}',
+      reply_to bigint,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      edited_at timestamptz,
+      deleted_at timestamptz,
+      UNIQUE (author_id, client_msg_id)
+    );
+    CREATE INDEX chat_messages_room ON chat_messages (room_id, id DESC);
+    CREATE TABLE chat_reactions (
+      message_id bigint NOT NULL REFERENCES chat_messages (id) ON DELETE CASCADE,
+      user_id text NOT NULL,
+      emoji text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+      PRIMARY KEY (message_id, user_id, emoji)
+    );`,
+  ],
+};

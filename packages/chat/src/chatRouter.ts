@@ -1,0 +1,360 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type Broker,
+  createMemoryPresence,
+  type DuplexInstance,
+  type Presence,
+  streamChannel,
+} from '@duplex/server';
+import { createTokenBucket, type TokenBucket } from '@duplex/server/internal';
+import { TRPCError } from '@trpc/server';
+import { type ChatLimits, chatLimitsDefaults } from './chatLimits';
+import type { ChatStore } from './chatStore';
+import {
+  type ChatEvent,
+  createRoomInput,
+  editInput,
+  historyInput,
+  inviteInput,
+  type Member,
+  type Message,
+  markReadInput,
+  messageInput,
+  onEventInput,
+  reactInput,
+  roomInput,
+  sendInput,
+  setRoleInput,
+} from './schemas';
+
+/** The user fields the chat module needs from your `authenticate` result. */
+export interface ChatUser {
+  id: string;
+  name: string;
+}
+
+/** Options of {@link createChatRouter}. */
+export interface ChatRouterOptions {
+  store: ChatStore;
+  /**
+   * Who is online in each room.
+   * @default createMemoryPresence()
+   */
+  presence?: Presence;
+  /** See {@link ChatLimits} for each default. */
+  limits?: Partial<ChatLimits>;
+  /** Called after a user is invited to a room (e.g. to notify them). */
+  onInvite?: (event: {
+    roomId: string;
+    roomName: string;
+    userId: string;
+    invitedBy: ChatUser;
+  }) => void | Promise<void>;
+  /** Called after a message is stored (e.g. to notify @mentioned users). */
+  onMessage?: (event: { message: Message; roomName: string }) => void | Promise<void>;
+}
+
+/** The broker channel of a room's events. */
+export const roomChannel = (roomId: string) => `chat:room:${roomId}`;
+
+const forbidden = (message: string) => new TRPCError({ code: 'FORBIDDEN', message });
+const notFound = (message: string) => new TRPCError({ code: 'NOT_FOUND', message });
+const badRequest = (message: string) => new TRPCError({ code: 'BAD_REQUEST', message });
+
+/** Buckets idle this long are full again and can be dropped. */
+const bucketIdleMs = 60_000;
+
+/**
+ * The chat router, to mount as `chat` in your app router. Every procedure checks that the
+ * caller may act on the room: only members read or write it, private rooms need an invitation,
+ * edits are the author's, deletes the author's or a moderator's.
+ * @example
+ * ```ts
+ * const duplex = initDuplex<{ id: string; name: string }>();
+ * const store = await createSqlChatStore(await createPgliteDatabase({ dataDir: '.data' }));
+ * export const appRouter = duplex.router({ chat: createChatRouter(duplex, { store }) });
+ * ```
+ */
+export function createChatRouter<TUser extends ChatUser>(
+  duplex: DuplexInstance<TUser>,
+  opts: ChatRouterOptions,
+) {
+  const { store } = opts;
+  const limits: ChatLimits = { ...chatLimitsDefaults, ...opts.limits };
+  const presence = opts.presence ?? createMemoryPresence();
+  const { procedure } = duplex;
+  const sendBuckets = new Map<string, { bucket: TokenBucket; usedAt: number }>();
+
+  const publish = (broker: Broker, roomId: string, event: ChatEvent) =>
+    broker.publish(roomChannel(roomId), event, {
+      ephemeral: event.type === 'typing' || event.type === 'presence',
+    });
+
+  const requireRoom = async (roomId: string) => {
+    const room = await store.getRoom(roomId);
+    if (!room) throw notFound('No such room');
+    return room;
+  };
+  /** Non-members get NOT_FOUND for private rooms (their existence is not revealed). */
+  const requireMember = async (roomId: string, userId: string): Promise<Member> => {
+    const member = await store.getMember(roomId, userId);
+    if (member) return member;
+    const room = await store.getRoom(roomId);
+    if (!room || room.visibility === 'private') throw notFound('No such room');
+    throw forbidden('Join the room first');
+  };
+  const requireMessage = async (messageId: string, userId: string) => {
+    const message = await store.getMessage(messageId);
+    if (!message) throw notFound('No such message');
+    const member = await requireMember(message.roomId, userId);
+    return { message, member };
+  };
+  const canModerate = (member: Member) => member.role === 'owner' || member.role === 'moderator';
+
+  const takeSend = (userId: string) => {
+    const now = performance.now();
+    if (sendBuckets.size > 10_000) {
+      for (const [id, entry] of sendBuckets)
+        if (now - entry.usedAt > bucketIdleMs) sendBuckets.delete(id);
+    }
+    let entry = sendBuckets.get(userId);
+    if (!entry) {
+      entry = {
+        bucket: createTokenBucket({
+          ratePerSecond: limits.sendsPerSecond,
+          capacity: limits.sendBurst,
+        }),
+        usedAt: now,
+      };
+      sendBuckets.set(userId, entry);
+    }
+    entry.usedAt = now;
+    if (!entry.bucket.take(1)) {
+      throw new TRPCError({
+        code: 'TOO_MANY_REQUESTS',
+        message: `Too many messages: at most ${limits.sendsPerSecond} per second`,
+      });
+    }
+  };
+
+  const onlineSnapshot = async (roomId: string): Promise<ChatEvent> => ({
+    type: 'presence',
+    online: (await presence.members(roomChannel(roomId))).map(({ id, name }) => ({ id, name })),
+  });
+
+  return duplex.router({
+    createRoom: procedure.input(createRoomInput).mutation(({ ctx, input }) =>
+      store.createRoom({
+        id: randomUUID(),
+        ...input,
+        ownerId: ctx.user.id,
+        ownerName: ctx.user.name,
+      }),
+    ),
+
+    joinRoom: procedure.input(roomInput).mutation(async ({ ctx, input }) => {
+      const room = await requireRoom(input.roomId);
+      const existing = await store.getMember(room.id, ctx.user.id);
+      if (existing) return existing;
+      if (room.visibility === 'private' && !(await store.hasInvite(room.id, ctx.user.id))) {
+        throw notFound('No such room');
+      }
+      const { member, added } = await store.addMember(room.id, {
+        userId: ctx.user.id,
+        name: ctx.user.name,
+        role: 'member',
+      });
+      if (added) await publish(ctx.broker, room.id, { type: 'member.joined', member });
+      return member;
+    }),
+
+    leaveRoom: procedure.input(roomInput).mutation(async ({ ctx, input }) => {
+      const member = await requireMember(input.roomId, ctx.user.id);
+      if (member.role === 'owner') throw forbidden('The owner cannot leave the room');
+      await store.removeMember(input.roomId, ctx.user.id);
+      await publish(ctx.broker, input.roomId, { type: 'member.left', userId: ctx.user.id });
+      return { left: true as const };
+    }),
+
+    invite: procedure.input(inviteInput).mutation(async ({ ctx, input }) => {
+      const member = await requireMember(input.roomId, ctx.user.id);
+      if (!canModerate(member)) throw forbidden('Only the owner and moderators can invite');
+      const room = await requireRoom(input.roomId);
+      await store.addInvite(room.id, input.userId, ctx.user.id);
+      await opts.onInvite?.({
+        roomId: room.id,
+        roomName: room.name,
+        userId: input.userId,
+        invitedBy: ctx.user,
+      });
+      return { invited: true as const };
+    }),
+
+    setRole: procedure.input(setRoleInput).mutation(async ({ ctx, input }) => {
+      const member = await requireMember(input.roomId, ctx.user.id);
+      if (member.role !== 'owner') throw forbidden('Only the owner can change roles');
+      if (input.userId === ctx.user.id) throw badRequest('The owner keeps the owner role');
+      const changed = await store.setRole(input.roomId, input.userId, input.role);
+      if (!changed) throw notFound('No such member');
+      return changed;
+    }),
+
+    rooms: procedure.query(async ({ ctx }) => {
+      const mine = await store.listRoomsOf(ctx.user.id);
+      const joined = new Set(mine.map((s) => s.room.id));
+      const discover = (await store.listPublicRooms(limits.discoverLimit + joined.size))
+        .filter((r) => !joined.has(r.id))
+        .slice(0, limits.discoverLimit);
+      return { mine, discover };
+    }),
+
+    members: procedure.input(roomInput).query(async ({ ctx, input }) => {
+      await requireMember(input.roomId, ctx.user.id);
+      return store.listMembers(input.roomId);
+    }),
+
+    send: procedure.input(sendInput).mutation(async ({ ctx, input }) => {
+      const member = await requireMember(input.roomId, ctx.user.id);
+      const text = input.text?.trim() || null;
+      if (text && text.length > limits.maxTextLength) {
+        throw badRequest(`Message too long: at most ${limits.maxTextLength} characters`);
+      }
+      const attachmentIds = [...new Set(input.attachments ?? [])];
+      if (attachmentIds.length > limits.maxAttachmentsPerMessage) {
+        throw badRequest(`Too many attachments: at most ${limits.maxAttachmentsPerMessage}`);
+      }
+      const found = await store.getAttachments(attachmentIds);
+      if (found.length !== attachmentIds.length || found.some((a) => a.ownerId !== ctx.user.id)) {
+        throw badRequest('Unknown attachment: upload it first');
+      }
+      if (input.replyTo) {
+        const parent = await store.getMessage(input.replyTo);
+        if (!parent || parent.roomId !== input.roomId)
+          throw badRequest('replyTo is not a message of this room');
+      }
+      takeSend(ctx.user.id);
+      const { message, created } = await store.appendMessage({
+        roomId: input.roomId,
+        authorId: ctx.user.id,
+        authorName: member.name,
+        clientMsgId: input.clientMsgId,
+        text,
+        attachmentIds,
+        replyTo: input.replyTo ?? null,
+      });
+      if (created) {
+        await publish(ctx.broker, input.roomId, { type: 'message.created', message });
+        if (opts.onMessage) {
+          const room = await store.getRoom(input.roomId);
+          await opts.onMessage({ message, roomName: room?.name ?? '' });
+        }
+      }
+      return message;
+    }),
+
+    edit: procedure.input(editInput).mutation(async ({ ctx, input }) => {
+      const { message } = await requireMessage(input.messageId, ctx.user.id);
+      if (message.authorId !== ctx.user.id) throw forbidden('Only the author can edit a message');
+      if (input.text.length > limits.maxTextLength) {
+        throw badRequest(`Message too long: at most ${limits.maxTextLength} characters`);
+      }
+      const edited = await store.editMessage(message.id, input.text);
+      if (!edited) throw notFound('The message was deleted');
+      await publish(ctx.broker, message.roomId, { type: 'message.edited', message: edited });
+      return edited;
+    }),
+
+    delete: procedure.input(messageInput).mutation(async ({ ctx, input }) => {
+      const { message, member } = await requireMessage(input.messageId, ctx.user.id);
+      if (message.authorId !== ctx.user.id && !canModerate(member)) {
+        throw forbidden('Only the author or a moderator can delete a message');
+      }
+      if (message.deletedAt) return message;
+      const deleted = (await store.deleteMessage(message.id))!;
+      await publish(ctx.broker, message.roomId, {
+        type: 'message.deleted',
+        message: deleted,
+        deletedBy: ctx.user.id,
+      });
+      return deleted;
+    }),
+
+    react: procedure.input(reactInput).mutation(async ({ ctx, input }) => {
+      const { message } = await requireMessage(input.messageId, ctx.user.id);
+      const result = await store.toggleReaction(message.id, ctx.user.id, input.emoji);
+      if (!result) throw notFound('The message was deleted');
+      await publish(ctx.broker, message.roomId, {
+        type: 'reaction',
+        messageId: message.id,
+        emoji: input.emoji,
+        userId: ctx.user.id,
+        added: result.added,
+      });
+      return result;
+    }),
+
+    history: procedure.input(historyInput).query(async ({ ctx, input }) => {
+      await requireMember(input.roomId, ctx.user.id);
+      return store.history(input.roomId, { before: input.before, limit: input.limit });
+    }),
+
+    typing: procedure.input(roomInput).mutation(async ({ ctx, input }) => {
+      await requireMember(input.roomId, ctx.user.id);
+      const expiresAt = new Date(Date.now() + limits.typingTtlMs);
+      await publish(ctx.broker, input.roomId, {
+        type: 'typing',
+        userId: ctx.user.id,
+        name: ctx.user.name,
+        expiresAt,
+      });
+      return { expiresAt };
+    }),
+
+    markRead: procedure.input(markReadInput).mutation(async ({ ctx, input }) => {
+      const { message } = await requireMessage(input.messageId, ctx.user.id);
+      if (message.roomId !== input.roomId) throw badRequest('The message is not in this room');
+      const { moved } = await store.markRead(input.roomId, ctx.user.id, message.id);
+      if (moved)
+        await publish(ctx.broker, input.roomId, {
+          type: 'receipt',
+          userId: ctx.user.id,
+          messageId: message.id,
+        });
+      return { moved };
+    }),
+
+    onEvent: procedure.input(onEventInput).subscription(async function* ({ ctx, input, signal }) {
+      await requireMember(input.roomId, ctx.user.id);
+      const channel = roomChannel(input.roomId);
+      let joined: Awaited<ReturnType<Presence['join']>> | null = null;
+      const stream = streamChannel<ChatEvent>(ctx.broker, channel, {
+        lastEventId: input.lastEventId,
+        signal,
+        onOpen: async () => {
+          joined = await presence.join(
+            channel,
+            { id: ctx.user.id, name: ctx.user.name },
+            ctx.connection.id,
+          );
+          // Sent on every subscribe, so the new subscriber learns who is here.
+          await publish(ctx.broker, input.roomId, await onlineSnapshot(input.roomId));
+        },
+      });
+      try {
+        for await (const envelope of stream) {
+          yield envelope;
+          const event = envelope[1];
+          // A member who left (or was removed) stops reading the room.
+          if ('type' in event && event.type === 'member.left' && event.userId === ctx.user.id)
+            return;
+        }
+      } finally {
+        const left = await (joined as Awaited<ReturnType<Presence['join']>> | null)?.leave();
+        if (left?.last) await publish(ctx.broker, input.roomId, await onlineSnapshot(input.roomId));
+      }
+    }),
+  });
+}
+
+/** The type of the chat router, for type helpers. */
+export type ChatRouter = ReturnType<typeof createChatRouter<ChatUser>>;

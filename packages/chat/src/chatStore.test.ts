@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import type { SqlDatabase } from '@duplex/sql';
+import { dropTestSchema, sqlTestBackends } from '@duplex/sql/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatStore } from './chatStore';
+import { createMemoryChatStore } from './memoryChatStore';
+import { createSqlChatStore } from './sqlChatStore';
+
+const sql = await sqlTestBackends();
+const backends = [
+  {
+    name: 'memory',
+    available: true,
+    open: async () => ({ store: createMemoryChatStore(), db: null }),
+  },
+  ...sql.map((b) => ({
+    name: b.name,
+    available: b.available,
+    open: async () => {
+      const db = await b.create();
+      return { store: await createSqlChatStore(db), db };
+    },
+  })),
+];
+
+for (const backend of backends) {
+  describe.skipIf(!backend.available)(`ChatStore on ${backend.name}`, () => {
+    let store: ChatStore;
+    let db: SqlDatabase | null;
+    beforeAll(async () => {
+      ({ store, db } = await backend.open());
+    });
+    afterAll(async () => {
+      if (db) {
+        await dropTestSchema(db);
+        await db.close();
+      }
+    });
+
+    /** A fresh room owned by `owner`, so tests sharing the database never collide. */
+    const room = async (
+      visibility: 'public' | 'private' = 'public',
+      owner = `u-${randomUUID()}`,
+    ) => {
+      const created = await store.createRoom({
+        id: randomUUID(),
+        name: 'Room',
+        visibility,
+        ownerId: owner,
+        ownerName: 'Owner',
+      });
+      return { room: created, owner };
+    };
+    const send = (
+      roomId: string,
+      authorId: string,
+      clientMsgId: string = randomUUID(),
+      text: string | null = 'hi',
+    ) =>
+      store.appendMessage({
+        roomId,
+        authorId,
+        authorName: authorId,
+        clientMsgId,
+        text,
+        attachmentIds: [],
+        replyTo: null,
+      });
+
+    it('creates a room with its owner as a member', async () => {
+      const { room: r, owner } = await room('private');
+      expect(await store.getRoom(r.id)).toEqual(r);
+      expect(await store.getMember(r.id, owner)).toMatchObject({
+        userId: owner,
+        role: 'owner',
+        lastReadMessageId: null,
+      });
+      expect(await store.getRoom('nope')).toBeNull();
+    });
+
+    it('stores a retried send once and returns the first message', async () => {
+      const { room: r, owner } = await room();
+      const first = await send(r.id, owner, 'same-id', 'first');
+      const retry = await send(r.id, owner, 'same-id', 'second');
+      expect(first.created).toBe(true);
+      expect(retry).toEqual({ created: false, message: first.message });
+      expect(await store.history(r.id, { limit: 10 })).toHaveLength(1);
+      // The key is per user: another author may use the same client id.
+      expect((await send(r.id, 'someone-else', 'same-id')).created).toBe(true);
+    });
+
+    it('pages history newest first with a before cursor', async () => {
+      const { room: r, owner } = await room();
+      const ids = [];
+      for (let i = 0; i < 5; i++)
+        ids.push((await send(r.id, owner, undefined, `m${i}`)).message.id);
+      const page1 = await store.history(r.id, { limit: 2 });
+      expect(page1.map((m) => m.text)).toEqual(['m4', 'm3']);
+      const page2 = await store.history(r.id, { before: page1.at(-1)?.id, limit: 2 });
+      expect(page2.map((m) => m.text)).toEqual(['m2', 'm1']);
+      const page3 = await store.history(r.id, { before: page2.at(-1)?.id, limit: 2 });
+      expect(page3.map((m) => m.text)).toEqual(['m0']);
+      expect(ids.map(Number)).toEqual([...ids.map(Number)].sort((a, b) => a - b));
+    });
+
+    it('edits, and deletes into a tombstone without content or reactions', async () => {
+      const { room: r, owner } = await room();
+      const { message } = await send(r.id, owner);
+      await store.toggleReaction(message.id, owner, '👍');
+      const edited = await store.editMessage(message.id, 'changed');
+      expect(edited).toMatchObject({ text: 'changed', reactions: { '👍': [owner] } });
+      expect(edited?.editedAt).toBeInstanceOf(Date);
+      const deleted = await store.deleteMessage(message.id);
+      expect(deleted).toMatchObject({ id: message.id, text: null, attachments: [], reactions: {} });
+      expect(deleted?.deletedAt).toBeInstanceOf(Date);
+      expect(await store.editMessage(message.id, 'again')).toBeNull();
+      expect((await store.history(r.id, { limit: 5 }))[0]).toMatchObject({
+        id: message.id,
+        text: null,
+      });
+    });
+
+    it('toggles reactions per user and emoji, in the order made', async () => {
+      const { room: r, owner } = await room();
+      const { message } = await send(r.id, owner);
+      expect(await store.toggleReaction(message.id, 'a', '👍')).toEqual({ added: true });
+      expect(await store.toggleReaction(message.id, 'b', '👍')).toEqual({ added: true });
+      expect(await store.toggleReaction(message.id, 'a', '🎉')).toEqual({ added: true });
+      expect((await store.getMessage(message.id))?.reactions).toEqual({
+        '👍': ['a', 'b'],
+        '🎉': ['a'],
+      });
+      expect(await store.toggleReaction(message.id, 'a', '👍')).toEqual({ added: false });
+      expect((await store.getMessage(message.id))?.reactions).toEqual({ '👍': ['b'], '🎉': ['a'] });
+      expect(await store.toggleReaction('999999999', 'a', '👍')).toBeNull();
+    });
+
+    it('manages members, roles and invites', async () => {
+      const { room: r } = await room('private');
+      expect(await store.hasInvite(r.id, 'bob')).toBe(false);
+      await store.addInvite(r.id, 'bob', 'owner');
+      await store.addInvite(r.id, 'bob', 'owner');
+      expect(await store.hasInvite(r.id, 'bob')).toBe(true);
+      const joined = await store.addMember(r.id, { userId: 'bob', name: 'Bob', role: 'member' });
+      expect(joined).toMatchObject({ added: true, member: { userId: 'bob', role: 'member' } });
+      expect(
+        (await store.addMember(r.id, { userId: 'bob', name: 'Bob', role: 'member' })).added,
+      ).toBe(false);
+      expect(await store.setRole(r.id, 'bob', 'moderator')).toMatchObject({ role: 'moderator' });
+      expect((await store.listMembers(r.id)).map((m) => m.userId)).toHaveLength(2);
+      expect(await store.removeMember(r.id, 'bob')).toBe(true);
+      expect(await store.removeMember(r.id, 'bob')).toBe(false);
+      expect(await store.setRole(r.id, 'bob', 'member')).toBeNull();
+    });
+
+    it('counts unread messages from others after the read marker, which only moves forward', async () => {
+      const { room: r, owner } = await room();
+      await store.addMember(r.id, { userId: 'reader', name: 'Reader', role: 'member' });
+      const m1 = (await send(r.id, owner)).message;
+      const m2 = (await send(r.id, owner)).message;
+      await send(r.id, 'reader');
+      const summary = async () =>
+        (await store.listRoomsOf('reader')).find((s) => s.room.id === r.id);
+      expect(await summary()).toMatchObject({ unread: 2, role: 'member' });
+      expect(await store.markRead(r.id, 'reader', m2.id)).toEqual({ moved: true });
+      expect(await store.markRead(r.id, 'reader', m1.id)).toEqual({ moved: false });
+      expect(await summary()).toMatchObject({ unread: 0 });
+      const m4 = (await send(r.id, owner)).message;
+      await store.deleteMessage((await send(r.id, owner)).message.id);
+      expect(await summary()).toMatchObject({ unread: 1 });
+      expect((await summary())?.lastMessage?.deletedAt).toBeInstanceOf(Date);
+      expect((await store.getMember(r.id, 'reader'))?.lastReadMessageId).toBe(m2.id);
+      expect(Number(m4.id)).toBeGreaterThan(Number(m2.id));
+    });
+
+    it('lists public rooms newest first and a user’s rooms by recent activity', async () => {
+      const owner = `u-${randomUUID()}`;
+      const a = await room('public', owner);
+      const b = await room('private', owner);
+      await send(a.room.id, owner);
+      const mine = await store.listRoomsOf(owner);
+      expect(mine.map((s) => s.room.id)).toEqual([a.room.id, b.room.id]);
+      const publicRooms = await store.listPublicRooms(1000);
+      expect(publicRooms.some((r) => r.id === a.room.id)).toBe(true);
+      expect(publicRooms.some((r) => r.id === b.room.id)).toBe(false);
+    });
+
+    it('stores attachment bytes and lists them on messages in the given order', async () => {
+      const { room: r, owner } = await room();
+      const ids = [randomUUID().slice(0, 22), randomUUID().slice(0, 22)];
+      for (const [i, id] of ids.entries()) {
+        await store.saveAttachment({
+          id,
+          ownerId: owner,
+          contentType: 'image/png',
+          sizeBytes: 3,
+          bytes: Uint8Array.from([i, 2, 3]),
+        });
+      }
+      const got = await store.getAttachment(ids[0]!);
+      expect([...(got?.bytes ?? [])]).toEqual([0, 2, 3]);
+      expect(await store.getAttachments([ids[1]!, 'missing'])).toEqual([
+        { id: ids[1], ownerId: owner, contentType: 'image/png', sizeBytes: 3 },
+      ]);
+      const { message } = await store.appendMessage({
+        roomId: r.id,
+        authorId: owner,
+        authorName: 'O',
+        clientMsgId: randomUUID(),
+        text: null,
+        attachmentIds: [ids[1]!, ids[0]!],
+        replyTo: null,
+      });
+      expect(message.attachments.map((a) => a.id)).toEqual([ids[1], ids[0]]);
+      expect(message.attachments[0]).toMatchObject({
+        contentType: 'image/png',
+        sizeBytes: 3,
+        url: `/chat/attachments/${ids[1]}`,
+      });
+    });
+  });
+}

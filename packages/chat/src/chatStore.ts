@@ -1,0 +1,79 @@
+import type { Member, Message, Role, Room, RoomSummary, Visibility } from './schemas';
+
+/** A message to store; the store assigns its id and time. */
+export interface NewMessage {
+  roomId: string;
+  authorId: string;
+  authorName: string;
+  clientMsgId: string;
+  text: string | null;
+  attachmentIds: string[];
+  replyTo: string | null;
+}
+
+/** An uploaded attachment's record, without its bytes. */
+export interface StoredAttachment {
+  id: string;
+  ownerId: string;
+  contentType: string;
+  sizeBytes: number;
+}
+
+/**
+ * Where chat state lives. Two implementations: {@link createMemoryChatStore} (tests, demos)
+ * and {@link createSqlChatStore} (PGlite or PostgreSQL). Authorization is the router's job; the
+ * store trusts its caller.
+ */
+export interface ChatStore {
+  createRoom(room: {
+    id: string;
+    name: string;
+    visibility: Visibility;
+    ownerId: string;
+    ownerName: string;
+  }): Promise<Room>;
+  getRoom(roomId: string): Promise<Room | null>;
+  /** Public rooms, newest first. */
+  listPublicRooms(limit: number): Promise<Room[]>;
+  /** The rooms a user belongs to, with their unread count and last message, most recent first. */
+  listRoomsOf(userId: string): Promise<RoomSummary[]>;
+  getMember(roomId: string, userId: string): Promise<Member | null>;
+  listMembers(roomId: string): Promise<Member[]>;
+  /** Adds a member; `added` is false if they were one already (nothing changes then). */
+  addMember(
+    roomId: string,
+    member: { userId: string; name: string; role: Role },
+  ): Promise<{ member: Member; added: boolean }>;
+  /** Removes a member; false if they were not one. */
+  removeMember(roomId: string, userId: string): Promise<boolean>;
+  setRole(roomId: string, userId: string, role: Role): Promise<Member | null>;
+  addInvite(roomId: string, userId: string, invitedBy: string): Promise<void>;
+  hasInvite(roomId: string, userId: string): Promise<boolean>;
+  /**
+   * Stores a message, idempotent on (`authorId`, `clientMsgId`): a repeat returns the first
+   * message with `created: false` and stores nothing.
+   */
+  appendMessage(message: NewMessage): Promise<{ message: Message; created: boolean }>;
+  getMessage(messageId: string): Promise<Message | null>;
+  editMessage(messageId: string, text: string): Promise<Message | null>;
+  /** Turns a message into a tombstone: content, attachments and reactions removed. */
+  deleteMessage(messageId: string): Promise<Message | null>;
+  /** Adds the reaction, or removes it if the user had it; `null` if there is no such message. */
+  toggleReaction(
+    messageId: string,
+    userId: string,
+    emoji: string,
+  ): Promise<{ added: boolean } | null>;
+  /** Newest first, older than `before` when given. */
+  history(roomId: string, page: { before?: string | undefined; limit: number }): Promise<Message[]>;
+  /** Moves the member's read marker forward (never back); `moved` is false if it did not move. */
+  markRead(roomId: string, userId: string, messageId: string): Promise<{ moved: boolean }>;
+  saveAttachment(attachment: StoredAttachment & { bytes: Uint8Array }): Promise<void>;
+  getAttachment(id: string): Promise<(StoredAttachment & { bytes: Uint8Array }) | null>;
+  getAttachments(ids: readonly string[]): Promise<StoredAttachment[]>;
+}
+
+/** The path attachments are served on. */
+export const attachmentsPath = '/chat/attachments';
+
+export const attachmentUrl = (id: string) => `${attachmentsPath}/${id}`;

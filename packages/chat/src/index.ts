@@ -1,0 +1,45 @@
+export {
+  type ChatAttachmentRouteOptions,
+  createChatAttachmentRoute,
+  sniffImageType,
+} from './attachmentRoute';
+export { type ChatLimits, chatLimitsDefaults } from './chatLimits';
+export { chatMigrations } from './chatMigrations';
+export {
+  type ChatRouter,
+  type ChatRouterOptions,
+  type ChatUser,
+  createChatRouter,
+  roomChannel,
+} from './chatRouter';
+export { attachmentUrl, type ChatStore, type NewMessage, type StoredAttachment } from './chatStore';
+export { createMemoryChatStore } from './memoryChatStore';
+export {
+  type Attachment,
+  attachmentIdSchema,
+  type ChatEvent,
+  type CreateRoomInput,
+  createRoomInput,
+  editInput,
+  ephemeralEventTypes,
+  type HistoryInput,
+  historyInput,
+  inviteInput,
+  type Member,
+  type Message,
+  markReadInput,
+  messageIdSchema,
+  messageInput,
+  onEventInput,
+  type Role,
+  type Room,
+  type RoomSummary,
+  reactInput,
+  roomIdSchema,
+  roomInput,
+  type SendInput,
+  sendInput,
+  setRoleInput,
+  type Visibility,
+} from './schemas';
+export { createSqlChatStore } from './sqlChatStore';

@@ -1,0 +1,207 @@
+import { attachmentUrl, type ChatStore, type NewMessage, type StoredAttachment } from './chatStore';
+import type { Member, Message, Room, RoomSummary } from './schemas';
+
+interface StoredMessage extends Omit<Message, 'attachments' | 'reactions'> {
+  attachmentIds: string[];
+  /** emoji → user ids, in the order they reacted. */
+  reactions: Map<string, string[]>;
+}
+
+/** A {@link ChatStore} in memory: for tests and demos; everything is gone on restart. */
+export function createMemoryChatStore(): ChatStore {
+  const rooms = new Map<string, Room>();
+  const members = new Map<string, Map<string, Member>>();
+  const invites = new Set<string>();
+  const messages = new Map<string, StoredMessage>();
+  const byClientId = new Map<string, string>();
+  const attachments = new Map<string, StoredAttachment & { bytes: Uint8Array }>();
+  let nextMessageId = 0;
+
+  const toMessage = (m: StoredMessage): Message => ({
+    ...m,
+    attachments: m.attachmentIds.flatMap((id) => {
+      const a = attachments.get(id);
+      return a
+        ? [{ id, contentType: a.contentType, sizeBytes: a.sizeBytes, url: attachmentUrl(id) }]
+        : [];
+    }),
+    reactions: Object.fromEntries([...m.reactions].map(([emoji, users]) => [emoji, [...users]])),
+  });
+  const roomMessages = (roomId: string) =>
+    [...messages.values()]
+      .filter((m) => m.roomId === roomId)
+      .sort((a, b) => Number(b.id) - Number(a.id));
+  const membersOf = (roomId: string) => {
+    let map = members.get(roomId);
+    if (!map) {
+      map = new Map();
+      members.set(roomId, map);
+    }
+    return map;
+  };
+
+  return {
+    async createRoom({ id, name, visibility, ownerId, ownerName }) {
+      const room: Room = { id, name, visibility, ownerId, createdAt: new Date() };
+      rooms.set(id, room);
+      membersOf(id).set(ownerId, {
+        userId: ownerId,
+        name: ownerName,
+        role: 'owner',
+        joinedAt: new Date(),
+        lastReadMessageId: null,
+      });
+      return room;
+    },
+    async getRoom(roomId) {
+      return rooms.get(roomId) ?? null;
+    },
+    async listPublicRooms(limit) {
+      return [...rooms.values()]
+        .filter((r) => r.visibility === 'public')
+        .reverse()
+        .slice(0, limit);
+    },
+    async listRoomsOf(userId) {
+      const summaries: RoomSummary[] = [];
+      for (const [roomId, map] of members) {
+        const member = map.get(userId);
+        const room = rooms.get(roomId);
+        if (!member || !room) continue;
+        const all = roomMessages(roomId);
+        const last = all[0];
+        const unread = all.filter(
+          (m) =>
+            m.deletedAt === null &&
+            m.authorId !== userId &&
+            (member.lastReadMessageId === null || Number(m.id) > Number(member.lastReadMessageId)),
+        ).length;
+        summaries.push({
+          room,
+          role: member.role,
+          unread,
+          lastMessage: last ? toMessage(last) : null,
+        });
+      }
+      const activity = (s: RoomSummary) => (s.lastMessage ?? s.room).createdAt.getTime();
+      return summaries.sort((a, b) => activity(b) - activity(a));
+    },
+    async getMember(roomId, userId) {
+      return members.get(roomId)?.get(userId) ?? null;
+    },
+    async listMembers(roomId) {
+      return [...(members.get(roomId)?.values() ?? [])];
+    },
+    async addMember(roomId, { userId, name, role }) {
+      const map = membersOf(roomId);
+      const existing = map.get(userId);
+      if (existing) return { member: existing, added: false };
+      const member: Member = { userId, name, role, joinedAt: new Date(), lastReadMessageId: null };
+      map.set(userId, member);
+      return { member, added: true };
+    },
+    async removeMember(roomId, userId) {
+      return members.get(roomId)?.delete(userId) ?? false;
+    },
+    async setRole(roomId, userId, role) {
+      const member = members.get(roomId)?.get(userId);
+      if (!member) return null;
+      member.role = role;
+      return member;
+    },
+    async addInvite(roomId, userId) {
+      invites.add(`${roomId}\u0000${userId}`);
+    },
+    async hasInvite(roomId, userId) {
+      return invites.has(`${roomId}\u0000${userId}`);
+    },
+    async appendMessage(input: NewMessage) {
+      const key = `${input.authorId}\u0000${input.clientMsgId}`;
+      const existingId = byClientId.get(key);
+      const existing = existingId === undefined ? undefined : messages.get(existingId);
+      if (existing) return { message: toMessage(existing), created: false };
+      const id = String(++nextMessageId);
+      const stored: StoredMessage = {
+        id,
+        roomId: input.roomId,
+        authorId: input.authorId,
+        authorName: input.authorName,
+        clientMsgId: input.clientMsgId,
+        text: input.text,
+        attachmentIds: [...input.attachmentIds],
+        replyTo: input.replyTo,
+        reactions: new Map(),
+        createdAt: new Date(),
+        editedAt: null,
+        deletedAt: null,
+      };
+      messages.set(id, stored);
+      byClientId.set(key, id);
+      return { message: toMessage(stored), created: true };
+    },
+    async getMessage(messageId) {
+      const m = messages.get(messageId);
+      return m ? toMessage(m) : null;
+    },
+    async editMessage(messageId, text) {
+      const m = messages.get(messageId);
+      if (!m || m.deletedAt) return null;
+      m.text = text;
+      m.editedAt = new Date();
+      return toMessage(m);
+    },
+    async deleteMessage(messageId) {
+      const m = messages.get(messageId);
+      if (!m) return null;
+      if (!m.deletedAt) {
+        m.text = null;
+        m.attachmentIds = [];
+        m.reactions.clear();
+        m.deletedAt = new Date();
+      }
+      return toMessage(m);
+    },
+    async toggleReaction(messageId, userId, emoji) {
+      const m = messages.get(messageId);
+      if (!m || m.deletedAt) return null;
+      const users = m.reactions.get(emoji) ?? [];
+      const added = !users.includes(userId);
+      const next = added ? [...users, userId] : users.filter((u) => u !== userId);
+      if (next.length > 0) m.reactions.set(emoji, next);
+      else m.reactions.delete(emoji);
+      return { added };
+    },
+    async history(roomId, { before, limit }) {
+      return roomMessages(roomId)
+        .filter((m) => before === undefined || Number(m.id) < Number(before))
+        .slice(0, limit)
+        .map(toMessage);
+    },
+    async markRead(roomId, userId, messageId) {
+      const member = members.get(roomId)?.get(userId);
+      if (!member) return { moved: false };
+      if (
+        member.lastReadMessageId !== null &&
+        Number(member.lastReadMessageId) >= Number(messageId)
+      ) {
+        return { moved: false };
+      }
+      member.lastReadMessageId = messageId;
+      return { moved: true };
+    },
+    async saveAttachment(attachment) {
+      attachments.set(attachment.id, { ...attachment });
+    },
+    async getAttachment(id) {
+      return attachments.get(id) ?? null;
+    },
+    async getAttachments(ids) {
+      return ids.flatMap((id) => {
+        const a = attachments.get(id);
+        return a
+          ? [{ id: a.id, ownerId: a.ownerId, contentType: a.contentType, sizeBytes: a.sizeBytes }]
+          : [];
+      });
+    },
+  };
+}

@@ -1,0 +1,337 @@
+import { migrate, type SqlDatabase, type SqlExecutor } from '@duplex/sql';
+import { chatMigrations } from './chatMigrations';
+import { attachmentUrl, type ChatStore, type StoredAttachment } from './chatStore';
+import type { Member, Message, Role, Room, RoomSummary, Visibility } from './schemas';
+
+interface RoomRow {
+  id: string;
+  name: string;
+  visibility: Visibility;
+  owner_id: string;
+  created_at: Date;
+}
+interface MemberRow {
+  user_id: string;
+  name: string;
+  role: Role;
+  joined_at: Date;
+  last_read_message_id: string | null;
+}
+interface MessageRow {
+  id: string;
+  room_id: string;
+  author_id: string;
+  author_name: string;
+  client_msg_id: string;
+  text: string | null;
+  reply_to: string | null;
+  created_at: Date;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+  attachments: { id: string; contentType: string; sizeBytes: number }[];
+  reactions: Record<string, string[]>;
+}
+
+const memberColumns =
+  'user_id, name, role, joined_at, last_read_message_id::text AS last_read_message_id';
+const roomColumns = 'id, name, visibility, owner_id, created_at';
+/** A message with its attachments (in the order given) and reactions (in the order made). */
+const messageSelect = `
+  SELECT m.id::text AS id, m.room_id, m.author_id, m.author_name, m.client_msg_id, m.text,
+    m.reply_to::text AS reply_to, m.created_at, m.edited_at, m.deleted_at,
+    COALESCE((
+      SELECT json_agg(json_build_object('id', a.id, 'contentType', a.content_type, 'sizeBytes', a.size_bytes)
+        ORDER BY array_position(m.attachment_ids, a.id))
+      FROM chat_attachments a WHERE a.id = ANY (m.attachment_ids)
+    ), '[]'::json) AS attachments,
+    COALESCE((
+      SELECT json_object_agg(r.emoji, r.users) FROM (
+        SELECT emoji, json_agg(user_id ORDER BY created_at) AS users
+        FROM chat_reactions WHERE message_id = m.id GROUP BY emoji
+      ) r
+    ), '{}'::json) AS reactions
+  FROM chat_messages m`;
+
+const toRoom = (r: RoomRow): Room => ({
+  id: r.id,
+  name: r.name,
+  visibility: r.visibility,
+  ownerId: r.owner_id,
+  createdAt: r.created_at,
+});
+const toMember = (r: MemberRow): Member => ({
+  userId: r.user_id,
+  name: r.name,
+  role: r.role,
+  joinedAt: r.joined_at,
+  lastReadMessageId: r.last_read_message_id,
+});
+const toMessage = (r: MessageRow): Message => ({
+  id: r.id,
+  roomId: r.room_id,
+  authorId: r.author_id,
+  authorName: r.author_name,
+  clientMsgId: r.client_msg_id,
+  text: r.text,
+  attachments: r.attachments.map((a) => ({ ...a, url: attachmentUrl(a.id) })),
+  replyTo: r.reply_to,
+  reactions: r.reactions,
+  createdAt: r.created_at,
+  editedAt: r.edited_at,
+  deletedAt: r.deleted_at,
+});
+
+/**
+ * A {@link ChatStore} on SQL: embedded PGlite (one process, data in a directory) or PostgreSQL
+ * (several nodes). Runs its migrations on creation. The database stays yours to close (the
+ * notifications store may share it).
+ * @example
+ * ```ts
+ * const store = await createSqlChatStore(await createPgliteDatabase({ dataDir: '.data' }));
+ * ```
+ */
+export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
+  await migrate(db, chatMigrations);
+
+  const messageById = async (q: SqlExecutor, id: string) => {
+    const [row] = await q.query<MessageRow>(`${messageSelect} WHERE m.id = $1`, [id]);
+    return row ? toMessage(row) : null;
+  };
+
+  return {
+    async createRoom({ id, name, visibility, ownerId, ownerName }) {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.query<RoomRow>(
+          `INSERT INTO chat_rooms (id, name, visibility, owner_id) VALUES ($1, $2, $3, $4) RETURNING ${roomColumns}`,
+          [id, name, visibility, ownerId],
+        );
+        await tx.query(
+          `INSERT INTO chat_members (room_id, user_id, name, role) VALUES ($1, $2, $3, 'owner')`,
+          [id, ownerId, ownerName],
+        );
+        return toRoom(row!);
+      });
+    },
+    async getRoom(roomId) {
+      const [row] = await db.query<RoomRow>(`SELECT ${roomColumns} FROM chat_rooms WHERE id = $1`, [
+        roomId,
+      ]);
+      return row ? toRoom(row) : null;
+    },
+    async listPublicRooms(limit) {
+      const rows = await db.query<RoomRow>(
+        `SELECT ${roomColumns} FROM chat_rooms WHERE visibility = 'public' ORDER BY created_at DESC, id LIMIT $1`,
+        [limit],
+      );
+      return rows.map(toRoom);
+    },
+    async listRoomsOf(userId) {
+      const rows = await db.query<RoomRow & { role: Role; unread: number; last_id: string | null }>(
+        `SELECT r.id, r.name, r.visibility, r.owner_id, r.created_at, mem.role,
+           (SELECT count(*)::int FROM chat_messages m
+             WHERE m.room_id = r.id AND m.deleted_at IS NULL AND m.author_id <> $1
+               AND (mem.last_read_message_id IS NULL OR m.id > mem.last_read_message_id)) AS unread,
+           (SELECT max(m.id)::text FROM chat_messages m WHERE m.room_id = r.id) AS last_id
+         FROM chat_members mem JOIN chat_rooms r ON r.id = mem.room_id
+         WHERE mem.user_id = $1`,
+        [userId],
+      );
+      const lastIds = rows.flatMap((r) => (r.last_id ? [r.last_id] : []));
+      const lasts = lastIds.length
+        ? await db.query<MessageRow>(`${messageSelect} WHERE m.id = ANY ($1::bigint[])`, [lastIds])
+        : [];
+      const byId = new Map(lasts.map((m) => [m.id, toMessage(m)]));
+      const summaries: RoomSummary[] = rows.map((r) => ({
+        room: toRoom(r),
+        role: r.role,
+        unread: r.unread,
+        lastMessage: r.last_id ? (byId.get(r.last_id) ?? null) : null,
+      }));
+      const activity = (s: RoomSummary) => (s.lastMessage ?? s.room).createdAt.getTime();
+      return summaries.sort((a, b) => activity(b) - activity(a));
+    },
+    async getMember(roomId, userId) {
+      const [row] = await db.query<MemberRow>(
+        `SELECT ${memberColumns} FROM chat_members WHERE room_id = $1 AND user_id = $2`,
+        [roomId, userId],
+      );
+      return row ? toMember(row) : null;
+    },
+    async listMembers(roomId) {
+      const rows = await db.query<MemberRow>(
+        `SELECT ${memberColumns} FROM chat_members WHERE room_id = $1 ORDER BY joined_at, user_id`,
+        [roomId],
+      );
+      return rows.map(toMember);
+    },
+    async addMember(roomId, { userId, name, role }) {
+      const inserted = await db.query<MemberRow>(
+        `INSERT INTO chat_members (room_id, user_id, name, role) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (room_id, user_id) DO NOTHING RETURNING ${memberColumns}`,
+        [roomId, userId, name, role],
+      );
+      if (inserted[0]) return { member: toMember(inserted[0]), added: true };
+      const [row] = await db.query<MemberRow>(
+        `SELECT ${memberColumns} FROM chat_members WHERE room_id = $1 AND user_id = $2`,
+        [roomId, userId],
+      );
+      return { member: toMember(row!), added: false };
+    },
+    async removeMember(roomId, userId) {
+      const rows = await db.query(
+        'DELETE FROM chat_members WHERE room_id = $1 AND user_id = $2 RETURNING user_id',
+        [roomId, userId],
+      );
+      return rows.length > 0;
+    },
+    async setRole(roomId, userId, role) {
+      const [row] = await db.query<MemberRow>(
+        `UPDATE chat_members SET role = $3 WHERE room_id = $1 AND user_id = $2 RETURNING ${memberColumns}`,
+        [roomId, userId, role],
+      );
+      return row ? toMember(row) : null;
+    },
+    async addInvite(roomId, userId, invitedBy) {
+      await db.query(
+        'INSERT INTO chat_invites (room_id, user_id, invited_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [roomId, userId, invitedBy],
+      );
+    },
+    async hasInvite(roomId, userId) {
+      const rows = await db.query(
+        'SELECT 1 FROM chat_invites WHERE room_id = $1 AND user_id = $2',
+        [roomId, userId],
+      );
+      return rows.length > 0;
+    },
+    async appendMessage(input) {
+      return db.transaction(async (tx) => {
+        const [inserted] = await tx.query<{ id: string }>(
+          `INSERT INTO chat_messages (room_id, author_id, author_name, client_msg_id, text, attachment_ids, reply_to)
+           VALUES ($1, $2, $3, $4, $5, $6::text[], $7::bigint)
+           ON CONFLICT (author_id, client_msg_id) DO NOTHING RETURNING id::text AS id`,
+          [
+            input.roomId,
+            input.authorId,
+            input.authorName,
+            input.clientMsgId,
+            input.text,
+            input.attachmentIds,
+            input.replyTo,
+          ],
+        );
+        if (inserted) return { message: (await messageById(tx, inserted.id))!, created: true };
+        const [existing] = await tx.query<MessageRow>(
+          `${messageSelect} WHERE m.author_id = $1 AND m.client_msg_id = $2`,
+          [input.authorId, input.clientMsgId],
+        );
+        return { message: toMessage(existing!), created: false };
+      });
+    },
+    getMessage: (messageId) => messageById(db, messageId),
+    async editMessage(messageId, text) {
+      const rows = await db.query(
+        'UPDATE chat_messages SET text = $2, edited_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id',
+        [messageId, text],
+      );
+      return rows.length ? messageById(db, messageId) : null;
+    },
+    async deleteMessage(messageId) {
+      return db.transaction(async (tx) => {
+        const rows = await tx.query(
+          `UPDATE chat_messages SET text = NULL, attachment_ids = '{}', deleted_at = COALESCE(deleted_at, now())
+           WHERE id = $1 RETURNING id`,
+          [messageId],
+        );
+        if (!rows.length) return null;
+        await tx.query('DELETE FROM chat_reactions WHERE message_id = $1', [messageId]);
+        return messageById(tx, messageId);
+      });
+    },
+    async toggleReaction(messageId, userId, emoji) {
+      return db.transaction(async (tx) => {
+        const live = await tx.query(
+          'SELECT 1 FROM chat_messages WHERE id = $1 AND deleted_at IS NULL FOR UPDATE',
+          [messageId],
+        );
+        if (!live.length) return null;
+        const removed = await tx.query(
+          'DELETE FROM chat_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 RETURNING emoji',
+          [messageId, userId, emoji],
+        );
+        if (removed.length) return { added: false };
+        await tx.query(
+          'INSERT INTO chat_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3)',
+          [messageId, userId, emoji],
+        );
+        return { added: true };
+      });
+    },
+    async history(roomId, { before, limit }) {
+      const rows = before
+        ? await db.query<MessageRow>(
+            `${messageSelect} WHERE m.room_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3`,
+            [roomId, before, limit],
+          )
+        : await db.query<MessageRow>(
+            `${messageSelect} WHERE m.room_id = $1 ORDER BY m.id DESC LIMIT $2`,
+            [roomId, limit],
+          );
+      return rows.map(toMessage);
+    },
+    async markRead(roomId, userId, messageId) {
+      const rows = await db.query(
+        `UPDATE chat_members SET last_read_message_id = $3::bigint
+         WHERE room_id = $1 AND user_id = $2 AND (last_read_message_id IS NULL OR last_read_message_id < $3::bigint)
+         RETURNING user_id`,
+        [roomId, userId, messageId],
+      );
+      return { moved: rows.length > 0 };
+    },
+    async saveAttachment({ id, ownerId, contentType, sizeBytes, bytes }) {
+      await db.query(
+        'INSERT INTO chat_attachments (id, owner_id, content_type, size_bytes, bytes) VALUES ($1, $2, $3, $4, $5)',
+        [id, ownerId, contentType, sizeBytes, bytes],
+      );
+    },
+    async getAttachment(id) {
+      const [row] = await db.query<{
+        owner_id: string;
+        content_type: string;
+        size_bytes: number;
+        bytes: Uint8Array;
+      }>('SELECT owner_id, content_type, size_bytes, bytes FROM chat_attachments WHERE id = $1', [
+        id,
+      ]);
+      return row
+        ? {
+            id,
+            ownerId: row.owner_id,
+            contentType: row.content_type,
+            sizeBytes: row.size_bytes,
+            bytes: row.bytes,
+          }
+        : null;
+    },
+    async getAttachments(ids) {
+      if (!ids.length) return [];
+      const rows = await db.query<{
+        id: string;
+        owner_id: string;
+        content_type: string;
+        size_bytes: number;
+      }>(
+        'SELECT id, owner_id, content_type, size_bytes FROM chat_attachments WHERE id = ANY ($1::text[])',
+        [ids],
+      );
+      return rows.map(
+        (r): StoredAttachment => ({
+          id: r.id,
+          ownerId: r.owner_id,
+          contentType: r.content_type,
+          sizeBytes: r.size_bytes,
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/** The connection status of a Duplex client. */
+export type DuplexStatus =
+  | { readonly state: 'connecting' }
+  | { readonly state: 'open' }
+  | {
+      readonly state: 'reconnecting';
+      /** 0-based reconnect attempt since the connection was last open. */
+      readonly attempt: number;
+      /** When the next attempt starts (epoch ms), or `null` if it is under way. */
+      readonly nextRetryAt: number | null;
+      /** The close code of the socket that was lost, if one was open. */
+      readonly closeCode: number | null;
+    }
+  | { readonly state: 'offline' }
+  | { readonly state: 'unauthorized' }
+  | { readonly state: 'closed' };
+
+/** A readable, subscribable status. */
+export interface StatusStore {
+  get(): DuplexStatus;
+  /** Calls `listener` on every change (not with the current value); returns the unsubscribe. */
+  subscribe(listener: (status: DuplexStatus) => void): () => void;
+}
+
+export function createStatusStore(initial: DuplexStatus) {
+  let current = initial;
+  const listeners = new Set<(status: DuplexStatus) => void>();
+  const store: StatusStore & { set(next: DuplexStatus): void } = {
+    get: () => current,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    set(next) {
+      current = next;
+      for (const listener of listeners) listener(next);
+    },
+  };
+  return store;
+}

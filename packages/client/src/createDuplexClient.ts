@@ -1,0 +1,295 @@
+import { closeCodes, fatalCloseCodes } from '@duplex/server/protocol';
+import {
+  createTRPCClient,
+  createWSClient,
+  retryLink,
+  type TRPCClient,
+  type TRPCRequestOptions,
+  wsLink,
+} from '@trpc/client';
+import type { AnyRouter } from '@trpc/server';
+import superjson from 'superjson';
+import { defaultWebSocket } from '#websocket';
+import { createStatusStore, type DuplexStatus, type StatusStore } from './connectionStatus';
+import { closeCodeOf, DuplexClientError } from './duplexClientError';
+import { duplexLink } from './duplexLink';
+import { createBrowserOnlineManager, type OnlineManager } from './onlineManager';
+import {
+  createReconnectPolicy,
+  type ReconnectPolicy,
+  type ReconnectPolicyOptions,
+} from './reconnectPolicy';
+import type { ResumeStore } from './resumeStore';
+import { trackSockets, type WebSocketClass } from './trackSockets';
+
+/**
+ * Call options marking a mutation as safe to send again if the connection drops before its
+ * answer (it carries an idempotency key, say). Queries are always re-sent.
+ * @example
+ * ```ts
+ * await client.chat.send.mutate({ roomId, clientMsgId, text }, idempotent);
+ * ```
+ */
+export const idempotent = { context: { idempotent: true } } as const satisfies TRPCRequestOptions;
+
+/** A token, or a function called for a fresh one on every (re)connect. */
+export type TokenSource =
+  | string
+  | null
+  | (() => string | null | undefined | Promise<string | null | undefined>);
+
+/** Options of {@link createDuplexClient}. */
+export interface DuplexClientOptions {
+  /** The server's tRPC endpoint, e.g. `ws://localhost:3000/trpc` (`http(s)` is turned into `ws(s)`). */
+  url: string;
+  /** Sent as `connectionParams.token` on every (re)connect. */
+  token?: TokenSource;
+  /** Extra `connectionParams` for `authenticate`. */
+  connectionParams?: () => Record<string, string> | Promise<Record<string, string>>;
+  /**
+   * Reconnect backoff: options for the default full-jitter policy, or your own policy.
+   * @default { baseDelayMs: 500, maxDelayMs: 30_000 }
+   */
+  reconnect?: ReconnectPolicyOptions | ReconnectPolicy;
+  /**
+   * Network signals: pause reconnecting while offline, reconnect at once when back online.
+   * @default browser `online`/`offline` events; always online in Node
+   */
+  onlineManager?: OnlineManager;
+  /**
+   * Client-side keepalive: a `PING` after this much silence, and the socket is dropped (and
+   * reconnected) if no `PONG` follows within `pongTimeoutMs`. `false` turns it off.
+   * @default { intervalMs: 15_000, pongTimeoutMs: 5_000 }
+   */
+  keepAlive?: { intervalMs?: number; pongTimeoutMs?: number } | false;
+  /** Persists subscription cursors, e.g. {@link localStorageResumeStore}, so reloads resume too. */
+  resumeStore?: ResumeStore;
+  /**
+   * How many times a query (or a mutation marked `idempotent`) is re-sent after the connection
+   * drops before its answer.
+   * @default 3
+   */
+  maxCallRetries?: number;
+  /** A `WebSocket` class; by default the browser's, or `ws` in Node. */
+  WebSocket?: WebSocketClass;
+}
+
+/** Defaults of {@link DuplexClientOptions}. */
+export const duplexClientDefaults = {
+  keepAlive: { intervalMs: 15_000, pongTimeoutMs: 5_000 },
+  maxCallRetries: 3,
+};
+
+/** Close codes after which the next attempt waits as if several had failed already. */
+const penalizedCloseCodes: ReadonlySet<number> = new Set([
+  closeCodes.rateLimited,
+  closeCodes.slowConsumer,
+  closeCodes.authTimeout,
+]);
+const penaltyAttempt = 4;
+
+/** The typed tRPC client, plus `$status` and `$close()`. */
+export type DuplexClient<TRouter extends AnyRouter> = TRPCClient<TRouter> &
+  AsyncDisposable & {
+    /** The connection status; read it or subscribe to changes. */
+    readonly $status: StatusStore;
+    /** Closes the connection for good: subscriptions complete, pending calls fail with `CLOSED`. */
+    $close(): Promise<void>;
+  };
+
+/**
+ * Creates the typed client. The default `WebSocket` is the browser's, or `ws` in Node (picked by
+ * the `browser` export condition).
+ * @example
+ * ```ts
+ * import type { AppRouter } from './server';
+ * const client = createDuplexClient<AppRouter>({ url: 'ws://localhost:3000/trpc', token: 'secret' });
+ * const me = await client.whoami.query();
+ * client.$status.subscribe((s) => console.log(s.state));
+ * ```
+ */
+export function createDuplexClient<TRouter extends AnyRouter>(
+  opts: DuplexClientOptions,
+): DuplexClient<TRouter> {
+  const BaseSocket = opts.WebSocket ?? defaultWebSocket;
+  if (!BaseSocket) throw new Error('No WebSocket implementation: pass `WebSocket` in the options');
+  const url = toWebSocketUrl(opts.url);
+  const policy =
+    opts.reconnect && 'delayMs' in opts.reconnect
+      ? opts.reconnect
+      : createReconnectPolicy(opts.reconnect as ReconnectPolicyOptions | undefined);
+  const online = opts.onlineManager ?? createBrowserOnlineManager();
+  const status = createStatusStore({ state: 'connecting' });
+
+  let connects = 0;
+  let attempt = 0;
+  let openSockets = 0;
+  let nextRetryAt: number | null = null;
+  let lastCloseCode: number | null = null;
+  let terminal: DuplexClientError | null = null;
+  const terminalListeners = new Set<() => void>();
+  let wakeGate: (() => void) | null = null;
+
+  /** Derives the status from the state above; only changes are published. */
+  const refreshStatus = () => {
+    if (terminal) return;
+    const next: DuplexStatus =
+      openSockets > 0
+        ? { state: 'open' }
+        : !online.isOnline()
+          ? { state: 'offline' }
+          : connects <= 1 && lastCloseCode === null
+            ? { state: 'connecting' }
+            : { state: 'reconnecting', attempt, nextRetryAt, closeCode: lastCloseCode };
+    if (!shallowEqual(status.get(), next)) status.set(next);
+  };
+
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        wakeGate = null;
+        resolve();
+      };
+      const timer = ms === Number.POSITIVE_INFINITY ? undefined : setTimeout(done, ms);
+      wakeGate = done;
+    });
+  const stopOnline = online.subscribe((isOnline) => {
+    refreshStatus();
+    if (isOnline) wakeGate?.();
+  });
+
+  /** Runs before every connection attempt: backoff, offline pause, and stop once terminal. */
+  const nextUrl = async () => {
+    const reconnecting = connects++ > 0;
+    let wasOffline = false;
+    while (!online.isOnline() && !terminal) {
+      wasOffline = true;
+      refreshStatus();
+      await wait(Number.POSITIVE_INFINITY);
+    }
+    // Coming back online is the moment to retry, whatever the backoff said.
+    if (reconnecting && !wasOffline && !terminal) {
+      const delay = policy.delayMs(attempt);
+      nextRetryAt = Date.now() + delay;
+      refreshStatus();
+      await wait(delay);
+      attempt++;
+    }
+    if (terminal) throw terminal;
+    nextRetryAt = null;
+    refreshStatus();
+    return url;
+  };
+
+  const stop = async (error: DuplexClientError, state: 'unauthorized' | 'closed') => {
+    if (terminal) return;
+    terminal = error;
+    status.set({ state });
+    stopOnline();
+    wakeGate?.();
+    if (state === 'unauthorized') for (const listener of terminalListeners) listener();
+    await wsClient.close();
+  };
+
+  const keepAlive =
+    opts.keepAlive === false ? null : { ...duplexClientDefaults.keepAlive, ...opts.keepAlive };
+  const wsClient = createWSClient({
+    url: nextUrl,
+    // Backoff happens in `nextUrl`, where it can be cut short by going online.
+    retryDelayMs: () => 0,
+    connectionParams: async () => {
+      const token = typeof opts.token === 'function' ? await opts.token() : opts.token;
+      const extra = (await opts.connectionParams?.()) ?? {};
+      return token == null ? extra : { ...extra, token };
+    },
+    keepAlive: keepAlive ? { enabled: true, ...keepAlive } : { enabled: false },
+    WebSocket: trackSockets(BaseSocket, {
+      ready() {
+        openSockets++;
+        attempt = 0;
+        refreshStatus();
+      },
+      closed(code, wasReady) {
+        if (wasReady) {
+          openSockets--;
+          lastCloseCode = code;
+        }
+        if (fatalCloseCodes.has(code)) {
+          void stop(
+            new DuplexClientError('UNAUTHORIZED', 'The server refused the credentials'),
+            'unauthorized',
+          );
+          return;
+        }
+        if (penalizedCloseCodes.has(code)) attempt = Math.max(attempt, penaltyAttempt);
+        refreshStatus();
+      },
+    }) as unknown as typeof WebSocket,
+  });
+
+  const maxCallRetries = opts.maxCallRetries ?? duplexClientDefaults.maxCallRetries;
+  const trpc = createTRPCClient<TRouter>({
+    links: [
+      duplexLink({
+        resumeStore: opts.resumeStore,
+        terminalError: () => terminal,
+        onTerminal(listener) {
+          terminalListeners.add(listener);
+          return () => terminalListeners.delete(listener);
+        },
+      }),
+      retryLink({
+        retry: ({ op, error, attempts }) =>
+          !terminal &&
+          attempts <= maxCallRetries &&
+          error.shape === undefined &&
+          // An oversized request would be refused again, on a fresh socket each time.
+          closeCodeOf(error) !== closeCodes.payloadTooLarge &&
+          (op.type === 'query' || (op.type === 'mutation' && op.context.idempotent === true)),
+      }),
+      wsLink({ client: wsClient, transformer: superjson }),
+    ],
+  });
+
+  const close = () => stop(new DuplexClientError('CLOSED', 'The client was closed'), 'closed');
+  const extras: Record<PropertyKey, unknown> = {
+    $status: { get: status.get, subscribe: status.subscribe } satisfies StatusStore,
+    $close: close,
+    [Symbol.asyncDispose]: close,
+  };
+  return new Proxy(trpc, {
+    get: (target, prop, receiver) =>
+      Object.hasOwn(extras, prop) ? extras[prop] : Reflect.get(target, prop, receiver),
+  }) as DuplexClient<TRouter>;
+}
+
+function shallowEqual(a: object, b: object): boolean {
+  const keys = Object.keys(a);
+  return (
+    keys.length === Object.keys(b).length &&
+    keys.every((key) => (a as Record<string, unknown>)[key] === (b as Record<string, unknown>)[key])
+  );
+}
+
+/** Checks the endpoint once, up front: a bad URL would otherwise fail every reconnect. */
+function toWebSocketUrl(raw: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new TypeError(
+      `Duplex client: invalid url ${JSON.stringify(raw)}; expected e.g. ws://localhost:3000/trpc`,
+    );
+  }
+  const scheme = { 'ws:': 'ws:', 'wss:': 'wss:', 'http:': 'ws:', 'https:': 'wss:' }[
+    parsed.protocol
+  ];
+  if (!scheme) {
+    throw new TypeError(
+      `Duplex client: url must use ws, wss, http or https, not ${parsed.protocol}`,
+    );
+  }
+  parsed.protocol = scheme;
+  return parsed.toString();
+}

@@ -1,0 +1,25 @@
+export { isGap, type StreamGap } from '@duplex/server/protocol';
+export type { DuplexStatus, StatusStore } from './connectionStatus';
+export {
+  createDuplexClient,
+  type DuplexClient,
+  type DuplexClientOptions,
+  duplexClientDefaults,
+  idempotent,
+  type TokenSource,
+} from './createDuplexClient';
+export { DuplexClientError, type DuplexErrorCode } from './duplexClientError';
+export {
+  createBrowserOnlineManager,
+  createManualOnlineManager,
+  type ManualOnlineManager,
+  type OnlineManager,
+} from './onlineManager';
+export {
+  createReconnectPolicy,
+  type ReconnectPolicy,
+  type ReconnectPolicyOptions,
+  reconnectPolicyDefaults,
+} from './reconnectPolicy';
+export { localStorageResumeStore, memoryResumeStore, type ResumeStore } from './resumeStore';
+export type { WebSocketClass } from './trackSockets';

@@ -1,0 +1,61 @@
+import type { IncomingMessage } from 'node:http';
+
+/** What {@link Authenticate} receives. */
+export interface AuthenticateOptions {
+  /** The HTTP request: the WebSocket upgrade, or the plain HTTP call. Cookies and headers live here. */
+  req: IncomingMessage;
+  /** tRPC `connectionParams` sent by the client (where Duplex clients put `token`), if any. */
+  connectionParams: Record<string, string | undefined> | null;
+  transport: 'ws' | 'http';
+}
+
+/** A successful authentication. */
+export interface AuthResult<TUser> {
+  user: TUser;
+  /**
+   * When the credential expires (epoch ms or a Date). Before then the server asks this one
+   * connection to reconnect, and the client reconnects with a fresh token, keeping its
+   * subscriptions; a connection still on the old token at expiry is closed with 4410.
+   */
+  expiresAt?: number | Date;
+}
+
+/**
+ * Establishes who is connecting. Return `null` (or throw) to refuse: a WebSocket is closed with
+ * 4401 and the client stops retrying; an HTTP call gets 401. Never reached for refused origins.
+ * @example
+ * ```ts
+ * const authenticate: Authenticate<User> = async ({ connectionParams }) => {
+ *   const session = await sessions.verify(connectionParams?.token);
+ *   return session ? { user: session.user, expiresAt: session.expiresAt } : null;
+ * };
+ * ```
+ */
+export type Authenticate<TUser> = (
+  opts: AuthenticateOptions,
+) => AuthResult<TUser> | null | undefined | Promise<AuthResult<TUser> | null | undefined>;
+
+/** Which browser origins may open a socket: a list of origins, or a predicate. */
+export type AllowedOrigins = readonly string[] | ((origin: string) => boolean);
+
+/**
+ * Whether an upgrade request's `Origin` is allowed. Requests without `Origin` (Node clients,
+ * CLIs) pass: the check exists against cross-site WebSocket hijacking, which needs a browser.
+ * With no allow-list, only same-origin browser pages pass.
+ */
+export function isOriginAllowed(
+  req: IncomingMessage,
+  allowed: AllowedOrigins | undefined,
+): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (typeof allowed === 'function') return allowed(origin);
+  if (allowed) return allowed.includes(origin);
+  const host = req.headers.host;
+  if (!host) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}

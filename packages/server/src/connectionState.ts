@@ -1,0 +1,35 @@
+/**
+ * What Duplex knows about one connection (a WebSocket, or one plain HTTP request). The
+ * public part is `ctx.connection`; counters used by limits live in a WeakMap keyed by it, so
+ * app middleware that copies the context cannot tamper with them.
+ */
+export interface DuplexConnection {
+  /** Unique per connection, stable for its lifetime. */
+  readonly id: string;
+  /** How the call arrived. */
+  readonly transport: 'ws' | 'http';
+}
+
+export interface ConnectionCounters {
+  subscriptions: number;
+  maxSubscriptions: number;
+  onSubscriptionsChange(delta: number): void;
+}
+
+const counters = new WeakMap<DuplexConnection, ConnectionCounters>();
+
+let nextId = 0;
+const idPrefix = Math.random().toString(36).slice(2, 8);
+
+export function createConnection(
+  transport: DuplexConnection['transport'],
+  limits: Omit<ConnectionCounters, 'subscriptions'>,
+): DuplexConnection {
+  const connection: DuplexConnection = { id: `${idPrefix}-${++nextId}`, transport };
+  counters.set(connection, { subscriptions: 0, ...limits });
+  return connection;
+}
+
+export function countersOf(connection: DuplexConnection): ConnectionCounters | undefined {
+  return counters.get(connection);
+}

@@ -1,0 +1,36 @@
+import { type RawData, WebSocket } from 'ws';
+
+/** Decides, before tRPC sees it, whether an incoming frame is processed. */
+export type FrameGate = (data: RawData, isBinary: boolean) => boolean;
+
+/**
+ * The `ws` socket class the Duplex server uses. It adds two hooks the stock tRPC handler has no
+ * room for: a gate in front of every incoming frame (rate limits, keepalive bookkeeping) and a
+ * check after every send (slow consumers), while staying a plain `ws` WebSocket for tRPC.
+ */
+export class DuplexSocket extends WebSocket {
+  /** Set by the server on connection; frames it refuses never reach tRPC. */
+  gate: FrameGate | null = null;
+  /** Called after each send with the frame's size. */
+  afterSend: ((bytes: number) => void) | null = null;
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'message' && this.gate && !this.gate(args[0] as RawData, args[1] as boolean)) {
+      return false;
+    }
+    return super.emit(event, ...args);
+  }
+
+  override send(data: unknown, ...rest: unknown[]): void {
+    const open = this.readyState === WebSocket.OPEN;
+    (super.send as (...args: unknown[]) => void)(data, ...rest);
+    if (open)
+      this.afterSend?.(typeof data === 'string' ? Buffer.byteLength(data) : byteLengthOf(data));
+  }
+}
+
+function byteLengthOf(data: unknown): number {
+  if (Buffer.isBuffer(data) || ArrayBuffer.isView(data)) return data.byteLength;
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  return 0;
+}

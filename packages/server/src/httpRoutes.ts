@@ -1,0 +1,134 @@
+import { statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type AnyRouter, TRPCError } from '@trpc/server';
+import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
+import sirv from 'sirv';
+import type { Authenticate } from './auth';
+import type { Broker } from './broker';
+import { createConnection } from './connectionState';
+import type { DuplexContext } from './initDuplex';
+import type { DuplexLimits } from './limits';
+
+/** An extra HTTP route on the Duplex port, e.g. the chat module's attachment uploads. */
+export interface DuplexRoute {
+  /** Requests whose path starts with this go to `handle`, e.g. `/chat/attachments`. */
+  prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse, ctx: DuplexRouteContext): void | Promise<void>;
+}
+
+/** What a {@link DuplexRoute} gets besides the request. */
+export interface DuplexRouteContext {
+  /** Runs the server's `authenticate` on this request (headers, cookies); `null` if refused. */
+  authenticate(): Promise<{ user: unknown } | null>;
+  /** The server's limits. */
+  limits: DuplexLimits;
+}
+
+export interface HttpRoutesOptions {
+  router: AnyRouter;
+  /** Where tRPC is served: WebSocket upgrades and plain HTTP calls. */
+  path: string;
+  authenticate: Authenticate<unknown>;
+  broker: Broker;
+  limits: DuplexLimits;
+  staticDir: string | undefined;
+  routes: readonly DuplexRoute[];
+  isClosing: () => boolean;
+  renderMetrics: () => string;
+  onError: (error: unknown) => void;
+}
+
+/** Fails fast, before anything is started, on a `staticDir` that cannot be served. */
+export function assertStaticDir(dir: string): void {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new Error(`createDuplexServer: staticDir ${JSON.stringify(dir)} is not a directory`);
+  }
+}
+
+/** The HTTP side of the server: health, metrics, tRPC over plain HTTP, and static files. */
+export function createHttpRoutes(opts: HttpRoutesOptions) {
+  const serveStatic = opts.staticDir ? sirv(opts.staticDir, { etag: true, dev: false }) : null;
+  const prefix = `${opts.path}/`;
+
+  const createContext = async ({
+    req,
+    res,
+    info,
+  }: {
+    req: IncomingMessage;
+    res: ServerResponse;
+    info: { connectionParams: Record<string, string | undefined> | null };
+  }): Promise<DuplexContext<unknown>> => {
+    const result = await Promise.resolve(
+      opts.authenticate({ req, connectionParams: info.connectionParams, transport: 'http' }),
+    ).catch((cause: unknown) => {
+      opts.onError(cause);
+      return null;
+    });
+    if (!result) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' });
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    const connection = createConnection('http', {
+      maxSubscriptions: opts.limits.maxSubscriptionsPerConnection,
+      onSubscriptionsChange: () => {},
+    });
+    return { user: result.user, connection, broker: opts.broker, signal: abort.signal };
+  };
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    if (pathname === '/healthz') {
+      const closing = opts.isClosing();
+      res.writeHead(closing ? 503 : 200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ status: closing ? 'closing' : 'ok' }));
+      return;
+    }
+    if (pathname === '/metrics') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(opts.renderMetrics());
+      return;
+    }
+    if (pathname.startsWith(prefix)) {
+      nodeHTTPRequestHandler({
+        router: opts.router,
+        req,
+        res,
+        path: pathname.slice(prefix.length),
+        maxBodySize: opts.limits.maxPayloadBytes,
+        maxBatchSize: opts.limits.maxBatchSize,
+        createContext: createContext as never,
+        onError: ({ error }) => {
+          if (error.code === 'INTERNAL_SERVER_ERROR') opts.onError(error);
+        },
+      }).catch(opts.onError);
+      return;
+    }
+    const route = opts.routes.find(
+      (r) => pathname === r.prefix || pathname.startsWith(`${r.prefix}/`),
+    );
+    if (route) {
+      const authenticate = () =>
+        Promise.resolve(opts.authenticate({ req, connectionParams: null, transport: 'http' }))
+          .catch((cause: unknown) => {
+            opts.onError(cause);
+            return null;
+          })
+          .then((result) => result ?? null);
+      Promise.resolve(route.handle(req, res, { authenticate, limits: opts.limits })).catch(
+        (cause: unknown) => {
+          opts.onError(cause);
+          if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('Internal server error');
+        },
+      );
+      return;
+    }
+    const notFound = () => {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Not found');
+    };
+    if (serveStatic) serveStatic(req, res, notFound);
+    else notFound();
+  };
+}

@@ -1,0 +1,38 @@
+export type { AllowedOrigins, Authenticate, AuthenticateOptions, AuthResult } from './auth';
+export type { Broker, BrokerItem, BrokerPublishOptions, BrokerSubscribeOptions } from './broker';
+export type { DuplexConnection } from './connectionState';
+export {
+  createDuplexServer,
+  type DuplexCloseOptions,
+  type DuplexServer,
+  type DuplexServerOptions,
+  type inferDuplexUser,
+} from './createDuplexServer';
+export type { DuplexRoute, DuplexRouteContext } from './httpRoutes';
+export {
+  type DuplexContext,
+  type DuplexInstance,
+  type InitDuplexOptions,
+  initDuplex,
+} from './initDuplex';
+export { type KeepAliveOptions, keepAliveDefaults } from './keepAlive';
+export { type DuplexLimits, limitsDefaults } from './limits';
+export { createMemoryBroker, type MemoryBrokerOptions, memoryBrokerDefaults } from './memoryBroker';
+export type { DuplexMetrics } from './metrics';
+export {
+  createMemoryPresence,
+  type Presence,
+  type PresenceJoin,
+  type PresenceMember,
+} from './presence';
+export {
+  type CloseCode,
+  closeCodes,
+  fatalCloseCodes,
+  isCursor,
+  isGap,
+  readyNotification,
+  type StreamCursor,
+  type StreamGap,
+} from './protocol';
+export { type StreamChannelOptions, streamChannel } from './streamChannel';

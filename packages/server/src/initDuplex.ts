@@ -1,0 +1,159 @@
+import { initTRPC, TRPCError } from '@trpc/server';
+import { isObservable, observable } from '@trpc/server/observable';
+import superjson from 'superjson';
+import type { Broker } from './broker';
+import { countersOf, type DuplexConnection } from './connectionState';
+
+/**
+ * The context every Duplex procedure receives. `TUser` is what your `authenticate` returns;
+ * every connection is authenticated before any procedure runs, so `user` is always set.
+ */
+export interface DuplexContext<TUser> {
+  /** The authenticated user of this connection. */
+  user: TUser;
+  /** The connection the call came on (`ctx.connection.id` is unique per connection). */
+  connection: DuplexConnection;
+  /** The server's broker, for publishing and for {@link streamChannel}. */
+  broker: Broker;
+  /** Aborted when the connection closes (for HTTP calls: when the request ends). */
+  signal: AbortSignal;
+}
+
+/** Options of {@link initDuplex}. */
+export interface InitDuplexOptions {
+  /**
+   * Sends error stacks and the messages of unexpected errors to clients. Keep it off in
+   * production: with it off, an unexpected error reaches the client as
+   * `INTERNAL_SERVER_ERROR: Internal server error` and nothing else.
+   * @default false
+   */
+  exposeErrorDetails?: boolean;
+}
+
+/**
+ * Creates the one tRPC instance an app and the Duplex modules share: the context is typed as
+ * {@link DuplexContext}, superjson is the transformer, and every procedure built from
+ * `procedure` counts against the per-connection subscription limit.
+ * @example
+ * ```ts
+ * type User = { id: string; name: string };
+ * export const duplex = initDuplex<User>();
+ * export const appRouter = duplex.router({
+ *   whoami: duplex.procedure.query(({ ctx }) => ctx.user),
+ * });
+ * export type AppRouter = typeof appRouter;
+ * ```
+ */
+export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
+  const exposeErrorDetails = opts.exposeErrorDetails ?? false;
+  const t = initTRPC.context<DuplexContext<TUser>>().create({
+    transformer: superjson,
+    isDev: exposeErrorDetails,
+    // Subscriptions run on the WebSocket, where the rate, subscription and buffer limits and
+    // the resume contract apply. Plain HTTP serves queries and mutations only.
+    sse: { enabled: false },
+    errorFormatter({ shape, error }) {
+      if (exposeErrorDetails || error.code !== 'INTERNAL_SERVER_ERROR') return shape;
+      // An unexpected error's message can carry internals (SQL, paths, hosts).
+      return { ...shape, message: 'Internal server error' };
+    },
+  });
+
+  const subscriptionLimit = t.middleware(async ({ ctx, type, next }) => {
+    if (type === 'subscription' && ctx.connection.transport === 'http') {
+      throw new TRPCError({
+        code: 'METHOD_NOT_SUPPORTED',
+        message: 'Subscriptions are served over the WebSocket',
+      });
+    }
+    const counters = type === 'subscription' ? countersOf(ctx.connection) : undefined;
+    if (!counters) return next();
+    if (counters.subscriptions >= counters.maxSubscriptions) {
+      throw new TRPCError({
+        code: 'TOO_MANY_REQUESTS',
+        message: `Subscription limit reached: at most ${counters.maxSubscriptions} per connection`,
+      });
+    }
+    counters.subscriptions++;
+    counters.onSubscriptionsChange(1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      counters.subscriptions--;
+      counters.onSubscriptionsChange(-1);
+    };
+    const result = await next().catch((cause: unknown) => {
+      release();
+      throw cause;
+    });
+    if (!result.ok) {
+      release();
+      return result;
+    }
+    return { ...result, data: releaseWhenDone(result.data, release) };
+  });
+
+  return {
+    /** Builds a router; see tRPC's `t.router`. */
+    router: t.router,
+    /** Merges routers; see tRPC's `t.mergeRouters`. */
+    mergeRouters: t.mergeRouters,
+    /** The base procedure: authenticated (every Duplex connection is), with Duplex limits. */
+    procedure: t.procedure.use(subscriptionLimit),
+    /** Creates a middleware with the Duplex context typed. */
+    middleware: t.middleware,
+    /** Calls procedures in-process, e.g. from tests or jobs. */
+    createCallerFactory: t.createCallerFactory,
+  };
+}
+
+/** The instance {@link initDuplex} returns; modules take it to share the app's tRPC instance. */
+export type DuplexInstance<TUser> = ReturnType<typeof initDuplex<TUser>>;
+
+/**
+ * Calls `release` once the subscription ends, however it ends. A hand-written iterator rather
+ * than an async generator: a generator suspended in `await` queues `return()` until its next
+ * `yield`, which would hold a stopped subscription's slot until its next event.
+ */
+function releaseWhenDone(data: unknown, release: () => void): unknown {
+  if (isObservable(data)) {
+    return observable((observer) => {
+      const subscription = data.subscribe(observer);
+      return () => {
+        subscription.unsubscribe();
+        release();
+      };
+    });
+  }
+  const source = data as AsyncIterable<unknown>;
+  if (typeof source?.[Symbol.asyncIterator] !== 'function') {
+    release();
+    return data;
+  }
+  return {
+    [Symbol.asyncIterator]() {
+      const iterator = source[Symbol.asyncIterator]();
+      const settle = <T extends IteratorResult<unknown>>(result: T) => {
+        if (result.done) release();
+        return result;
+      };
+      return {
+        next: () =>
+          iterator.next().then(settle, (cause: unknown) => {
+            release();
+            throw cause;
+          }),
+        return: async (value?: unknown) => {
+          release();
+          return (await iterator.return?.(value)) ?? { value, done: true as const };
+        },
+        throw: async (cause?: unknown) => {
+          release();
+          if (iterator.throw) return iterator.throw(cause);
+          throw cause;
+        },
+      };
+    },
+  };
+}

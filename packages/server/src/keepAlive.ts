@@ -1,0 +1,68 @@
+import type { WebSocket } from 'ws';
+
+/** Keepalive options of the server. */
+export interface KeepAliveOptions {
+  /**
+   * How often each socket is pinged (a WebSocket ping frame, which browsers answer on their
+   * own). Under the 30–60 s idle timeouts of common proxies and load balancers.
+   * @default 20_000
+   */
+  pingIntervalMs?: number;
+  /**
+   * How long a peer may stay silent (no pong, no frame) before it is terminated; raised to
+   * `pingIntervalMs` if smaller. A dead or half-open peer is gone within this time plus one
+   * interval.
+   * @default 20_000
+   */
+  timeoutMs?: number;
+}
+
+/** Defaults of {@link KeepAliveOptions}. */
+export const keepAliveDefaults = {
+  pingIntervalMs: 20_000,
+  timeoutMs: 20_000,
+} satisfies Required<KeepAliveOptions>;
+
+export interface KeepAlive {
+  /** Starts watching a socket. */
+  watch(socket: WebSocket): void;
+  /** Marks a socket as alive (it sent something). */
+  touch(socket: WebSocket): void;
+  stop(): void;
+}
+
+/** One timer for all sockets: each tick reaps the silent ones and pings the rest. */
+export function createKeepAlive(opts: KeepAliveOptions, onReap: () => void): KeepAlive {
+  const { pingIntervalMs, ...rest } = { ...keepAliveDefaults, ...opts };
+  // A timeout shorter than the interval would reap healthy peers between two pings.
+  const timeoutMs = Math.max(rest.timeoutMs, pingIntervalMs);
+  const lastSeen = new Map<WebSocket, number>();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    for (const [socket, seen] of lastSeen) {
+      if (now - seen >= timeoutMs) {
+        lastSeen.delete(socket);
+        onReap();
+        socket.terminate();
+      } else if (socket.readyState === socket.OPEN) {
+        socket.ping();
+      }
+    }
+  }, pingIntervalMs);
+  timer.unref?.();
+  const touch = (socket: WebSocket) => {
+    if (lastSeen.has(socket)) lastSeen.set(socket, performance.now());
+  };
+  return {
+    watch(socket) {
+      lastSeen.set(socket, performance.now());
+      socket.on('pong', () => touch(socket));
+      socket.once('close', () => lastSeen.delete(socket));
+    },
+    touch,
+    stop() {
+      clearInterval(timer);
+      lastSeen.clear();
+    },
+  };
+}

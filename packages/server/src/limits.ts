@@ -1,0 +1,64 @@
+/**
+ * Resource limits of a Duplex server. Every limit has a safe default, is documented in
+ * `docs/reference/limits.md`, and is enforced per connection unless it says otherwise.
+ */
+export interface DuplexLimits {
+  /**
+   * Largest WebSocket frame or HTTP request body accepted. A bigger frame closes the socket with
+   * 1009; a bigger HTTP body gets 413.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxPayloadBytes: number;
+  /**
+   * Sustained calls per second per connection (token bucket). Every frame costs one token,
+   * a batch costs one per call, and frames that are not calls (raw garbage, pings) cost too.
+   * @default 50
+   */
+  callsPerSecond: number;
+  /**
+   * Bucket size: calls a connection may make at once before `callsPerSecond` applies. Calls
+   * beyond it fail with `TOO_MANY_REQUESTS`; a client that keeps sending after that, more than
+   * another `burstCalls` into debt, is disconnected with close code 4429.
+   * @default 100
+   */
+  burstCalls: number;
+  /**
+   * Calls in one batched frame. The stock tRPC client sends every call made in one tick as
+   * one batch, so this matches the burst: more calls at once would be rate limited anyway.
+   * @default 100
+   */
+  maxBatchSize: number;
+  /**
+   * Open subscriptions per connection; more fail with `TOO_MANY_REQUESTS`.
+   * @default 100
+   */
+  maxSubscriptionsPerConnection: number;
+  /**
+   * Bytes waiting in one socket's send buffer before the peer counts as a slow consumer and is
+   * disconnected with close code 4507. Bounds server memory per connection.
+   * @default 4_194_304 (4 MiB)
+   */
+  maxBufferedBytes: number;
+  /**
+   * Time a new WebSocket has to send its `connectionParams` before it is closed with 4408.
+   * @default 10_000
+   */
+  authTimeoutMs: number;
+  /**
+   * Open WebSocket connections per server; more are refused with HTTP 503 at the upgrade.
+   * @default 10_000
+   */
+  maxConnections: number;
+}
+
+/** Defaults of {@link DuplexLimits}. */
+export const limitsDefaults: DuplexLimits = {
+  maxPayloadBytes: 1_048_576,
+  callsPerSecond: 50,
+  burstCalls: 100,
+  maxBatchSize: 100,
+  maxSubscriptionsPerConnection: 100,
+  maxBufferedBytes: 4_194_304,
+  authTimeoutMs: 10_000,
+  maxConnections: 10_000,
+};

@@ -1,0 +1,84 @@
+/**
+ * The parts of the Duplex wire contract that both the server and the client need.
+ * Browser-safe: no `node:` imports. Exported as `@duplex/server/protocol`.
+ */
+
+/**
+ * WebSocket close codes Duplex uses. Codes in 4000–4999 are Duplex's own; 1009 and 1012 are
+ * the standard codes `ws` and Duplex send for those cases. Each is documented in
+ * `docs/reference/errors.md`.
+ */
+export const closeCodes = {
+  /** The payload was larger than `limits.maxPayloadBytes` (standard code, sent by `ws`). */
+  payloadTooLarge: 1009,
+  /** The server is shutting down or restarting; reconnect (standard code). */
+  serviceRestart: 1012,
+  /** `authenticate` refused the connection. Fatal: the client stops retrying. */
+  unauthorized: 4401,
+  /** No `connectionParams` arrived within `limits.authTimeoutMs`. Retryable. */
+  authTimeout: 4408,
+  /** The token expired and the client did not reconnect with a fresh one in time. Retryable. */
+  tokenExpired: 4410,
+  /** The client sent frames faster than `limits.framesPerSecond` allows, well past the burst. Retryable with backoff. */
+  rateLimited: 4429,
+  /** The client read too slowly: more than `limits.maxBufferedBytes` waited in its send buffer. Retryable. */
+  slowConsumer: 4507,
+} as const;
+
+/**
+ * Sent by the server once `authenticate` accepted a connection, before any reply: the client
+ * reports `open` only then. A tRPC notification (`id: null`) that stock tRPC clients ignore.
+ */
+export const readyNotification = '{"id":null,"method":"duplex.ready"}';
+
+/** A Duplex close code. */
+export type CloseCode = (typeof closeCodes)[keyof typeof closeCodes];
+
+/** Close codes after which a client must not reconnect on its own. */
+export const fatalCloseCodes: ReadonlySet<number> = new Set([closeCodes.unauthorized]);
+
+/**
+ * Delivered in a resumable stream instead of events that can no longer be replayed: the
+ * `lastEventId` the client resumed from is older than the channel's retention (or from a log
+ * that no longer exists). Some events were lost to this subscriber; the app should refetch its
+ * state. The stream goes on with every event still retained (all newer than the cursor), then
+ * live.
+ */
+export interface StreamGap {
+  readonly duplex: 'gap';
+  /** The event id the client asked to resume after. */
+  readonly requestedEventId: string;
+  /** The id just before the oldest retained event; the stream resumes after it. */
+  readonly resumeEventId: string;
+}
+
+/**
+ * Tells a {@link StreamGap} apart from an app event.
+ * @example
+ * ```ts
+ * if (isGap(event.data)) await refetchHistory();
+ * ```
+ */
+export function isGap(value: unknown): value is StreamGap {
+  return (
+    typeof value === 'object' && value !== null && (value as { duplex?: unknown }).duplex === 'gap'
+  );
+}
+
+/**
+ * The first event of a stream subscribed without `lastEventId`: its tracked id is where the
+ * stream starts, so a subscriber that has received no event yet still resumes without loss.
+ * The Duplex client records it and never shows it to the app; other tRPC clients see it once.
+ */
+export interface StreamCursor {
+  readonly duplex: 'cursor';
+}
+
+/** Tells a {@link StreamCursor} apart from an app event. */
+export function isCursor(value: unknown): value is StreamCursor {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { duplex?: unknown }).duplex === 'cursor'
+  );
+}

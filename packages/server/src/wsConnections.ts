@@ -1,0 +1,215 @@
+import type { IncomingMessage } from 'node:http';
+import { type AnyRouter, getErrorShape, TRPCError, transformTRPCResponse } from '@trpc/server';
+import { type CreateWSSContextFnOptions, getWSConnectionHandler } from '@trpc/server/adapters/ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import type { Authenticate } from './auth';
+import type { Broker } from './broker';
+import { createConnection } from './connectionState';
+import type { DuplexSocket } from './duplexSocket';
+import type { DuplexContext } from './initDuplex';
+import type { KeepAlive } from './keepAlive';
+import type { DuplexLimits } from './limits';
+import type { DuplexMetrics } from './metrics';
+import { closeCodes, readyNotification } from './protocol';
+import { createTokenBucket } from './tokenBucket';
+
+export interface WsConnectionsOptions<TRouter extends AnyRouter> {
+  router: TRouter;
+  wss: WebSocketServer;
+  authenticate: Authenticate<unknown>;
+  broker: Broker;
+  limits: DuplexLimits;
+  metrics: DuplexMetrics;
+  keepAlive: KeepAlive;
+  tokenRefreshLeadMs: number;
+  onError: (error: unknown) => void;
+}
+
+/** The tRPC notification that makes a client open a new socket and move its subscriptions. */
+export const reconnectNotification = JSON.stringify({ id: null, method: 'reconnect' });
+
+/** A slow consumer gets this long to take its close frame before it is cut off. */
+const slowConsumerCloseGraceMs = 1_000;
+
+/**
+ * Serves tRPC on accepted sockets through the stock `@trpc/server` handler, with Duplex's
+ * authentication, limits and token expiry around it. The handler stays behind this one file so
+ * that a Duplex handler speaking the same wire protocol can replace it.
+ */
+export function createWsConnections<TRouter extends AnyRouter>(
+  opts: WsConnectionsOptions<TRouter>,
+) {
+  const { limits, metrics, router } = opts;
+  const config = router._def._config;
+  const sockets = new WeakMap<WebSocket, { abort: AbortController; authTimer?: NodeJS.Timeout }>();
+
+  const createContext = async ({
+    req,
+    res: socket,
+    info,
+  }: CreateWSSContextFnOptions): Promise<DuplexContext<unknown>> => {
+    const result = await Promise.resolve(
+      opts.authenticate({ req, connectionParams: info.connectionParams, transport: 'ws' }),
+    ).catch((cause: unknown) => {
+      opts.onError(cause);
+      return null;
+    });
+    const state = sockets.get(socket);
+    if (!result || !state) {
+      metrics.refusedUnauthorized++;
+      socket.close(closeCodes.unauthorized, 'Unauthorized');
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' });
+    }
+    clearTimeout(state.authTimer);
+    socket.send(readyNotification);
+    const { signal } = state.abort;
+    if (result.expiresAt !== undefined) scheduleExpiry(socket, +result.expiresAt, signal);
+    const connection = createConnection('ws', {
+      maxSubscriptions: limits.maxSubscriptionsPerConnection,
+      onSubscriptionsChange: (delta) => {
+        metrics.subscriptions += delta;
+      },
+    });
+    return { user: result.user, connection, broker: opts.broker, signal };
+  };
+
+  const scheduleExpiry = (socket: WebSocket, expiresAt: number, signal: AbortSignal) => {
+    const left = expiresAt - Date.now();
+    const refreshIn = Math.max(0, left - Math.min(opts.tokenRefreshLeadMs, left / 2));
+    const cancelRefresh = setLongTimeout(() => {
+      if (socket.readyState === socket.OPEN) socket.send(reconnectNotification);
+    }, refreshIn);
+    const cancelExpire = setLongTimeout(
+      () => socket.close(closeCodes.tokenExpired, 'Token expired'),
+      left,
+    );
+    signal.addEventListener('abort', () => {
+      cancelRefresh();
+      cancelExpire();
+    });
+  };
+
+  const handleTrpc = getWSConnectionHandler<TRouter>({
+    router,
+    wss: opts.wss,
+    createContext: createContext as never,
+    maxBatchSize: limits.maxBatchSize,
+    onError: ({ error }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') opts.onError(error);
+    },
+  });
+
+  /** Answers every call in a refused frame, so clients do not wait for replies that never come. */
+  const rejectCalls = (socket: WebSocket, text: string) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const error = new TRPCError({
+      code: 'TOO_MANY_REQUESTS',
+      message: `Rate limit: at most ${limits.callsPerSecond} calls per second`,
+    });
+    for (const msg of Array.isArray(parsed) ? parsed : [parsed]) {
+      const { id, method } = (msg ?? {}) as { id?: unknown; method?: unknown };
+      if ((typeof id !== 'number' && typeof id !== 'string') || method === 'subscription.stop') {
+        continue;
+      }
+      metrics.rateLimitedCalls++;
+      const shape = getErrorShape({
+        config,
+        error,
+        type: 'unknown',
+        path: undefined,
+        input: undefined,
+        ctx: undefined,
+      });
+      socket.send(JSON.stringify(transformTRPCResponse(config, { id, error: shape })));
+    }
+  };
+
+  /** Tokens a frame costs: one, or one per call for a batch. */
+  const costOf = (text: string) => {
+    if (text.charCodeAt(0) !== 91 /* [ */) return 1;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      return Array.isArray(parsed) ? Math.max(1, parsed.length) : 1;
+    } catch {
+      return 1;
+    }
+  };
+
+  return {
+    onConnection(socket: DuplexSocket, req: IncomingMessage) {
+      metrics.connectionsOpened++;
+      const state: { abort: AbortController; authTimer?: NodeJS.Timeout } = {
+        abort: new AbortController(),
+      };
+      sockets.set(socket, state);
+      const bucket = createTokenBucket({
+        ratePerSecond: limits.callsPerSecond,
+        capacity: limits.burstCalls,
+      });
+
+      socket.gate = (data: RawData, isBinary: boolean) => {
+        // Frames already in flight when the socket started closing are dropped unread.
+        if (socket.readyState !== socket.OPEN) return false;
+        opts.keepAlive.touch(socket);
+        const bytes = Array.isArray(data)
+          ? data.reduce((n, b) => n + b.length, 0)
+          : data.byteLength;
+        metrics.framesIn++;
+        metrics.bytesIn += bytes;
+        const text = isBinary ? '' : data.toString();
+        if (bucket.take(costOf(text))) return true;
+        if (bucket.debt > limits.burstCalls) {
+          metrics.closedRateLimited++;
+          socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
+        } else {
+          rejectCalls(socket, text);
+        }
+        return false;
+      };
+      socket.afterSend = (bytes) => {
+        metrics.framesOut++;
+        metrics.bytesOut += bytes;
+        if (socket.bufferedAmount <= limits.maxBufferedBytes) return;
+        metrics.closedSlowConsumer++;
+        socket.afterSend = null;
+        socket.close(closeCodes.slowConsumer, 'Slow consumer');
+        setTimeout(() => socket.terminate(), slowConsumerCloseGraceMs).unref();
+      };
+
+      const wantsParams =
+        new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
+      if (wantsParams) {
+        state.authTimer = setTimeout(
+          () => socket.close(closeCodes.authTimeout, 'Authentication timeout'),
+          limits.authTimeoutMs,
+        );
+      }
+      socket.once('close', () => {
+        clearTimeout(state.authTimer);
+        state.abort.abort();
+      });
+      opts.keepAlive.watch(socket);
+      handleTrpc(socket, req);
+    },
+  };
+}
+
+/** Node fires timers longer than 2^31-1 ms (~24.8 days) at once; this waits in steps instead. */
+function setLongTimeout(fn: () => void, ms: number): () => void {
+  const maxDelayMs = 2 ** 31 - 1;
+  let timer: NodeJS.Timeout;
+  const schedule = (left: number) => {
+    timer = setTimeout(
+      () => (left > maxDelayMs ? schedule(left - maxDelayMs) : fn()),
+      Math.min(left, maxDelayMs),
+    );
+    timer.unref?.();
+  };
+  schedule(Math.max(0, ms));
+  return () => clearTimeout(timer);
+}

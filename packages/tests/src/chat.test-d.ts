@@ -1,0 +1,85 @@
+import type { ChatEvent, Member, Message, Room, RoomSummary } from '@duplex/chat';
+import { createChatRouter, createMemoryChatStore } from '@duplex/chat';
+import { createDuplexClient, idempotent, type StreamGap } from '@duplex/client';
+import { initDuplex } from '@duplex/server';
+import { describe, expectTypeOf, it } from 'vitest';
+import { type ChatApp, createChatApp } from './chatFixtures';
+
+const client = createDuplexClient<ChatApp>({ url: 'ws://127.0.0.1:1/trpc' });
+
+describe('chat procedures through the client', () => {
+  it('types room procedures', () => {
+    expectTypeOf(
+      client.chat.createRoom.mutate({ name: 'a', visibility: 'public' }),
+    ).resolves.toEqualTypeOf<Room>();
+    expectTypeOf(client.chat.joinRoom.mutate({ roomId: 'r' })).resolves.toEqualTypeOf<Member>();
+    expectTypeOf(client.chat.leaveRoom.mutate({ roomId: 'r' })).resolves.toEqualTypeOf<{
+      left: true;
+    }>();
+    expectTypeOf(client.chat.invite.mutate({ roomId: 'r', userId: 'u' })).resolves.toEqualTypeOf<{
+      invited: true;
+    }>();
+    expectTypeOf(client.chat.rooms.query()).resolves.toEqualTypeOf<{
+      mine: RoomSummary[];
+      discover: Room[];
+    }>();
+    expectTypeOf(client.chat.members.query({ roomId: 'r' })).resolves.toEqualTypeOf<Member[]>();
+    // @ts-expect-error visibility is 'public' | 'private'
+    void client.chat.createRoom.mutate({ name: 'a', visibility: 'secret' });
+    // @ts-expect-error roles are 'moderator' | 'member' (there is one owner)
+    void client.chat.setRole.mutate({ roomId: 'r', userId: 'u', role: 'owner' });
+  });
+
+  it('types message procedures', () => {
+    expectTypeOf(
+      client.chat.send.mutate({ roomId: 'r', clientMsgId: 'c', text: 'hi' }, idempotent),
+    ).resolves.toEqualTypeOf<Message>();
+    expectTypeOf(
+      client.chat.edit.mutate({ messageId: '1', text: 'x' }),
+    ).resolves.toEqualTypeOf<Message>();
+    expectTypeOf(client.chat.delete.mutate({ messageId: '1' })).resolves.toEqualTypeOf<Message>();
+    expectTypeOf(client.chat.react.mutate({ messageId: '1', emoji: '👍' })).resolves.toEqualTypeOf<{
+      added: boolean;
+    }>();
+    expectTypeOf(client.chat.history.query({ roomId: 'r' })).resolves.toEqualTypeOf<Message[]>();
+    expectTypeOf(
+      client.chat.markRead.mutate({ roomId: 'r', messageId: '1' }),
+    ).resolves.toEqualTypeOf<{ moved: boolean }>();
+    expectTypeOf(client.chat.typing.mutate({ roomId: 'r' })).resolves.toEqualTypeOf<{
+      expiresAt: Date;
+    }>();
+    // @ts-expect-error clientMsgId is required: it makes retries safe
+    void client.chat.send.mutate({ roomId: 'r', text: 'hi' });
+    // @ts-expect-error attachments are ids (strings)
+    void client.chat.send.mutate({ roomId: 'r', clientMsgId: 'c', attachments: [1] });
+    // @ts-expect-error history's cursor is a message id string
+    void client.chat.history.query({ roomId: 'r', before: 5 });
+  });
+
+  it('types the event stream as a discriminated union, plus gaps', () => {
+    client.chat.onEvent.subscribe(
+      { roomId: 'r' },
+      {
+        onData({ id, data }) {
+          expectTypeOf(id).toEqualTypeOf<string>();
+          expectTypeOf(data).toEqualTypeOf<ChatEvent | StreamGap>();
+          if ('type' in data && data.type === 'message.created')
+            expectTypeOf(data.message).toEqualTypeOf<Message>();
+          if ('type' in data && data.type === 'typing')
+            expectTypeOf(data.expiresAt).toEqualTypeOf<Date>();
+          // @ts-expect-error no such event type
+          if ('type' in data && data.type === 'message.sent') void data;
+        },
+      },
+    );
+    // @ts-expect-error roomId is required
+    client.chat.onEvent.subscribe({}, { onData() {} });
+  });
+
+  it('requires a user with id and name to mount the module', () => {
+    createChatApp(createMemoryChatStore());
+    const nameless = initDuplex<{ id: string }>();
+    // @ts-expect-error the chat module shows names: the user type needs `name`
+    createChatRouter(nameless, { store: createMemoryChatStore() });
+  });
+});

@@ -1,0 +1,135 @@
+import { closeCodes } from '@duplex/server';
+import { describe, expect, it, vi } from 'vitest';
+import type { WebSocket } from 'ws';
+import { startTestServer, testClient } from './fixtures';
+import { closeCodeOf, deferred, nextMessages, openAuthedRawSocket, sleep } from './helpers';
+
+const query = (id: number, path = 'whoami') => ({
+  id,
+  method: 'query',
+  params: { path, input: { json: null } },
+});
+
+describe('limits', () => {
+  it('closes a socket that sends a frame over maxPayloadBytes with 1009, others carry on', async () => {
+    await using server = await startTestServer({ limits: { maxPayloadBytes: 1_024 } });
+    await using bystander = testClient(server.wsUrl);
+    await bystander.whoami.query();
+    const socket = await openAuthedRawSocket(server.wsUrl);
+    socket.send('x'.repeat(2_048));
+    expect(await closeCodeOf(socket)).toBe(closeCodes.payloadTooLarge);
+    await expect(bystander.echo.query({ text: 'ok' })).resolves.toMatchObject({ length: 2 });
+  });
+
+  it('answers calls past the burst with RATE_LIMITED and recovers at the refill rate', async () => {
+    await using server = await startTestServer({ limits: { callsPerSecond: 100, burstCalls: 20 } });
+    await using client = testClient(server.wsUrl);
+    // Calls made in one tick go out as one batched frame, which costs one token per call.
+    const first = await Promise.allSettled(Array.from({ length: 15 }, () => client.whoami.query()));
+    expect(first.every((r) => r.status === 'fulfilled')).toBe(true);
+    const second = await Promise.allSettled(
+      Array.from({ length: 15 }, () => client.whoami.query()),
+    );
+    const reasons = second.map((r) =>
+      r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok',
+    );
+    expect(reasons).toEqual(Array(15).fill('RATE_LIMITED'));
+    expect(server.server.metrics.rateLimitedCalls).toBe(15);
+    await sleep(300);
+    await expect(client.whoami.query()).resolves.toMatchObject({ id: 'alice' });
+    expect(client.$status.get().state).toBe('open');
+  });
+
+  it('disconnects a raw-frame flood with 4429, and garbage frames count', async () => {
+    await using server = await startTestServer({ limits: { callsPerSecond: 10, burstCalls: 20 } });
+    await using bystander = testClient(server.wsUrl);
+    await bystander.whoami.query();
+    const socket = await openAuthedRawSocket(server.wsUrl);
+    const closed = closeCodeOf(socket);
+    for (let i = 0; i < 200 && socket.readyState === socket.OPEN; i++) socket.send(`garbage ${i}`);
+    expect(await closed).toBe(closeCodes.rateLimited);
+    expect(server.server.metrics.closedRateLimited).toBe(1);
+    await expect(bystander.whoami.query()).resolves.toMatchObject({ id: 'alice' });
+  });
+
+  it('caps subscriptions per connection and frees a slot when one stops', async () => {
+    await using server = await startTestServer({ limits: { maxSubscriptionsPerConnection: 2 } });
+    await using client = testClient(server.wsUrl);
+    const open = async (channel: string) => {
+      const started = deferred();
+      const failed = deferred<unknown>();
+      const sub = client.onEvent.subscribe(
+        { channel },
+        { onStarted: () => started.resolve(), onError: (e) => failed.resolve(e) },
+      );
+      const outcome = await Promise.race([started.promise.then(() => 'started'), failed.promise]);
+      return { sub, outcome };
+    };
+    const a = await open('a');
+    const b = await open('b');
+    expect([a.outcome, b.outcome]).toEqual(['started', 'started']);
+    const c = await open('c');
+    expect(c.outcome).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(server.server.metrics.subscriptions).toBe(2);
+    a.sub.unsubscribe();
+    await vi.waitFor(() => expect(server.server.metrics.subscriptions).toBe(1));
+    expect((await open('d')).outcome).toBe('started');
+  });
+
+  it('cuts off a slow consumer with 4507 so its buffer stops growing', async () => {
+    await using server = await startTestServer({ limits: { maxBufferedBytes: 256 * 1024 } });
+    await using bystander = testClient(server.wsUrl);
+    await bystander.whoami.query();
+    const socket = await openAuthedRawSocket(server.wsUrl);
+    socket.send(
+      JSON.stringify({
+        id: 1,
+        method: 'subscription',
+        params: { path: 'onEvent', input: { json: { channel: 'big' } } },
+      }),
+    );
+    await nextMessages(socket, 1);
+    // Stop reading: the kernel buffers fill up, then the server's send buffer does.
+    (socket as WebSocket & { _socket: { pause(): void } })._socket.pause();
+    const payload = 'x'.repeat(16 * 1024);
+    for (let i = 0; i < 4_000 && server.server.metrics.closedSlowConsumer === 0; i++) {
+      await server.broker.publish('big', { n: i, payload });
+      if (i % 100 === 0) await sleep(1);
+    }
+    expect(server.server.metrics.closedSlowConsumer).toBe(1);
+    await vi.waitFor(() => expect(server.server.connections).toBe(1), { timeout: 5_000 });
+    await expect(bystander.whoami.query()).resolves.toMatchObject({ id: 'alice' });
+  });
+
+  it('refuses upgrades beyond maxConnections with 503', async () => {
+    await using server = await startTestServer({ limits: { maxConnections: 1 } });
+    const first = await openAuthedRawSocket(server.wsUrl);
+    const status = await new Promise<number>((resolve) => {
+      void import('ws').then(({ WebSocket }) => {
+        const socket = new WebSocket(server.wsUrl);
+        socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        socket.on('open', () => resolve(101));
+        socket.on('error', () => {});
+      });
+    });
+    expect(status).toBe(503);
+    expect(server.server.metrics.refusedCapacity).toBe(1);
+    first.close();
+  });
+
+  it('rejects a batch larger than maxBatchSize', async () => {
+    await using server = await startTestServer({ limits: { maxBatchSize: 3 } });
+    const socket = await openAuthedRawSocket(server.wsUrl);
+    const replies = nextMessages(socket, 4);
+    socket.send(JSON.stringify([query(1), query(2), query(3), query(4)]));
+    // Errors travel through the transformer too: superjson wraps them in `json`.
+    const messages = (await replies) as {
+      id: number;
+      error?: { json: { data: { code: string } } };
+    }[];
+    expect(messages.map((m) => [m.id, m.error?.json.data.code])).toEqual(
+      [1, 2, 3, 4].map((id) => [id, 'BAD_REQUEST']),
+    );
+    socket.close();
+  });
+});

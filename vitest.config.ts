@@ -1,0 +1,37 @@
+import { defineConfig } from 'vitest/config';
+
+/** Tests import workspace packages from source through this export condition. */
+const resolve = { conditions: ['@duplex/source'] };
+
+export default defineConfig({
+  resolve,
+  ssr: { resolve: { conditions: ['@duplex/source'] } },
+  test: {
+    projects: [
+      {
+        resolve,
+        ssr: { resolve: { conditions: ['@duplex/source'] } },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts'],
+          exclude: ['packages/tests/**'],
+          typecheck: {
+            enabled: true,
+            include: ['packages/*/src/**/*.test-d.ts'],
+            tsconfig: './tsconfig.json',
+          },
+        },
+      },
+      {
+        resolve,
+        ssr: { resolve: { conditions: ['@duplex/source'] } },
+        test: {
+          name: 'integration',
+          include: ['packages/tests/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+    ],
+  },
+});
