@@ -38,6 +38,8 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
       ownerId: 'duplex',
       ownerName: 'Duplex',
     });
+    // The lobby belongs to no one who takes part: its creator is not listed as a member.
+    await store.removeMember('general', 'duplex');
   }
   const staticDir =
     opts.staticDir === undefined ? (existsSync(webDir) ? webDir : null) : opts.staticDir;

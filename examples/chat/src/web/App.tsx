@@ -17,7 +17,7 @@ export function App() {
     Object.assign(window, { chatModel: next });
     setModel(next);
     void next.start();
-    return () => void next.client.$close();
+    return () => void next.dispose();
   }, [name]);
 
   if (!name) {
@@ -88,18 +88,7 @@ function ChatLayout({ model, onSignOut }: { model: ChatModel; onSignOut: () => v
 }
 
 function StatusBanner({ model }: { model: ChatModel }) {
-  const [backOnline, setBackOnline] = useState(false);
   const state = model.status.state;
-  const [wasDown, setWasDown] = useState(false);
-  useEffect(() => {
-    if (state === 'reconnecting' || state === 'offline') setWasDown(true);
-    if (state === 'open' && wasDown) {
-      setWasDown(false);
-      setBackOnline(true);
-      const timer = setTimeout(() => setBackOnline(false), 2_500);
-      return () => clearTimeout(timer);
-    }
-  }, [state, wasDown]);
   if (state === 'reconnecting')
     return (
       <div className="banner warn" data-status="reconnecting">
@@ -118,7 +107,7 @@ function StatusBanner({ model }: { model: ChatModel }) {
         Signed out by the server.
       </div>
     );
-  if (backOnline)
+  if (model.backOnline)
     return (
       <div className="banner ok" data-status="back-online">
         Back online

@@ -33,7 +33,8 @@ export function RoomView({ model, summary }: { model: ChatModel; summary: RoomSu
 
   const readers = new Map<string, string[]>();
   for (const [userId, messageId] of state.receipts) {
-    if (userId === model.me.id) continue;
+    // Nobody is told that they, or a message's own author, have seen it.
+    if (userId === model.me.id || state.messages.get(messageId)?.authorId === userId) continue;
     const name = state.members.find((m) => m.userId === userId)?.name ?? userId;
     readers.set(messageId, [...(readers.get(messageId) ?? []), name]);
   }

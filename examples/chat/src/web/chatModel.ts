@@ -12,6 +12,8 @@ export interface RoomState {
   /** Loaded messages by id; `ordered()` sorts them oldest first. */
   messages: Map<string, Message>;
   hasOlder: boolean;
+  /** Whether the newest history page has been loaded (live events may have arrived before). */
+  historyLoaded: boolean;
   loadingOlder: boolean;
   members: Member[];
   online: { id: string; name: string }[];
@@ -35,11 +37,16 @@ export class ChatModel {
   activeRoomId: string | null = null;
   status: DuplexStatus;
   error: string | null = null;
+  /** True for a moment after the connection comes back, for the "Back online" banner. */
+  backOnline = false;
   private readonly roomStates = new Map<string, RoomState>();
   private readonly streams = new Map<string, { unsubscribe(): void }>();
   private readonly listeners = new Set<() => void>();
   private version = 0;
-  private typingSentAt = 0;
+  /** room id → when this user last sent a typing signal there. */
+  private readonly typingSentAt = new Map<string, number>();
+  private readonly disposers: (() => void)[] = [];
+  private backOnlineTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly me: { id: string; name: string },
@@ -47,12 +54,46 @@ export class ChatModel {
   ) {
     this.client = createDuplexClient<AppRouter>({ url, token: () => encodeURIComponent(me.name) });
     this.status = this.client.$status.get();
-    this.client.$status.subscribe((status) => {
-      this.status = status;
-      this.changed();
-    });
-    setInterval(() => this.expireTyping(), 1_000);
-    window.addEventListener('focus', () => this.markActiveRead());
+    this.disposers.push(this.client.$status.subscribe((status) => this.onStatus(status)));
+    const typingTimer = setInterval(() => this.expireTyping(), 1_000);
+    // Discover has no live feed: refresh it now and then, and whenever the page gets focus.
+    const roomsTimer = setInterval(() => this.refreshRoomsQuietly(), 15_000);
+    const onFocus = () => {
+      this.markActiveRead();
+      this.refreshRoomsQuietly();
+    };
+    window.addEventListener('focus', onFocus);
+    this.disposers.push(
+      () => clearInterval(typingTimer),
+      () => clearInterval(roomsTimer),
+      () => clearTimeout(this.backOnlineTimer),
+      () => window.removeEventListener('focus', onFocus),
+    );
+  }
+
+  /** Stops every timer, listener and stream, and closes the connection. */
+  async dispose() {
+    for (const dispose of this.disposers.splice(0)) dispose();
+    for (const stream of this.streams.values()) stream.unsubscribe();
+    this.streams.clear();
+    this.listeners.clear();
+    await this.client.$close();
+  }
+
+  private onStatus(status: DuplexStatus) {
+    const wasDown = this.status.state === 'reconnecting' || this.status.state === 'offline';
+    this.status = status;
+    clearTimeout(this.backOnlineTimer);
+    this.backOnline = status.state === 'open' && wasDown;
+    if (this.backOnline) {
+      this.backOnlineTimer = setTimeout(() => {
+        this.backOnline = false;
+        this.changed();
+      }, 2_500);
+      // Unread counts and Discover may have changed while the connection was down.
+      this.refreshRoomsQuietly();
+    }
+    this.changed();
   }
 
   subscribe = (listener: () => void) => {
@@ -71,6 +112,7 @@ export class ChatModel {
       state = {
         messages: new Map(),
         hasOlder: true,
+        historyLoaded: false,
         loadingOlder: false,
         members: [],
         online: [],
@@ -100,6 +142,10 @@ export class ChatModel {
     this.discover = discover;
     for (const { room } of mine) this.follow(room.id);
     this.changed();
+  }
+
+  private refreshRoomsQuietly() {
+    if (this.status.state === 'open') this.refreshRooms().catch(() => {});
   }
 
   /** One resumable stream per room: after a reconnect it resumes; after a gap it refetches. */
@@ -192,7 +238,7 @@ export class ChatModel {
     this.activeRoomId = roomId;
     this.changed();
     const state = this.room(roomId);
-    if (state.messages.size === 0) await this.loadOlder(roomId);
+    if (!state.historyLoaded) await this.loadOlder(roomId);
     const members = await this.client.chat.members.query({ roomId });
     state.members = members;
     for (const m of members)
@@ -216,6 +262,7 @@ export class ChatModel {
       for (const message of page)
         if (!state.messages.has(message.id)) state.messages.set(message.id, message);
       state.hasOlder = page.length === pageSize;
+      state.historyLoaded = true;
     } catch (error) {
       this.fail(error);
     } finally {
@@ -259,6 +306,8 @@ export class ChatModel {
         idempotent,
       );
       this.error = null;
+      // The next keystroke in this room announces typing again at once.
+      this.typingSentAt.delete(roomId);
     } catch (error) {
       this.fail(error);
       throw error;
@@ -278,8 +327,9 @@ export class ChatModel {
   }
 
   typing(roomId: string) {
-    if (Date.now() - this.typingSentAt < 2_000) return;
-    this.typingSentAt = Date.now();
+    const now = Date.now();
+    if (now - (this.typingSentAt.get(roomId) ?? 0) < 2_000) return;
+    this.typingSentAt.set(roomId, now);
     void this.client.chat.typing.mutate({ roomId }).catch(() => {});
   }
 
