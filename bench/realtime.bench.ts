@@ -1,0 +1,199 @@
+/**
+ * Duplex beside raw `ws`, stock tRPC over ws and Socket.IO, in one run: round trips, fan-out,
+ * memory per connection and a reconnect storm. Each contestant gets a fresh server process and
+ * fresh load generator processes on 127.0.0.1 (free ports only).
+ *
+ * Run: npm run bench [-- --quick] [-- --only=ws,duplex] [-- --write-docs] [-- --profile-server]
+ * See docs/performance.md.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createIpcClient } from './realtime/ipc';
+import type { LoadgenHandlers } from './realtime/loadgen';
+import { describeMachine, renderReport, writeDocs } from './realtime/report';
+import {
+  addSubscribers,
+  type BenchConfig,
+  type ContestantResult,
+  fanout,
+  memory,
+  type Processes,
+  payloads,
+  roundTrip,
+  storm,
+} from './realtime/scenarios';
+import type { ServerHandlers } from './realtime/server';
+import { type Contestant, contestants } from './realtime/servers';
+
+const configs: Record<BenchConfig['mode'], BenchConfig> = {
+  full: {
+    mode: 'full',
+    latencyCalls: 5_000,
+    latencyWarmup: 500,
+    throughputWarmupMs: 1_000,
+    throughputMs: 4_000,
+    fanoutSubscribers: [1_000, 5_000],
+    fanoutEvents: 50,
+    loadgens: 2,
+    connectBatch: 100,
+    stormTickMs: 500,
+    phaseTimeoutMs: 90_000,
+  },
+  quick: {
+    mode: 'quick',
+    latencyCalls: 1_000,
+    latencyWarmup: 200,
+    throughputWarmupMs: 300,
+    throughputMs: 1_500,
+    fanoutSubscribers: [1_000],
+    fanoutEvents: 50,
+    loadgens: 2,
+    connectBatch: 100,
+    stormTickMs: 500,
+    phaseTimeoutMs: 30_000,
+  },
+  tiny: {
+    mode: 'tiny',
+    latencyCalls: 200,
+    latencyWarmup: 50,
+    throughputWarmupMs: 100,
+    throughputMs: 300,
+    fanoutSubscribers: [50, 100],
+    fanoutEvents: 10,
+    loadgens: 2,
+    connectBatch: 50,
+    stormTickMs: 200,
+    phaseTimeoutMs: 15_000,
+  },
+};
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string) =>
+  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const config = configs[flag('tiny') ? 'tiny' : flag('quick') ? 'quick' : 'full'];
+const only = option('only')?.split(',') as Contestant[] | undefined;
+const selected = contestants.filter((c) => !only || only.includes(c));
+const resultsDir = new URL('./results/', import.meta.url);
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+function spawn(file: string, extraArgv: string[]) {
+  const child = fork(new URL(file, import.meta.url), [], {
+    execArgv: ['--conditions=@duplex/source', '--import', 'tsx', ...extraArgv],
+    stdio: 'inherit',
+  });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+async function runContestant(contestant: Contestant): Promise<ContestantResult> {
+  const profile = flag('profile-server')
+    ? ['--cpu-prof', `--cpu-prof-dir=${new URL('profiles/', resultsDir).pathname}`]
+    : [];
+  const serverProcess = spawn('./realtime/server.ts', ['--expose-gc', ...profile]);
+  const loadgenProcesses = Array.from({ length: config.loadgens }, () =>
+    spawn('./realtime/loadgen.ts', []),
+  );
+  const timeoutMs = config.phaseTimeoutMs * 2;
+  const p: Processes = {
+    server: createIpcClient<ServerHandlers>(serverProcess, timeoutMs),
+    loadgens: loadgenProcesses.map((c) => createIpcClient<LoadgenHandlers>(c, timeoutMs)),
+  };
+  const result: ContestantResult = {
+    contestant,
+    roundTrip: [],
+    fanout: [],
+    memory: null,
+    storm: null,
+    errors: [],
+  };
+  const step = async (name: string, run: () => Promise<void>) => {
+    const started = performance.now();
+    try {
+      await run();
+    } catch (error) {
+      result.errors.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    log(`  ${name} ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  };
+  try {
+    await Promise.all([p.server.ready, ...p.loadgens.map((l) => l.ready)]);
+    const port = await p.server.call('start', { contestant });
+    await Promise.all(p.loadgens.map((l) => l.call('init', { contestant, port })));
+    for (const payloadBytes of payloads) {
+      await step(`round trip ${payloadBytes} B`, async () => {
+        result.roundTrip.push(await roundTrip(p, config, payloadBytes));
+      });
+    }
+    const baseline = await p.server.call('memory');
+    let connected = 0;
+    for (const subscribers of config.fanoutSubscribers) {
+      await step(`connect ${subscribers} subscribers`, async () => {
+        await addSubscribers(p, config, subscribers - connected);
+        connected = subscribers;
+      });
+      if (connected !== subscribers) break;
+      if (subscribers === config.fanoutSubscribers.at(-1)) {
+        await step('memory', async () => {
+          result.memory = await memory(p, baseline, subscribers);
+        });
+      }
+      await step(`fan-out ${subscribers}`, async () => {
+        result.fanout.push(await fanout(p, config, subscribers));
+      });
+    }
+    if (connected === config.fanoutSubscribers.at(-1)) {
+      await step(`reconnect storm ${connected}`, async () => {
+        result.storm = await storm(p, config, contestant, connected);
+      });
+    }
+    await Promise.race([
+      Promise.all([...p.loadgens.map((l) => l.call('closeAll')), p.server.call('close')]),
+      new Promise((resolve) => setTimeout(resolve, 5_000)),
+    ]);
+  } catch (error) {
+    result.errors.push(error instanceof Error ? error.message : String(error));
+  } finally {
+    for (const child of [serverProcess, ...loadgenProcesses]) {
+      // SIGINT lets a profiled server write its profile on the way out.
+      child.kill(profile.length > 0 && child === serverProcess ? 'SIGINT' : 'SIGKILL');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return result;
+}
+
+function log(line: string) {
+  process.stderr.write(`${line}\n`);
+}
+
+const startedAt = new Date();
+const machine = describeMachine();
+log(
+  `bench (${config.mode}): ${selected.join(', ')} on ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}`,
+);
+const results: ContestantResult[] = [];
+for (const contestant of selected) {
+  log(`${contestant}:`);
+  const started = performance.now();
+  results.push(await runContestant(contestant));
+  log(`  total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+const report = renderReport({ config, machine, results });
+console.log(report);
+mkdirSync(resultsDir, { recursive: true });
+const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+const json = `${JSON.stringify({ startedAt, config, machine, results }, null, 2)}\n`;
+const file = new URL(`${stamp}.json`, resultsDir);
+writeFileSync(file, json);
+log(`results: ${file.pathname}`);
+if (flag('write-docs')) {
+  writeDocs(new URL('../docs/performance.md', import.meta.url), report);
+  writeFileSync(new URL('latest.json', resultsDir), json);
+  log('docs/performance.md and bench/results/latest.json updated');
+}

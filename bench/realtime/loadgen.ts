@@ -1,0 +1,192 @@
+/**
+ * A load generator process: holds benchmark clients of one contestant and drives them on
+ * command from the orchestrator (bench/realtime.bench.ts) over IPC.
+ */
+import { type BenchClient, clientFactories } from './clients';
+import { serveIpc } from './ipc';
+import type { Contestant } from './servers';
+import { createSampler, nowMs, percentile } from './stats';
+
+interface Subscriber {
+  client: BenchClient;
+  starts: number;
+  startsAtArm: number;
+  lastStartAt: number;
+  /** Sequence numbers seen since the storm was armed; `null` outside a storm. */
+  seen: Set<number> | null;
+  duplicated: number;
+}
+
+let contestant: Contestant = 'ws';
+let port = 0;
+const subscribers: Subscriber[] = [];
+const fanout = { delivered: 0, gaps: 0, lastAt: 0, latencies: createSampler(200_000), cpu: 0 };
+
+const textOf = (bytes: number) => 'x'.repeat(bytes);
+
+async function openClients(count: number): Promise<BenchClient[]> {
+  const clients = Array.from({ length: count }, () => clientFactories[contestant](port));
+  await Promise.all(clients.map((client) => client.opened));
+  return clients;
+}
+
+async function addSubscriber(): Promise<void> {
+  const [client] = await openClients(1);
+  const sub: Subscriber = {
+    client: client!,
+    starts: 0,
+    startsAtArm: 0,
+    lastStartAt: 0,
+    seen: null,
+    duplicated: 0,
+  };
+  subscribers.push(sub);
+  await new Promise<void>((resolve) => {
+    client!.subscribe({
+      started() {
+        sub.starts++;
+        sub.lastStartAt = nowMs();
+        resolve();
+      },
+      event(event) {
+        const at = nowMs();
+        fanout.delivered++;
+        fanout.lastAt = at;
+        fanout.latencies.add(at - event.t);
+        if (sub.seen) {
+          if (sub.seen.has(event.seq)) sub.duplicated++;
+          else sub.seen.add(event.seq);
+        }
+      },
+      gap() {
+        fanout.gaps++;
+      },
+    });
+  });
+}
+
+const handlers = {
+  init(args: { contestant: Contestant; port: number }) {
+    contestant = args.contestant;
+    port = args.port;
+  },
+
+  /** Sequential calls on one connection; returns the latency percentiles in ms. */
+  async latency(args: { payloadBytes: number; calls: number; warmup: number }) {
+    const [client] = await openClients(1);
+    const text = textOf(args.payloadBytes);
+    for (let i = 0; i < args.warmup; i++) await client!.echo(text);
+    const times: number[] = [];
+    for (let i = 0; i < args.calls; i++) {
+      const started = nowMs();
+      await client!.echo(text);
+      times.push(nowMs() - started);
+    }
+    await client!.close();
+    return { p50: percentile(times, 0.5), p99: percentile(times, 0.99), calls: args.calls };
+  },
+
+  /** `connections` × `inFlight` callers for `warmupMs`, then counted for `durationMs`. */
+  async throughput(args: {
+    connections: number;
+    inFlight: number;
+    payloadBytes: number;
+    warmupMs: number;
+    durationMs: number;
+  }) {
+    const clients = await openClients(args.connections);
+    const text = textOf(args.payloadBytes);
+    const measureFrom = nowMs() + args.warmupMs;
+    const end = measureFrom + args.durationMs;
+    let calls = 0;
+    const worker = async (client: BenchClient) => {
+      while (nowMs() < end) {
+        await client.echo(text);
+        if (nowMs() >= measureFrom) calls++;
+      }
+    };
+    await Promise.all(
+      clients.flatMap((client) => Array.from({ length: args.inFlight }, () => worker(client))),
+    );
+    for (const client of clients) await client.close();
+    return { callsPerSecond: calls / (args.durationMs / 1000) };
+  },
+
+  /** Opens and subscribes `count` more clients, `batch` at a time; resolves when all started. */
+  async addSubscribers(args: { count: number; batch: number }) {
+    for (let done = 0; done < args.count; done += args.batch) {
+      const n = Math.min(args.batch, args.count - done);
+      await Promise.all(Array.from({ length: n }, addSubscriber));
+    }
+    return subscribers.length;
+  },
+
+  armFanout() {
+    fanout.delivered = 0;
+    fanout.gaps = 0;
+    fanout.lastAt = 0;
+    fanout.latencies.reset();
+    fanout.cpu = cpuMs();
+  },
+
+  fanoutProgress() {
+    return { delivered: fanout.delivered, lastAt: fanout.lastAt };
+  },
+
+  fanoutResult() {
+    return {
+      delivered: fanout.delivered,
+      gaps: fanout.gaps,
+      lastAt: fanout.lastAt,
+      latencies: fanout.latencies.values(),
+      cpuMs: cpuMs() - fanout.cpu,
+    };
+  },
+
+  armStorm() {
+    for (const sub of subscribers) {
+      sub.startsAtArm = sub.starts;
+      sub.seen = new Set();
+      sub.duplicated = 0;
+    }
+    fanout.gaps = 0;
+  },
+
+  stormProgress(args: { lastSeq: number | null }) {
+    let resumed = 0;
+    let caughtUp = 0;
+    let lastResumeAt = 0;
+    for (const sub of subscribers) {
+      if (sub.starts > sub.startsAtArm) {
+        resumed++;
+        lastResumeAt = Math.max(lastResumeAt, sub.lastStartAt);
+      }
+      if (args.lastSeq !== null && sub.seen?.has(args.lastSeq)) caughtUp++;
+    }
+    return { resumed, caughtUp, lastResumeAt };
+  },
+
+  stormResult(args: { firstSeq: number; lastSeq: number }) {
+    let lost = 0;
+    let duplicated = 0;
+    for (const sub of subscribers) {
+      for (let seq = args.firstSeq; seq <= args.lastSeq; seq++) if (!sub.seen?.has(seq)) lost++;
+      duplicated += sub.duplicated;
+      sub.seen = null;
+    }
+    return { lost, duplicated, gaps: fanout.gaps };
+  },
+
+  async closeAll() {
+    await Promise.all(subscribers.map((sub) => sub.client.close()));
+    subscribers.length = 0;
+  },
+};
+
+function cpuMs() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+export type LoadgenHandlers = typeof handlers;
+serveIpc(handlers);

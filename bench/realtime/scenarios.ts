@@ -1,0 +1,249 @@
+import type { IpcClient } from './ipc';
+import type { LoadgenHandlers } from './loadgen';
+import type { ServerHandlers } from './server';
+import type { Contestant } from './servers';
+import { percentile, sleep } from './stats';
+
+/** How big a run is; `--quick` and the full run differ only here. */
+export interface BenchConfig {
+  mode: 'full' | 'quick' | 'tiny';
+  latencyCalls: number;
+  latencyWarmup: number;
+  throughputWarmupMs: number;
+  throughputMs: number;
+  /** Subscriber counts of the fan-out runs, ascending; the last is also used for memory and the storm. */
+  fanoutSubscribers: number[];
+  fanoutEvents: number;
+  loadgens: number;
+  /** Subscribers opened at once per load generator. */
+  connectBatch: number;
+  /** How often the storm's publisher ticks. */
+  stormTickMs: number;
+  /** Longest wait for any one phase before it is reported incomplete. */
+  phaseTimeoutMs: number;
+}
+
+export const payloads = [100, 4096] as const;
+
+export interface RoundTripResult {
+  payloadBytes: number;
+  p50Ms: number;
+  p99Ms: number;
+  callsPerSecond1x64: number;
+  callsPerSecond50x8: number;
+}
+
+export interface FanoutResult {
+  subscribers: number;
+  events: number;
+  expected: number;
+  delivered: number;
+  gaps: number;
+  deliveriesPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpuUsPerDelivery: number;
+  clientCpuUsPerDelivery: number;
+}
+
+export interface MemoryResult {
+  connections: number;
+  rssBytesPerConnection: number;
+  heapBytesPerConnection: number;
+  heapUsedBytes: number;
+  rssBytes: number;
+}
+
+export interface StormResult {
+  clients: number;
+  resumed: number;
+  resumeMs: number;
+  restartMs: number;
+  published: number;
+  lost: number;
+  duplicated: number;
+  gaps: number;
+  /** Whether the contestant replays missed events on resubscribe. */
+  replays: boolean;
+}
+
+export interface ContestantResult {
+  contestant: Contestant;
+  roundTrip: RoundTripResult[];
+  fanout: FanoutResult[];
+  memory: MemoryResult | null;
+  storm: StormResult | null;
+  errors: string[];
+}
+
+export interface Processes {
+  server: IpcClient<ServerHandlers>;
+  loadgens: IpcClient<LoadgenHandlers>[];
+}
+
+/** Splits `total` into `parts` near-equal shares. */
+const shares = (total: number, parts: number) =>
+  Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+
+export async function roundTrip(
+  p: Processes,
+  config: BenchConfig,
+  payloadBytes: number,
+): Promise<RoundTripResult> {
+  const [first] = p.loadgens;
+  const latency = await first!.call('latency', {
+    payloadBytes,
+    calls: config.latencyCalls,
+    warmup: config.latencyWarmup,
+  });
+  const run = {
+    payloadBytes,
+    warmupMs: config.throughputWarmupMs,
+    durationMs: config.throughputMs,
+  };
+  const single = await first!.call('throughput', { ...run, connections: 1, inFlight: 64 });
+  const many = await Promise.all(
+    shares(50, p.loadgens.length).map((connections, i) =>
+      p.loadgens[i]!.call('throughput', { ...run, connections, inFlight: 8 }),
+    ),
+  );
+  return {
+    payloadBytes,
+    p50Ms: latency.p50,
+    p99Ms: latency.p99,
+    callsPerSecond1x64: single.callsPerSecond,
+    callsPerSecond50x8: many.reduce((sum, r) => sum + r.callsPerSecond, 0),
+  };
+}
+
+export async function addSubscribers(p: Processes, config: BenchConfig, count: number) {
+  await Promise.all(
+    shares(count, p.loadgens.length).map((n, i) =>
+      p.loadgens[i]!.call('addSubscribers', { count: n, batch: config.connectBatch }),
+    ),
+  );
+}
+
+/** Polls `probe` until `done` or until it stops making progress for `stallMs` (or the cap). */
+async function waitFor<T>(opts: {
+  probe: () => Promise<T>;
+  done: (value: T) => boolean;
+  progress: (value: T) => number;
+  stallMs: number;
+  capMs: number;
+}): Promise<T> {
+  const started = performance.now();
+  let value = await opts.probe();
+  let last = opts.progress(value);
+  let lastChange = performance.now();
+  while (!opts.done(value) && performance.now() - started < opts.capMs) {
+    await sleep(50);
+    value = await opts.probe();
+    const now = opts.progress(value);
+    if (now !== last) {
+      last = now;
+      lastChange = performance.now();
+    } else if (performance.now() - lastChange > opts.stallMs) break;
+  }
+  return value;
+}
+
+export async function fanout(
+  p: Processes,
+  config: BenchConfig,
+  subscribers: number,
+): Promise<FanoutResult> {
+  await Promise.all(p.loadgens.map((l) => l.call('armFanout')));
+  const expected = subscribers * config.fanoutEvents;
+  const burst = await p.server.call('burst', { count: config.fanoutEvents });
+  await waitFor({
+    probe: () => Promise.all(p.loadgens.map((l) => l.call('fanoutProgress'))),
+    done: (all) => all.reduce((sum, r) => sum + r.delivered, 0) >= expected,
+    progress: (all) => all.reduce((sum, r) => sum + r.delivered, 0),
+    stallMs: 10_000,
+    capMs: config.phaseTimeoutMs,
+  });
+  const serverCpuMs = await p.server.call('cpuSinceBurst');
+  const results = await Promise.all(p.loadgens.map((l) => l.call('fanoutResult')));
+  const delivered = results.reduce((sum, r) => sum + r.delivered, 0);
+  const lastAt = Math.max(...results.map((r) => r.lastAt));
+  const latencies = results.flatMap((r) => r.latencies);
+  const clientCpuMs = results.reduce((sum, r) => sum + r.cpuMs, 0);
+  return {
+    subscribers,
+    events: config.fanoutEvents,
+    expected,
+    delivered,
+    gaps: results.reduce((sum, r) => sum + r.gaps, 0),
+    deliveriesPerSecond: delivered / ((lastAt - burst.startedAt) / 1000),
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    serverCpuUsPerDelivery: (serverCpuMs * 1000) / delivered,
+    clientCpuUsPerDelivery: (clientCpuMs * 1000) / delivered,
+  };
+}
+
+/** Server memory above `baseline` per open, subscribed, idle connection, after gc. */
+export async function memory(
+  p: Processes,
+  baseline: { rss: number; heapUsed: number },
+  connections: number,
+): Promise<MemoryResult> {
+  const now = await p.server.call('memory');
+  return {
+    connections,
+    rssBytesPerConnection: (now.rss - baseline.rss) / connections,
+    heapBytesPerConnection: (now.heapUsed - baseline.heapUsed) / connections,
+    heapUsedBytes: now.heapUsed,
+    rssBytes: now.rss,
+  };
+}
+
+/**
+ * Every subscriber holds a live stream that ticks every `stormTickMs`; the server closes every
+ * socket and listens again; measures the time until every client has resubscribed, and which
+ * ticks each client missed or saw twice between the first tick and the last.
+ */
+export async function storm(
+  p: Processes,
+  config: BenchConfig,
+  contestant: Contestant,
+  clients: number,
+): Promise<StormResult> {
+  await Promise.all(p.loadgens.map((l) => l.call('armStorm')));
+  const firstSeq = await p.server.call('startTicker', { intervalMs: config.stormTickMs });
+  await sleep(config.stormTickMs * 2 + 200);
+  const restart = await p.server.call('restart');
+  const progress = () =>
+    Promise.all(p.loadgens.map((l) => l.call('stormProgress', { lastSeq: null })));
+  const resumedAll = await waitFor({
+    probe: progress,
+    done: (all) => all.reduce((sum, r) => sum + r.resumed, 0) >= clients,
+    progress: (all) => all.reduce((sum, r) => sum + r.resumed, 0),
+    stallMs: 15_000,
+    capMs: config.phaseTimeoutMs,
+  });
+  await sleep(config.stormTickMs * 2 + 200);
+  const lastSeq = await p.server.call('stopTicker');
+  await waitFor({
+    probe: () => Promise.all(p.loadgens.map((l) => l.call('stormProgress', { lastSeq }))),
+    done: (all) => all.reduce((sum, r) => sum + r.caughtUp, 0) >= clients,
+    progress: (all) => all.reduce((sum, r) => sum + r.caughtUp, 0),
+    stallMs: 5_000,
+    capMs: config.phaseTimeoutMs,
+  });
+  const results = await Promise.all(
+    p.loadgens.map((l) => l.call('stormResult', { firstSeq, lastSeq })),
+  );
+  return {
+    clients,
+    resumed: resumedAll.reduce((sum, r) => sum + r.resumed, 0),
+    resumeMs: Math.max(...resumedAll.map((r) => r.lastResumeAt)) - restart.startedAt,
+    restartMs: restart.listeningAt - restart.startedAt,
+    published: lastSeq - firstSeq + 1,
+    lost: results.reduce((sum, r) => sum + r.lost, 0),
+    duplicated: results.reduce((sum, r) => sum + r.duplicated, 0),
+    gaps: results.reduce((sum, r) => sum + r.gaps, 0),
+    replays: contestant === 'duplex',
+  };
+}
