@@ -53,6 +53,8 @@ export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
     // the resume contract apply. Plain HTTP serves queries and mutations only.
     sse: { enabled: false },
     errorFormatter({ shape, error }) {
+      const issues = inputIssuesOf(error);
+      if (issues) return { ...shape, message: issues };
       if (exposeErrorDetails || error.code !== 'INTERNAL_SERVER_ERROR') return shape;
       // An unexpected error's message can carry internals (SQL, paths, hosts).
       return { ...shape, message: 'Internal server error' };
@@ -156,4 +158,23 @@ function releaseWhenDone(data: unknown, release: () => void): unknown {
       };
     },
   };
+}
+
+/**
+ * Invalid input, said plainly: `title: Too big: expected string to have <=200 characters`
+ * rather than the validator's JSON. `null` for any other error.
+ */
+function inputIssuesOf(error: TRPCError): string | null {
+  if (error.code !== 'BAD_REQUEST') return null;
+  const issues = (error.cause as { issues?: unknown } | undefined)?.issues;
+  if (!Array.isArray(issues) || issues.length === 0) return null;
+  return issues
+    .map((issue: { message?: unknown; path?: readonly unknown[] }) => {
+      const path = (issue.path ?? [])
+        .map((key) => (typeof key === 'object' && key !== null && 'key' in key ? key.key : key))
+        .map(String)
+        .join('.');
+      return path ? `${path}: ${String(issue.message)}` : String(issue.message);
+    })
+    .join('; ');
 }
