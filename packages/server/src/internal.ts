@@ -1,2 +1,4 @@
 /** Internals shared between Duplex packages; not a public API, may change in any release. */
+
+export { type AsyncQueue, createAsyncQueue } from './asyncQueue';
 export { createTokenBucket, type TokenBucket, type TokenBucketOptions } from './tokenBucket';
