@@ -1,0 +1,8 @@
+export { BrokerUnavailableError } from './brokerUnavailableError';
+export {
+  createRedisBroker,
+  type RedisBroker,
+  type RedisBrokerOptions,
+  redisBrokerDefaults,
+} from './redisBroker';
+export { type RedisConnectionOptions, redisConnectionDefaults } from './redisConnection';

@@ -1,0 +1,180 @@
+import type { Broker, BrokerItem } from '@duplex/server';
+import { brokerSuite } from '@duplex/server/testing';
+import Redis from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BrokerUnavailableError } from './brokerUnavailableError';
+import { createRedisBroker, type RedisBrokerOptions } from './redisBroker';
+import { freePort, redisAvailable, startTestRedis, type TestRedis } from './testing';
+
+/** Pulls items off a subscription as they come, for a test to wait on. */
+function reader<T>(iterable: AsyncIterable<BrokerItem<T>>) {
+  const items: BrokerItem<T>[] = [];
+  const iterator = iterable[Symbol.asyncIterator]();
+  void (async () => {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      items.push(next.value);
+    }
+  })();
+  return {
+    items,
+    data: () => items.filter((i) => i.type === 'event').map((i) => i.data),
+    types: () => items.map((i) => (i.type === 'event' ? i.data : i.type)),
+    stop: () => iterator.return?.(),
+  };
+}
+
+const quiet = { onConnectionChange: () => {} } satisfies RedisBrokerOptions;
+
+describe.runIf(redisAvailable('the Redis broker suite'))('createRedisBroker', () => {
+  let redis: TestRedis;
+  let prefixes = 0;
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+  afterAll(async () => {
+    await redis?.[Symbol.asyncDispose]();
+  });
+
+  brokerSuite('createRedisBroker', (opts) =>
+    createRedisBroker({ url: redis.url, keyPrefix: `suite${++prefixes}:`, ...quiet, ...opts }),
+  );
+
+  describe('across nodes', () => {
+    const brokers: Broker[] = [];
+    const node = async (keyPrefix: string, url = redis.url) => {
+      const broker = await createRedisBroker({ url, keyPrefix, ...quiet });
+      brokers.push(broker);
+      return broker;
+    };
+    afterEach(async () => {
+      await Promise.all(brokers.splice(0).map((b) => b.close()));
+    });
+
+    it('delivers a publish on one node to subscribers on another, and resumes anywhere', async () => {
+      const [a, b] = [await node('x1:'), await node('x1:')];
+      const onB = reader(b.subscribe<number>('room'));
+      await vi.waitFor(() => expect(onB.items).toHaveLength(1));
+      const ids = [await a.publish('room', 1), await a.publish('room', 2)];
+      await b.publish('room', 3);
+      await vi.waitFor(() => expect(onB.data()).toEqual([1, 2, 3]));
+      expect(onB.items.slice(1, 3).map((i) => i.id)).toEqual(ids);
+      const resumedOnA = reader(a.subscribe<number>('room', { lastEventId: ids[0] }));
+      await vi.waitFor(() => expect(resumedOnA.data()).toEqual([2, 3]));
+      onB.stop();
+      resumedOnA.stop();
+    });
+
+    it('follows a channel with one Redis subscription per node, whatever its subscribers', async () => {
+      const [a, b] = [
+        (await node('x2:')) as Awaited<ReturnType<typeof createRedisBroker>>,
+        (await node('x2:')) as Awaited<ReturnType<typeof createRedisBroker>>,
+      ];
+      const subs = [a, b].flatMap((broker) =>
+        Array.from({ length: 50 }, () => reader(broker.subscribe<number>('busy'))),
+      );
+      await vi.waitFor(() => expect(subs.every((s) => s.items.length === 1)).toBe(true));
+      const admin = new Redis(redis.url);
+      try {
+        expect(await admin.pubsub('NUMSUB', 'x2:live:busy')).toEqual(['x2:live:busy', 2]);
+        const clients = (await admin.client('LIST')) as string;
+        // Two nodes, two connections each: commands and live messages.
+        expect(clients.match(/name=duplex:broker-subscriber /g)).toHaveLength(2);
+        expect(clients.match(/name=duplex:broker /g)).toHaveLength(2);
+        expect([a.followedChannels, b.followedChannels]).toEqual([1, 1]);
+        await a.publish('busy', 7);
+        await vi.waitFor(() => expect(subs.every((s) => s.data()[0] === 7)).toBe(true));
+        await Promise.all(subs.map((s) => s.stop()));
+        expect([a.followedChannels, b.followedChannels]).toEqual([0, 0]);
+        await vi.waitFor(async () =>
+          expect(await admin.pubsub('NUMSUB', 'x2:live:busy')).toEqual(['x2:live:busy', 0]),
+        );
+      } finally {
+        admin.disconnect();
+      }
+    });
+
+    it('keeps dates and nested values intact', async () => {
+      const [a, b] = [await node('x3:'), await node('x3:')];
+      const onB = reader(b.subscribe<{ at: Date; tags: Set<string> }>('c'));
+      await vi.waitFor(() => expect(onB.items).toHaveLength(1));
+      const at = new Date('2025-01-02T03:04:05.678Z');
+      await a.publish('c', { at, tags: new Set(['x']) });
+      await vi.waitFor(() => expect(onB.data()).toEqual([{ at, tags: new Set(['x']) }]));
+      onB.stop();
+    });
+
+    it('fails at startup with a clear error when Redis is unreachable', async () => {
+      const url = `redis://127.0.0.1:${await freePort()}`;
+      await expect(createRedisBroker({ url, connectTimeoutMs: 1_000, ...quiet })).rejects.toThrow(
+        /could not connect to Redis at redis:\/\/127\.0\.0\.1:\d+.*Is redis-server running\?/,
+      );
+    });
+  });
+
+  describe('when Redis goes away', () => {
+    it('fails publishes clearly, keeps subscribers, and resumes them when it returns', async () => {
+      await using own = await startTestRedis({ appendOnly: true });
+      const a = await createRedisBroker({ url: own.url, keyPrefix: 'f1:', ...quiet });
+      try {
+        const sub = reader(a.subscribe<number>('room'));
+        await vi.waitFor(() => expect(sub.items).toHaveLength(1));
+        const first = await a.publish('room', 1);
+        await vi.waitFor(() => expect(sub.data()).toEqual([1]));
+
+        await own.stop('SIGKILL');
+        const failed = a.publish('room', 99);
+        await expect(failed).rejects.toBeInstanceOf(BrokerUnavailableError);
+        await expect(failed).rejects.toMatchObject({
+          code: 'SERVICE_UNAVAILABLE',
+          message: expect.stringMatching(/broker is unavailable.*not published/),
+        });
+        // Subscribing while Redis is away waits for it instead of failing.
+        const late = reader(a.subscribe<number>('room', { lastEventId: first }));
+
+        await own.start();
+        // Another node publishes the moment Redis is back, likely before this node has
+        // resubscribed: it must still reach the subscriber, from the log.
+        const b = await createRedisBroker({ url: own.url, keyPrefix: 'f1:', ...quiet });
+        try {
+          await b.publish('room', 2);
+          await vi.waitFor(() => a.publish('room', 3), { timeout: 5_000, interval: 50 });
+          await vi.waitFor(() => expect(sub.data()).toEqual([1, 2, 3]), { timeout: 5_000 });
+          await vi.waitFor(() => expect(late.data()).toEqual([2, 3]), { timeout: 5_000 });
+          expect(sub.types()).toEqual(['cursor', 1, 2, 3]);
+          // Nothing stored was lost: the log still starts at the first event.
+          const replay = reader(b.subscribe<number>('room', { lastEventId: '0-0' }));
+          await vi.waitFor(() => expect(replay.data()).toEqual([1, 2, 3]));
+          replay.stop();
+        } finally {
+          await b.close();
+        }
+        sub.stop();
+        late.stop();
+      } finally {
+        await a.close();
+      }
+    });
+
+    it('reports a gap to live subscribers when Redis returns without its data', async () => {
+      await using own = await startTestRedis({ appendOnly: false });
+      const a = await createRedisBroker({ url: own.url, keyPrefix: 'f2:', ...quiet });
+      try {
+        const sub = reader(a.subscribe<number>('room'));
+        await vi.waitFor(() => expect(sub.items).toHaveLength(1));
+        await a.publish('room', 1);
+        await vi.waitFor(() => expect(sub.data()).toEqual([1]));
+        await own.stop('SIGKILL');
+        await own.start();
+        await vi.waitFor(() => a.publish('room', 2), { timeout: 5_000, interval: 50 });
+        await vi.waitFor(() => expect(sub.types()).toEqual(['cursor', 1, 'gap', 2]), {
+          timeout: 5_000,
+        });
+        sub.stop();
+      } finally {
+        await a.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,275 @@
+import { randomBytes } from 'node:crypto';
+import type { Broker, BrokerItem, BrokerSubscribeOptions } from '@duplex/server';
+import { createAsyncQueue } from '@duplex/server/internal';
+import type Redis from 'ioredis';
+import superjson from 'superjson';
+import { BrokerUnavailableError } from './brokerUnavailableError';
+import { createFeedHub, type FeedItem } from './feedHub';
+import {
+  closeRedisConnection,
+  openRedisConnection,
+  type RedisConnectionOptions,
+} from './redisConnection';
+import { type BrokerScripts, defineBrokerScripts, type StreamEntry } from './redisScripts';
+import { baseId, compareIds, isStreamId } from './streamIds';
+
+/** Options of {@link createRedisBroker}. */
+export interface RedisBrokerOptions extends RedisConnectionOptions {
+  /**
+   * Prefixes every Redis key and pub/sub channel, so several apps can share one Redis.
+   * @default 'duplex:'
+   */
+  keyPrefix?: string;
+  /**
+   * Events kept per channel for resume (exact `MAXLEN` trimming); older ones are reported as a gap.
+   * @default 1000
+   */
+  maxEventsPerChannel?: number;
+  /**
+   * How long events are kept for resume, in milliseconds (trimmed on each publish).
+   * @default 3_600_000 (one hour)
+   */
+  maxAgeMs?: number;
+  /**
+   * A channel's log is deleted this long after its last publish, so idle channels don't hold
+   * Redis memory; resuming after that reports a gap. At least `maxAgeMs`.
+   * @default 86_400_000 (one day)
+   */
+  channelTtlMs?: number;
+  /**
+   * Events a subscriber may have waiting before it is skipped ahead with a gap, so that one
+   * stalled reader never grows memory without bound.
+   * @default 10_000
+   */
+  maxQueuedEvents?: number;
+  /**
+   * The clock retention by age is measured with.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
+/** Defaults of {@link RedisBrokerOptions}. */
+export const redisBrokerDefaults = {
+  keyPrefix: 'duplex:',
+  maxEventsPerChannel: 1000,
+  maxAgeMs: 3_600_000,
+  channelTtlMs: 86_400_000,
+  maxQueuedEvents: 10_000,
+  now: Date.now,
+};
+
+/** A {@link Broker} on Redis, with what a node may want to observe. */
+export interface RedisBroker extends Broker {
+  /** Channels this node follows (one Redis subscription each, however many local subscribers). */
+  readonly followedChannels: number;
+}
+
+/** Entries read per round trip when replaying. */
+const pageSize = 500;
+const replayRetryMs = 250;
+
+/**
+ * A {@link Broker} shared by every node on one Redis. Each channel's resume log is a Redis
+ * Stream (entry ids are the event ids); live fan-out is one pub/sub subscription per channel
+ * per node, shared by all its local subscribers, on one subscriber connection. Publishes fail
+ * with {@link BrokerUnavailableError} while Redis is away; subscribers stay open and resume
+ * from the log when it returns. Resolves once connected.
+ * @example
+ * ```ts
+ * const broker = await createRedisBroker({ url: process.env.REDIS_URL });
+ * const server = createDuplexServer({ router, authenticate, broker });
+ * ```
+ */
+export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<RedisBroker> {
+  const o = { ...redisBrokerDefaults, ...opts };
+  const ttlMs = Math.max(o.channelTtlMs, o.maxAgeMs);
+  const commands = defineBrokerScripts(await openRedisConnection(opts, 'broker'));
+  let subscriber: Redis;
+  try {
+    subscriber = await openRedisConnection(opts, 'broker-subscriber');
+  } catch (error) {
+    commands.disconnect();
+    throw error;
+  }
+  const streamKey = (channel: string) => `${o.keyPrefix}log:${channel}`;
+  const liveChannel = (channel: string) => `${o.keyPrefix}live:${channel}`;
+  const hub = createFeedHub({ commands, subscriber, streamKey, liveChannel, pageSize });
+  const nodeId = randomBytes(4).toString('hex');
+  const closers = new Set<() => void>();
+  let ephemeralCount = 0;
+  let closed = false;
+
+  const replay = (
+    stream: string,
+    after: string,
+    push: (item: BrokerItem<unknown>) => void,
+    requested: string,
+    signal: AbortSignal,
+  ) => readLog(commands, stream, after, push, requested, signal);
+
+  return {
+    async publish(channel, data, publishOpts = {}) {
+      if (closed) throw new Error('The broker is closed');
+      const payload = superjson.stringify(data);
+      try {
+        if (publishOpts.ephemeral) {
+          const suffix = `${nodeId}.${++ephemeralCount}`;
+          return await commands.duplexEphemeral(
+            streamKey(channel),
+            payload,
+            suffix,
+            liveChannel(channel),
+          );
+        }
+        const oldest = Number.isFinite(o.maxAgeMs) ? Math.max(0, o.now() - o.maxAgeMs) : 0;
+        return await commands.duplexAppend(
+          streamKey(channel),
+          payload,
+          o.maxEventsPerChannel,
+          oldest,
+          ttlMs,
+          liveChannel(channel),
+        );
+      } catch (error) {
+        throw new BrokerUnavailableError(channel, error);
+      }
+    },
+
+    subscribe<TData>(channel: string, subOpts: BrokerSubscribeOptions = {}) {
+      const stop = new AbortController();
+      const feed = hub.acquire(channel);
+      const queue = createAsyncQueue<BrokerItem<TData>>(() => {
+        stop.abort();
+        feed.listeners.delete(listener);
+        hub.release(feed);
+        closers.delete(queue.end);
+        subOpts.signal?.removeEventListener('abort', queue.end);
+      });
+      /** The newest logged id this subscriber has been handed (or skipped past with a gap). */
+      let last = '0-0';
+      let replaying: FeedItem[] | null = null;
+
+      const take = (item: FeedItem) => {
+        if (item.type === 'gap') {
+          queue.push({ type: 'gap', id: item.id, requestedEventId: last });
+          last = item.id;
+          return;
+        }
+        if (item.ephemeral) {
+          if (queue.size < o.maxQueuedEvents)
+            queue.push({ type: 'event', id: item.id, data: item.data as TData });
+          return;
+        }
+        if (compareIds(item.id, last) <= 0) return;
+        if (queue.size >= o.maxQueuedEvents) {
+          queue.clear();
+          queue.push({ type: 'gap', id: item.id, requestedEventId: last });
+        } else {
+          queue.push({ type: 'event', id: item.id, data: item.data as TData });
+        }
+        last = item.id;
+      };
+      const listener = (item: FeedItem) => {
+        if (replaying) replaying.push(item);
+        else take(item);
+      };
+
+      const start = async () => {
+        await hub.ready(feed, stop.signal);
+        if (stop.signal.aborted || feed.cursor === null) return;
+        feed.listeners.add(listener);
+        const { lastEventId } = subOpts;
+        if (lastEventId == null) {
+          last = feed.cursor;
+          queue.push({ type: 'cursor', id: last });
+          return;
+        }
+        // Live items wait while the log is replayed; the seam is closed by id, so an event
+        // both replayed and received live is handed on once.
+        replaying = [];
+        last = await replay(
+          feed.stream,
+          baseId(lastEventId),
+          (item) => queue.push(item as BrokerItem<TData>),
+          lastEventId,
+          stop.signal,
+        );
+        const buffered = replaying;
+        replaying = null;
+        for (const item of buffered) {
+          if (item.type === 'gap' && compareIds(item.id, last) <= 0) continue;
+          take(item);
+        }
+      };
+      closers.add(queue.end);
+      if (subOpts.signal?.aborted) queue.end();
+      subOpts.signal?.addEventListener('abort', queue.end, { once: true });
+      start().catch(() => queue.end());
+      return queue;
+    },
+
+    async headEventId(channel) {
+      try {
+        const head = await commands.duplexHead(streamKey(channel));
+        return head === '0-0' ? null : head;
+      } catch (error) {
+        throw new BrokerUnavailableError(channel, error);
+      }
+    },
+
+    get followedChannels() {
+      return hub.size;
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const close of [...closers]) close();
+      hub.close();
+      await Promise.all([closeRedisConnection(commands), closeRedisConnection(subscriber)]);
+    },
+  };
+}
+
+/**
+ * Replays a channel's log after `after` into `push`, retrying while Redis is away, and reports
+ * a gap (then replays all that is retained) when `after` can't be resumed from.
+ * @returns the newest logged id pushed, or `after` when there was nothing newer
+ */
+async function readLog(
+  commands: BrokerScripts,
+  stream: string,
+  after: string,
+  push: (item: BrokerItem<unknown>) => void,
+  requested: string,
+  signal: AbortSignal,
+): Promise<string> {
+  let cursor = isStreamId(after) ? after : null;
+  for (;;) {
+    if (signal.aborted) return cursor ?? '0-0';
+    let page: Awaited<ReturnType<BrokerScripts['duplexReadAfter']>>;
+    try {
+      page = await commands.duplexReadAfter(stream, cursor ?? '0-0', pageSize);
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, replayRetryMs));
+      continue;
+    }
+    const [trimmed, resumable, entries] = page;
+    if (!resumable || cursor === null) {
+      push({ type: 'gap', id: trimmed, requestedEventId: requested });
+      // From the trimmed id the log is whole: read it again from there.
+      if (!resumable || trimmed !== '0-0') {
+        cursor = trimmed;
+        continue;
+      }
+      cursor = trimmed;
+    }
+    for (const [id, fields] of entries as StreamEntry[]) {
+      const at = fields.indexOf('d');
+      push({ type: 'event', id, data: superjson.parse(fields[at + 1] ?? 'null') });
+      cursor = id;
+    }
+    if (entries.length < pageSize) return cursor;
+  }
+}
