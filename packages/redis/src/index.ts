@@ -6,3 +6,9 @@ export {
   redisBrokerDefaults,
 } from './redisBroker';
 export { type RedisConnectionOptions, redisConnectionDefaults } from './redisConnection';
+export {
+  createRedisPresence,
+  type RedisPresence,
+  type RedisPresenceOptions,
+  redisPresenceDefaults,
+} from './redisPresence';

@@ -132,7 +132,7 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
           liveChannel(channel),
         );
       } catch (error) {
-        throw new BrokerUnavailableError(channel, error);
+        throw new BrokerUnavailableError(`the event for "${channel}" was not published`, error);
       }
     },
 
@@ -214,7 +214,7 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
         const head = await commands.duplexHead(streamKey(channel));
         return head === '0-0' ? null : head;
       } catch (error) {
-        throw new BrokerUnavailableError(channel, error);
+        throw new BrokerUnavailableError(`could not read the head of "${channel}"`, error);
       }
     },
 
