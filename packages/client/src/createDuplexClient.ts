@@ -21,6 +21,7 @@ import {
 } from './reconnectPolicy';
 import type { ResumeStore } from './resumeStore';
 import { trackSockets, type WebSocketClass } from './trackSockets';
+import { createUrlPicker, type DuplexUrl } from './urlPicker';
 
 /**
  * Call options marking a mutation as safe to send again if the connection drops before its
@@ -40,8 +41,13 @@ export type TokenSource =
 
 /** Options of {@link createDuplexClient}. */
 export interface DuplexClientOptions {
-  /** The server's tRPC endpoint, e.g. `ws://localhost:3000/trpc` (`http(s)` is turned into `ws(s)`). */
-  url: string;
+  /**
+   * The server's tRPC endpoint, e.g. `ws://localhost:3000/trpc` (`http(s)` is turned into
+   * `ws(s)`). Behind several nodes, list them (`['ws://a:3000/trpc', 'ws://b:3000/trpc']`):
+   * the client stays on one while it works and moves to the next each time it reconnects. Or
+   * pass a function called before every attempt (service discovery, a load-balancing rule).
+   */
+  url: DuplexUrl;
   /** Sent as `connectionParams.token` on every (re)connect. */
   token?: TokenSource;
   /** Extra `connectionParams` for `authenticate`. */
@@ -113,7 +119,7 @@ export function createDuplexClient<TRouter extends AnyRouter>(
 ): DuplexClient<TRouter> {
   const BaseSocket = opts.WebSocket ?? defaultWebSocket;
   if (!BaseSocket) throw new Error('No WebSocket implementation: pass `WebSocket` in the options');
-  const url = toWebSocketUrl(opts.url);
+  const pickUrl = createUrlPicker(opts.url);
   const policy =
     opts.reconnect && 'delayMs' in opts.reconnect
       ? opts.reconnect
@@ -179,7 +185,7 @@ export function createDuplexClient<TRouter extends AnyRouter>(
     if (terminal) throw terminal;
     nextRetryAt = null;
     refreshStatus();
-    return url;
+    return pickUrl();
   };
 
   const stop = async (error: DuplexClientError, state: 'unauthorized' | 'closed') => {
@@ -270,26 +276,4 @@ function shallowEqual(a: object, b: object): boolean {
     keys.length === Object.keys(b).length &&
     keys.every((key) => (a as Record<string, unknown>)[key] === (b as Record<string, unknown>)[key])
   );
-}
-
-/** Checks the endpoint once, up front: a bad URL would otherwise fail every reconnect. */
-function toWebSocketUrl(raw: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new TypeError(
-      `Duplex client: invalid url ${JSON.stringify(raw)}; expected e.g. ws://localhost:3000/trpc`,
-    );
-  }
-  const scheme = { 'ws:': 'ws:', 'wss:': 'wss:', 'http:': 'ws:', 'https:': 'wss:' }[
-    parsed.protocol
-  ];
-  if (!scheme) {
-    throw new TypeError(
-      `Duplex client: url must use ws, wss, http or https, not ${parsed.protocol}`,
-    );
-  }
-  parsed.protocol = scheme;
-  return parsed.toString();
 }

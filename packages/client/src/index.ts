@@ -23,3 +23,4 @@ export {
 } from './reconnectPolicy';
 export { localStorageResumeStore, memoryResumeStore, type ResumeStore } from './resumeStore';
 export type { WebSocketClass } from './trackSockets';
+export type { DuplexUrl, DuplexUrlContext } from './urlPicker';
