@@ -4,10 +4,12 @@
  * fresh load generator processes on 127.0.0.1 (free ports only).
  *
  * Run: npm run bench [-- --quick] [-- --only=ws,duplex] [-- --write-docs] [-- --profile-server]
+ * (development: --tiny, --subscribers=100,500)
  * See docs/performance.md.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { createIpcClient } from './realtime/ipc';
 import type { LoadgenHandlers } from './realtime/loadgen';
 import { describeMachine, renderReport, writeDocs } from './realtime/report';
@@ -71,7 +73,11 @@ const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
 const option = (name: string) =>
   args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const config = configs[flag('tiny') ? 'tiny' : flag('quick') ? 'quick' : 'full'];
+const base = configs[flag('tiny') ? 'tiny' : flag('quick') ? 'quick' : 'full'];
+const subscribersOption = option('subscribers')?.split(',').map(Number);
+const config: BenchConfig = subscribersOption
+  ? { ...base, fanoutSubscribers: subscribersOption }
+  : base;
 const only = option('only')?.split(',') as Contestant[] | undefined;
 const selected = contestants.filter((c) => !only || only.includes(c));
 const resultsDir = new URL('./results/', import.meta.url);
@@ -107,6 +113,7 @@ async function runContestant(contestant: Contestant): Promise<ContestantResult> 
   const result: ContestantResult = {
     contestant,
     roundTrip: [],
+    connect: [],
     fanout: [],
     memory: null,
     storm: null,
@@ -134,7 +141,10 @@ async function runContestant(contestant: Contestant): Promise<ContestantResult> 
     let connected = 0;
     for (const subscribers of config.fanoutSubscribers) {
       await step(`connect ${subscribers} subscribers`, async () => {
+        const started = performance.now();
         await addSubscribers(p, config, subscribers - connected);
+        const seconds = (performance.now() - started) / 1000;
+        result.connect.push({ subscribers, perSecond: (subscribers - connected) / seconds });
         connected = subscribers;
       });
       if (connected !== subscribers) break;
@@ -181,8 +191,11 @@ const results: ContestantResult[] = [];
 for (const contestant of selected) {
   log(`${contestant}:`);
   const started = performance.now();
+  const loadBefore = os.loadavg()[0]!;
   results.push(await runContestant(contestant));
-  log(`  total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `  total ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0]!.toFixed(1)} after`,
+  );
 }
 const report = renderReport({ config, machine, results });
 console.log(report);

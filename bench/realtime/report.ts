@@ -9,6 +9,8 @@ export interface Machine {
   memoryGiB: number;
   node: string;
   platform: string;
+  /** One-minute load average when the run started: other work on the machine skews results. */
+  loadAverage: number;
 }
 
 export function describeMachine(): Machine {
@@ -18,6 +20,7 @@ export function describeMachine(): Machine {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     platform: `${os.type()} ${os.release()}`,
+    loadAverage: Math.round(os.loadavg()[0]! * 10) / 10,
   };
 }
 
@@ -158,6 +161,19 @@ function rows(results: ContestantResult[], config: BenchConfig): Row[] {
       },
     );
   }
+  out.push({
+    label: `subscribed connections opened per second, up to ${(largest ?? 0).toLocaleString('en-US')}`,
+    better: '↑',
+    values: across(results, (r) => {
+      const total = r.connect.at(-1);
+      if (!total || total.subscribers !== largest) return null;
+      const seconds = r.connect.reduce((sum, c, i) => {
+        const added = c.subscribers - (r.connect[i - 1]?.subscribers ?? 0);
+        return sum + added / c.perSecond;
+      }, 0);
+      return total.subscribers / seconds;
+    }),
+  });
   const conns = `${(largest ?? 0).toLocaleString('en-US')} idle subscribed conns`;
   out.push(
     {
@@ -247,7 +263,7 @@ export function renderReport(opts: {
   }
   const largest = config.fanoutSubscribers.at(-1) ?? 0;
   const notes = [
-    `Mode: ${config.mode}. Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server and load generators share these cores.`,
+    `Mode: ${config.mode}. Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server and load generators share these cores; load average ${machine.loadAverage} at the start.`,
     `Fan-out: bursts of ${config.fanoutEvents} events of ~200 B at ${config.fanoutSubscribers
       .map((n) => n.toLocaleString('en-US'))
       .join(

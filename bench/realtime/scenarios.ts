@@ -67,9 +67,17 @@ export interface StormResult {
   replays: boolean;
 }
 
+export interface ConnectResult {
+  /** Subscribed connections once this step was done. */
+  subscribers: number;
+  /** New connections opened and subscribed per second in this step. */
+  perSecond: number;
+}
+
 export interface ContestantResult {
   contestant: Contestant;
   roundTrip: RoundTripResult[];
+  connect: ConnectResult[];
   fanout: FanoutResult[];
   memory: MemoryResult | null;
   storm: StormResult | null;
