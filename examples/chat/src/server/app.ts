@@ -1,7 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createChatAttachmentRoute, createSqlChatStore } from '@duplex/chat';
-import { type Broker, createDuplexServer, type DuplexServer } from '@duplex/server';
+import { createNotifier, createSqlNotificationStore } from '@duplex/notifications';
+import {
+  type Broker,
+  createDuplexServer,
+  createMemoryBroker,
+  type DuplexServer,
+} from '@duplex/server';
 import { createPgliteDatabase, type SqlDatabase } from '@duplex/sql';
 import { createAppRouter, devAuthenticate } from './router';
 
@@ -19,6 +26,11 @@ export interface ChatAppOptions {
   dataDir?: string | null;
   broker?: Broker;
   /**
+   * Signs in the operator as `admin:<adminToken>`, who may send notifications.
+   * @default a random token (see `app.adminToken`)
+   */
+  adminToken?: string;
+  /**
    * The built web app to serve; `null` serves none (API only).
    * @default webDir when it has been built (`npm run build`), else none
    */
@@ -30,6 +42,9 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
   const dataDir = opts.dataDir === undefined ? '.data/chat' : opts.dataDir;
   const db = opts.db ?? (await createPgliteDatabase(dataDir === null ? {} : { dataDir }));
   const store = await createSqlChatStore(db);
+  const broker = opts.broker ?? createMemoryBroker();
+  const notifier = createNotifier({ store: await createSqlNotificationStore(db), broker });
+  const adminToken = opts.adminToken ?? randomBytes(24).toString('base64url');
   if ((await store.listPublicRooms(1)).length === 0) {
     await store.createRoom({
       id: 'general',
@@ -44,17 +59,20 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
   const staticDir =
     opts.staticDir === undefined ? (existsSync(webDir) ? webDir : null) : opts.staticDir;
   const server: DuplexServer = createDuplexServer({
-    router: createAppRouter(store),
-    authenticate: devAuthenticate,
-    ...(opts.broker ? { broker: opts.broker } : {}),
+    router: createAppRouter(store, notifier),
+    authenticate: devAuthenticate(adminToken),
+    broker,
     routes: [createChatAttachmentRoute({ store })],
     ...(staticDir ? { staticDir } : {}),
   });
   return {
     server,
     store,
+    notifier,
+    adminToken,
     async close() {
       await server.close({ drainTimeoutMs: 1_000 });
+      if (!opts.broker) await broker.close();
       if (!opts.db) await db.close();
     },
   };

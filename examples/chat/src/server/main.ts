@@ -1,12 +1,24 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createChatApp } from './app';
 
-const app = await createChatApp({ dataDir: process.env.DUPLEX_DATA_DIR ?? '.data/chat' });
+const dataDir = process.env.DUPLEX_DATA_DIR ?? '.data/chat';
+const app = await createChatApp({
+  dataDir,
+  ...(process.env.DUPLEX_ADMIN_TOKEN ? { adminToken: process.env.DUPLEX_ADMIN_TOKEN } : {}),
+});
+// Where `examples/notify-cli` finds the operator's token; readable by this user only.
+const tokenFile = join(dataDir, 'admin-token');
+mkdirSync(dataDir, { recursive: true });
+writeFileSync(tokenFile, app.adminToken, { mode: 0o600 });
+
 const { url } = await app.server.listen(
   Number(process.env.PORT ?? 3000),
   process.env.HOST ?? '127.0.0.1',
 );
+console.log(`Duplex chat running at ${url} (data in ${dataDir}; Ctrl+C to stop)`);
 console.log(
-  `Duplex chat running at ${url} (data in ${process.env.DUPLEX_DATA_DIR ?? '.data/chat'}; Ctrl+C to stop)`,
+  `Send a notification: npm run notify -- --to <name> --title "Hello" (token in ${tokenFile})`,
 );
 
 let stopping = false;

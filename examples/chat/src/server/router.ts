@@ -1,28 +1,107 @@
-import { type ChatStore, type ChatUser, createChatRouter } from '@duplex/chat';
+import { timingSafeEqual } from 'node:crypto';
+import { type ChatStore, type ChatUser, createChatRouter, type Message } from '@duplex/chat';
+import { createNotificationsRouter, type Notifier } from '@duplex/notifications';
 import { type Authenticate, initDuplex } from '@duplex/server';
 
-export const duplex = initDuplex<ChatUser>();
+/** A signed-in user; `admin` is the operator's token (the notify CLI), never a browser user. */
+export interface AppUser extends ChatUser {
+  admin: boolean;
+}
 
-/** The chat app's API: the chat module, plus who am I. */
-export function createAppRouter(store: ChatStore) {
+export const duplex = initDuplex<AppUser>();
+
+/** The chat app's API: the chat and notifications modules, plus who am I. */
+export function createAppRouter(store: ChatStore, notifier: Notifier) {
   return duplex.router({
     me: duplex.procedure.query(({ ctx }) => ctx.user),
-    chat: createChatRouter(duplex, { store }),
+    chat: createChatRouter(duplex, {
+      store,
+      // A notification that fails must not fail the invite or the send that caused it.
+      onInvite: ({ roomId, roomName, userId, invitedBy }) =>
+        reportFailure(
+          notifier.notify({
+            to: userId,
+            category: 'chat.invite',
+            priority: 'high',
+            title: `${invitedBy.name} invited you to ${roomName}`,
+            link: `/#room=${roomId}`,
+            dedupeKey: `invite:${roomId}`,
+          }),
+        ),
+      onMessage: async ({ message, roomName }) => {
+        const mentioned = await mentionedMembers(store, message);
+        if (mentioned.length === 0) return;
+        await reportFailure(
+          notifier.notify({
+            to: mentioned,
+            category: 'chat.mention',
+            priority: 'normal',
+            title: `${message.authorName} mentioned you in ${roomName}`,
+            body: (message.text ?? '').slice(0, 280),
+            link: `/#room=${message.roomId}`,
+            dedupeKey: `mention:${message.id}`,
+          }),
+        );
+      },
+    }),
+    notifications: createNotificationsRouter(duplex, {
+      notifier,
+      canNotify: (user) => user.admin,
+    }),
   });
 }
 
 export type AppRouter = ReturnType<typeof createAppRouter>;
+
+const reportFailure = (work: Promise<unknown>) =>
+  work.then(
+    () => {},
+    (error: unknown) => console.error('[chat] notification failed', error),
+  );
+
+/**
+ * The members an `@name` in the message names: `@ada`, or `@Ada_Lovelace` for "Ada Lovelace"
+ * (spaces as `_` or `-`, any case). The author is never notified of their own mention.
+ */
+export async function mentionedMembers(store: ChatStore, message: Message): Promise<string[]> {
+  const handles = new Set(
+    [...(message.text ?? '').matchAll(/(?:^|[^\p{L}\p{N}_])@([\p{L}\p{N}_.-]{1,32})/gu)].map((m) =>
+      normalize(m[1]!),
+    ),
+  );
+  if (handles.size === 0) return [];
+  const members = await store.listMembers(message.roomId);
+  return members
+    .filter((m) => m.userId !== message.authorId && handles.has(normalize(m.name)))
+    .map((m) => m.userId);
+}
+const normalize = (name: string) => name.toLowerCase().replace(/[\s_-]+/g, '-');
 
 const namePattern = /^[\p{L}\p{N} _.-]{1,32}$/u;
 
 /**
  * DEVELOPMENT ONLY: signs anyone in under the display name they send (the token *is* the name),
  * so two tabs can play two people. Replace it with real authentication (a session cookie, a
- * signed token) before exposing the server.
+ * signed token) before exposing the server. `admin:<adminToken>` signs in the operator, who
+ * may send notifications (see `examples/notify-cli`).
  */
-export const devAuthenticate: Authenticate<ChatUser> = ({ connectionParams, req }) => {
-  const raw = connectionParams?.token ?? req.headers.authorization?.replace(/^Bearer /, '');
-  const name = raw ? decodeURIComponent(raw).trim() : '';
-  if (!namePattern.test(name)) return null;
-  return { user: { id: name.toLowerCase().replace(/\s+/g, '-'), name } };
-};
+export function devAuthenticate(adminToken: string): Authenticate<AppUser> {
+  const admin = Buffer.from(`admin:${adminToken}`);
+  return ({ connectionParams, req }) => {
+    const raw = connectionParams?.token ?? req.headers.authorization?.replace(/^Bearer /, '');
+    if (!raw) return null;
+    const given = Buffer.from(raw);
+    if (given.length === admin.length && timingSafeEqual(given, admin)) {
+      return { user: { id: 'admin', name: 'Admin', admin: true } };
+    }
+    let name: string;
+    try {
+      name = decodeURIComponent(raw).trim();
+    } catch {
+      return null;
+    }
+    // "Admin" is reserved for the operator.
+    if (!namePattern.test(name) || name.toLowerCase() === 'admin') return null;
+    return { user: { id: name.toLowerCase().replace(/\s+/g, '-'), name, admin: false } };
+  };
+}

@@ -1,6 +1,7 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { ChatModel } from './chatModel';
 import { focusOnMount } from './dom';
+import { NotificationPanel } from './NotificationCenter';
 import { RoomView } from './RoomView';
 import { Sidebar } from './Sidebar';
 
@@ -75,11 +76,18 @@ function SignIn({ onSignIn }: { onSignIn: (name: string) => void }) {
 
 function ChatLayout({ model, onSignOut }: { model: ChatModel; onSignOut: () => void }) {
   useSyncExternalStore(model.subscribe, model.getVersion);
+  const [panelOpen, setPanelOpen] = useState(false);
   const active = model.activeRoom;
+  const togglePanel = () => {
+    // Opening shows what was stored without being pushed (muted, quiet hours) too.
+    if (!panelOpen) void model.notifications.refresh();
+    setPanelOpen(!panelOpen);
+  };
   return (
     <div className="layout">
-      <Sidebar model={model} onSignOut={onSignOut} />
+      <Sidebar model={model} onSignOut={onSignOut} onToggleNotifications={togglePanel} />
       <main className="main">
+        {panelOpen && <NotificationPanel model={model} onClose={() => setPanelOpen(false)} />}
         <StatusBanner model={model} />
         {active ? <RoomView key={active.room.id} model={model} summary={active} /> : <Empty />}
       </main>

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { ChatModel } from './chatModel';
+import { Bell } from './NotificationCenter';
 
 const statusLabel = {
   connecting: 'Connecting',
@@ -10,7 +11,15 @@ const statusLabel = {
   closed: 'Closed',
 };
 
-export function Sidebar({ model, onSignOut }: { model: ChatModel; onSignOut: () => void }) {
+export function Sidebar({
+  model,
+  onSignOut,
+  onToggleNotifications,
+}: {
+  model: ChatModel;
+  onSignOut: () => void;
+  onToggleNotifications: () => void;
+}) {
   const [name, setName] = useState('');
   const [priv, setPriv] = useState(false);
   return (
@@ -23,6 +32,7 @@ export function Sidebar({ model, onSignOut }: { model: ChatModel; onSignOut: () 
             {statusLabel[model.status.state]}
           </span>
         </div>
+        <Bell model={model} onToggle={onToggleNotifications} />
         <button type="button" className="link" onClick={onSignOut}>
           Sign out
         </button>

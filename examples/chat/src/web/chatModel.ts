@@ -7,6 +7,7 @@ import {
   isGap,
 } from '@duplex/client';
 import type { AppRouter } from '../server/router';
+import { NotificationsModel } from './notificationsModel';
 
 export interface RoomState {
   /** Loaded messages by id; `ordered()` sorts them oldest first. */
@@ -32,6 +33,7 @@ const byId = (a: Message, b: Message) => Number(a.id) - Number(b.id);
  */
 export class ChatModel {
   readonly client: DuplexClient<AppRouter>;
+  readonly notifications: NotificationsModel;
   rooms: RoomSummary[] = [];
   discover: Room[] = [];
   activeRoomId: string | null = null;
@@ -53,6 +55,11 @@ export class ChatModel {
     url: string,
   ) {
     this.client = createDuplexClient<AppRouter>({ url, token: () => encodeURIComponent(me.name) });
+    this.notifications = new NotificationsModel(
+      this.client,
+      () => this.changed(),
+      (error) => this.fail(error),
+    );
     this.status = this.client.$status.get();
     this.disposers.push(this.client.$status.subscribe((status) => this.onStatus(status)));
     const typingTimer = setInterval(() => this.expireTyping(), 1_000);
@@ -74,6 +81,7 @@ export class ChatModel {
   /** Stops every timer, listener and stream, and closes the connection. */
   async dispose() {
     for (const dispose of this.disposers.splice(0)) dispose();
+    this.notifications.stop();
     for (const stream of this.streams.values()) stream.unsubscribe();
     this.streams.clear();
     this.listeners.clear();
@@ -131,6 +139,7 @@ export class ChatModel {
   }
 
   async start() {
+    this.notifications.start();
     await this.refreshRooms();
     const first = this.rooms[0]?.room.id;
     if (first) await this.openRoom(first);
@@ -365,6 +374,17 @@ export class ChatModel {
     const room = await this.client.chat.createRoom.mutate({ name, visibility });
     await this.refreshRooms();
     await this.openRoom(room.id);
+  }
+
+  /** Follows a notification's in-app link (`/#room=<id>`): opens the room, joining if need be. */
+  async openLink(link: string) {
+    const roomId = /^\/#room=(.+)$/.exec(link)?.[1];
+    if (!roomId) {
+      window.location.assign(link);
+      return;
+    }
+    if (this.rooms.some((s) => s.room.id === roomId)) await this.openRoom(roomId);
+    else await this.joinRoom(roomId);
   }
 
   async joinRoom(roomId: string) {
