@@ -1,0 +1,118 @@
+import { createDuplexClient, DuplexClientError, idempotent, isGap } from '@duplex/client';
+import type { NotificationEvent } from '@duplex/notifications';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createChatApp } from './app';
+import type { AppRouter } from './router';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function start() {
+  const app = await createChatApp({ dataDir: null, adminToken: 'secret-token', staticDir: null });
+  cleanups.push(() => app.close());
+  const { port } = await app.server.listen(0, '127.0.0.1');
+  const client = (token: string) => {
+    const c = createDuplexClient<AppRouter>({
+      url: `ws://127.0.0.1:${port}/trpc`,
+      token,
+      reconnect: { delayMs: () => 10 },
+    });
+    cleanups.push(() => c.$close());
+    return c;
+  };
+  return { app, client };
+}
+
+/** The titles of `notification.created` events on the user's stream. */
+function watchTitles(client: ReturnType<Awaited<ReturnType<typeof start>>['client']>) {
+  const titles: string[] = [];
+  const bodies: (string | null)[] = [];
+  client.notifications.onNotification.subscribe(
+    {},
+    {
+      onData: ({ data }) => {
+        if (isGap(data)) return;
+        const event = data as NotificationEvent;
+        if (event.type === 'notification.created') {
+          titles.push(event.notification.title);
+          bodies.push(event.notification.body);
+        }
+      },
+    },
+  );
+  return { titles, bodies };
+}
+
+describe('the chat app’s notifications', () => {
+  it('notifies the members an @mention names, never the author or a lookalike', async () => {
+    const { client } = await start();
+    const [ada, grace, linus] = [client('Ada Lovelace'), client('Grace'), client('Linus')];
+    for (const c of [ada, grace, linus]) await c.chat.joinRoom.mutate({ roomId: 'general' });
+    const [adaSeen, graceSeen, linusSeen] = [
+      watchTitles(ada),
+      watchTitles(grace),
+      watchTitles(linus),
+    ];
+    // Let the three streams start before anything is sent.
+    await vi.waitFor(async () => expect(await ada.notifications.unreadCount.query()).toBe(0));
+
+    const say = (c: typeof ada, text: string) =>
+      c.chat.send.mutate({ roomId: 'general', clientMsgId: crypto.randomUUID(), text }, idempotent);
+    await say(grace, 'mail grace@example.com or ask @linus');
+    await say(grace, '@Ada_Lovelace and @grace: the notes are in');
+    await say(linus, '@ADA-LOVELACE ping');
+    await vi.waitFor(() =>
+      expect(adaSeen.titles).toEqual([
+        'Grace mentioned you in General',
+        'Linus mentioned you in General',
+      ]),
+    );
+    expect(adaSeen.bodies[0]).toBe('@Ada_Lovelace and @grace: the notes are in');
+    await vi.waitFor(() => expect(linusSeen.titles).toEqual(['Grace mentioned you in General']));
+    // Grace named herself and an e-mail address: neither is a mention of anyone.
+    expect(graceSeen.titles).toEqual([]);
+  });
+
+  it('notifies an invited user, once per room', async () => {
+    const { client } = await start();
+    const ada = client('Ada');
+    const grace = client('Grace');
+    const seen = watchTitles(grace);
+    await vi.waitFor(async () => expect(await grace.notifications.unreadCount.query()).toBe(0));
+    const room = await ada.chat.createRoom.mutate({ name: 'Secret', visibility: 'private' });
+    await ada.chat.invite.mutate({ roomId: room.id, userId: 'grace' });
+    await ada.chat.invite.mutate({ roomId: room.id, userId: 'grace' });
+    await vi.waitFor(() => expect(seen.titles).toEqual(['Ada invited you to Secret']));
+    const [invite] = (await grace.notifications.feed.query({ limit: 5 })).items;
+    expect(invite).toEqual(
+      expect.objectContaining({ category: 'chat.invite', link: `/#room=${room.id}` }),
+    );
+    await grace.chat.joinRoom.mutate({ roomId: room.id });
+  });
+
+  it('lets only the operator token send notifications from a client', async () => {
+    const { client } = await start();
+    const ada = client('Ada');
+    const seen = watchTitles(ada);
+    await vi.waitFor(async () => expect(await ada.notifications.unreadCount.query()).toBe(0));
+    const refused = await ada.notifications.notify
+      .mutate({ to: 'ada', category: 'x', title: 'spoof' })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DuplexClientError);
+    expect((refused as DuplexClientError).code).toBe('FORBIDDEN');
+
+    const operator = client('admin:secret-token');
+    expect(await operator.me.query()).toEqual({ id: 'admin', name: 'Admin', admin: true });
+    await operator.notifications.notify.mutate({ to: 'ada', category: 'ops', title: 'Hello' });
+    await vi.waitFor(() => expect(seen.titles).toEqual(['Hello']));
+
+    // A wrong token and the reserved name are refused at the handshake.
+    for (const token of ['admin:wrong', 'Admin']) {
+      const stranger = client(token);
+      const error = await stranger.me.query().catch((e: unknown) => e);
+      expect((error as DuplexClientError).code).toBe('UNAUTHORIZED');
+    }
+  });
+});
