@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,19 @@ export function redisAvailable(suite: string): boolean {
   return false;
 }
 
+/** Servers still running, killed if this process exits without stopping them. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function killOnExit(proc: ChildProcess) {
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
 /** Options of {@link startTestRedis}. */
 export interface TestRedisOptions {
   /**
@@ -34,6 +47,16 @@ export interface TestRedisOptions {
    * @default true
    */
   appendOnly?: boolean;
+  /**
+   * Where Redis keeps its files.
+   * @default a fresh temporary directory, removed on dispose
+   */
+  dataDir?: string;
+  /**
+   * The port to listen on.
+   * @default a free port
+   */
+  port?: number;
 }
 
 /** A `redis-server` of a test's own, on a free loopback port, able to stop and come back. */
@@ -48,14 +71,16 @@ export interface TestRedis extends AsyncDisposable {
 }
 
 /**
- * Spawns `redis-server` bound to 127.0.0.1 on a free port, with its data in a fresh temporary
- * directory, and resolves once it accepts connections. Never touches a shared Redis.
+ * Spawns `redis-server` bound to 127.0.0.1 (a free port and a fresh temporary directory unless
+ * given) and resolves once it accepts connections. Never touches a shared Redis. The process is
+ * a child of this one: it stops with `stop()`, on dispose, or when this process exits.
  */
 export async function startTestRedis(opts: TestRedisOptions = {}): Promise<TestRedis> {
-  const dir = mkdtempSync(join(tmpdir(), 'duplex-redis-'));
+  const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'duplex-redis-'));
+  mkdirSync(dir, { recursive: true });
   const appendOnly = opts.appendOnly ?? true;
   let child: ChildProcess | null = null;
-  let port = 0;
+  let port = opts.port ?? 0;
 
   const launch = async () => {
     const args = [
@@ -76,6 +101,7 @@ export async function startTestRedis(opts: TestRedisOptions = {}): Promise<TestR
     ];
     const proc = spawn(redisServerPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
+    killOnExit(proc);
     let output = '';
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
@@ -96,13 +122,13 @@ export async function startTestRedis(opts: TestRedisOptions = {}): Promise<TestR
   };
 
   for (let attempt = 0; ; attempt++) {
-    port = await freePort();
+    if (opts.port === undefined) port = await freePort();
     try {
       await launch();
       break;
     } catch (error) {
       // Another process took the port between probing and binding: pick another.
-      if (attempt >= 4) throw error;
+      if (attempt >= 4 || opts.port !== undefined) throw error;
     }
   }
 
@@ -122,7 +148,7 @@ export async function startTestRedis(opts: TestRedisOptions = {}): Promise<TestR
     start: launch,
     async [Symbol.asyncDispose]() {
       await stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (opts.dataDir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,117 @@
+import { redisAvailable, startTestRedis } from '@duplex/redis/testing';
+import { sqlTestBackends } from '@duplex/sql/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type ChatMember, chatMember, startCluster } from './clusterTestKit';
+
+const postgres = (await sqlTestBackends()).find((b) => b.name === 'postgres');
+const runs = redisAvailable('the cluster suite') && postgres?.available === true;
+if (!runs && postgres?.available === false) {
+  console.warn(`SKIPPED: the cluster suite needs PostgreSQL (${postgres.reason})`);
+}
+
+const waitOpts = { timeout: 10_000, interval: 50 };
+const members: ChatMember[] = [];
+
+/** Every member saw exactly `texts`, once each, in that order. */
+async function expectAllSaw(texts: string[]) {
+  for (const member of members) {
+    await vi.waitFor(() => expect(member.texts()).toEqual(texts), waitOpts);
+    expect(new Set(member.messages.map((m) => m.id)).size).toBe(texts.length);
+  }
+}
+
+describe.runIf(runs)('three Duplex nodes on one Redis and one PostgreSQL', () => {
+  afterEach(async () => {
+    await Promise.all(members.splice(0).map((m) => m.close()));
+  });
+
+  it('shows every member on every node each message once, in order', async () => {
+    await using redis = await startTestRedis();
+    await using cluster = await startCluster(redis);
+    const [n1, n2, n3] = cluster.nodes;
+    members.push(
+      await chatMember('Ann', [n1!.wsUrl]),
+      await chatMember('Bob', [n2!.wsUrl]),
+      await chatMember('Cy', [n3!.wsUrl]),
+    );
+    const texts: string[] = [];
+    for (let i = 0; i < 24; i++) {
+      const text = `${members[i % 3]!.name} says ${i}`;
+      texts.push(text);
+      // Not awaited one by one: sends from three nodes race, and the log decides the order.
+      if (i % 3 === 2) await Promise.all(texts.slice(-3).map((t, j) => members[j]!.send(t)));
+    }
+    await vi.waitFor(() => expect(members[0]!.messages).toHaveLength(24), waitOpts);
+    const order = members[0]!.texts();
+    expect([...order].sort()).toEqual([...texts].sort());
+    await expectAllSaw(order as string[]);
+    for (const member of members) expect(member.errors).toEqual([]);
+  });
+
+  it('moves the clients of a SIGKILLed node to the others, losing and repeating nothing', async () => {
+    await using redis = await startTestRedis();
+    await using cluster = await startCluster(redis);
+    const urls = cluster.nodes.map((n) => n.wsUrl);
+    // Each member starts on a different node and lists the others after it.
+    members.push(
+      await chatMember('Ann', [urls[0]!, urls[1]!, urls[2]!]),
+      await chatMember('Bob', [urls[1]!, urls[2]!, urls[0]!]),
+      await chatMember('Cy', [urls[2]!, urls[0]!, urls[1]!]),
+    );
+    const texts: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      if (i === 12) {
+        await cluster.nodes[0]!.stop('SIGKILL');
+        expect(cluster.nodes[0]!.alive).toBe(false);
+      }
+      const member = members[i % 3]!;
+      const text = `${member.name} says ${i}`;
+      texts.push(text);
+      // Ann's sends after the kill wait for her client to reach another node, then go through.
+      await member.send(text);
+    }
+    await expectAllSaw(texts);
+    for (const member of members) expect(member.errors).toEqual([]);
+    expect(cluster.nodes.slice(1).every((n) => n.alive)).toBe(true);
+  });
+
+  it('keeps every node up through a Redis restart, and loses nothing stored', async () => {
+    await using redis = await startTestRedis({ appendOnly: true });
+    await using cluster = await startCluster(redis);
+    const [n1, n2, n3] = cluster.nodes;
+    members.push(
+      await chatMember('Ann', [n1!.wsUrl]),
+      await chatMember('Bob', [n2!.wsUrl]),
+      await chatMember('Cy', [n3!.wsUrl]),
+    );
+    const before = ['one', 'two', 'three', 'four'];
+    for (const [i, text] of before.entries()) await members[i % 3]!.send(text);
+    await expectAllSaw(before);
+    const firstEventId = members[2]!.eventIds[0]!;
+
+    await redis.stop('SIGKILL');
+    // A publish can't happen now: the send fails with a clear error instead of vanishing.
+    await expect(members[1]!.send('lost in the outage')).rejects.toMatchObject({
+      data: { code: 'SERVICE_UNAVAILABLE' },
+    });
+    // What doesn't need Redis keeps working on every node.
+    for (const node of cluster.nodes) {
+      expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+    }
+    expect(await members[0]!.client.me.query()).toMatchObject({ name: 'Ann' });
+
+    await redis.start();
+    const after = ['five', 'six', 'seven'];
+    // The first send after the restart may race the node's reconnect to Redis.
+    await vi.waitFor(() => members[0]!.send(after[0]!), waitOpts);
+    await members[1]!.send(after[1]!);
+    await members[2]!.send(after[2]!);
+    await expectAllSaw([...before, ...after]);
+    expect(cluster.nodes.every((n) => n.alive)).toBe(true);
+    // The resume log outlived the restart (AOF): resuming from the first event replays the rest.
+    const late = await chatMember('Dee', [n2!.wsUrl], firstEventId);
+    members.push(late);
+    await vi.waitFor(() => expect(late.texts()).toEqual([...before.slice(1), ...after]), waitOpts);
+    expect(late.events.some((e) => 'duplex' in e)).toBe(false);
+  });
+});
