@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { BenchConfig, ContestantResult } from './scenarios';
@@ -309,4 +310,6 @@ export function writeDocs(file: URL, report: string) {
   if (start < 0 || end < start) throw new Error(`${file.pathname} has no bench markers`);
   const generated = `${startMarker}\n${report}${endMarker}`;
   writeFileSync(file, doc.slice(0, start) + generated + doc.slice(end + endMarker.length));
+  // Lint formats markdown too: align the new table the way Biome would.
+  execFileSync('npx', ['biome', 'format', '--write', file.pathname], { stdio: 'ignore' });
 }

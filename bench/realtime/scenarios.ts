@@ -11,6 +11,8 @@ export interface BenchConfig {
   latencyWarmup: number;
   throughputWarmupMs: number;
   throughputMs: number;
+  /** Windows `throughputMs` is cut into; the best window's rate is reported. */
+  throughputWindows: number;
   /** Subscriber counts of the fan-out runs, ascending; the last is also used for memory and the storm. */
   fanoutSubscribers: number[];
   fanoutEvents: number;
@@ -108,6 +110,7 @@ export async function roundTrip(
     payloadBytes,
     warmupMs: config.throughputWarmupMs,
     durationMs: config.throughputMs,
+    windows: config.throughputWindows,
   };
   const single = await first!.call('throughput', { ...run, connections: 1, inFlight: 64 });
   const many = await Promise.all(
