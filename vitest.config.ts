@@ -15,6 +15,9 @@ export default defineConfig({
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts'],
           exclude: ['packages/tests/**'],
+          // Store suites open PGlite and run migrations in their hooks: seconds on a busy machine.
+          testTimeout: 20_000,
+          hookTimeout: 30_000,
           typecheck: {
             enabled: true,
             include: ['packages/*/src/**/*.test-d.ts'],

@@ -35,6 +35,32 @@ export interface ChatLimits {
    * @default 50
    */
   discoverLimit: number;
+  /**
+   * Characters in a streamed message's whole text (`BAD_REQUEST` beyond).
+   * @default 20_000
+   */
+  maxStreamTextLength: number;
+  /**
+   * How long a stream may run before it is ended as `interrupted`, in milliseconds.
+   * @default 300_000 (5 minutes)
+   */
+  maxStreamDurationMs: number;
+  /**
+   * How long a stream may go without a chunk before it is ended as `interrupted`, in
+   * milliseconds (the producer crashed or lost its connection for good).
+   * @default 30_000
+   */
+  streamIdleTimeoutMs: number;
+  /**
+   * Sustained chunks per second per stream (`TOO_MANY_REQUESTS` beyond).
+   * @default 50
+   */
+  chunksPerSecond: number;
+  /**
+   * Chunks a stream may send at once before `chunksPerSecond` applies.
+   * @default 100
+   */
+  chunkBurst: number;
 }
 
 /** Defaults of {@link ChatLimits}. */
@@ -46,4 +72,9 @@ export const chatLimitsDefaults: ChatLimits = {
   sendBurst: 10,
   typingTtlMs: 5_000,
   discoverLimit: 50,
+  maxStreamTextLength: 20_000,
+  maxStreamDurationMs: 300_000,
+  streamIdleTimeoutMs: 30_000,
+  chunksPerSecond: 50,
+  chunkBurst: 100,
 };

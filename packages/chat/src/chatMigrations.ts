@@ -59,5 +59,13 @@ export const chatMigrations: Migrations = {
       created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
       PRIMARY KEY (message_id, user_id, emoji)
     );`,
+    // Streamed messages (assistant replies): state, chunk count, and when the last chunk came.
+    `ALTER TABLE chat_messages
+       ADD COLUMN stream_state text
+         CHECK (stream_state IN ('streaming', 'done', 'failed', 'cancelled', 'interrupted')),
+       ADD COLUMN stream_chunks integer NOT NULL DEFAULT 0,
+       ADD COLUMN stream_updated_at timestamptz;
+    CREATE INDEX chat_messages_streaming ON chat_messages (stream_updated_at)
+      WHERE stream_state = 'streaming';`,
   ],
 };

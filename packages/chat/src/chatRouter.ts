@@ -11,9 +11,11 @@ import { TRPCError } from '@trpc/server';
 import { type ChatLimits, chatLimitsDefaults } from './chatLimits';
 import type { ChatStore } from './chatStore';
 import {
+  appendStreamInput,
   type ChatEvent,
   createRoomInput,
   editInput,
+  finishStreamInput,
   historyInput,
   inviteInput,
   type Member,
@@ -23,8 +25,10 @@ import {
   onEventInput,
   reactInput,
   roomInput,
+  type StreamState,
   sendInput,
   setRoleInput,
+  startStreamInput,
 } from './schemas';
 
 /** The user fields the chat module needs from your `authenticate` result. */
@@ -60,6 +64,28 @@ export const roomChannel = (roomId: string) => `chat:room:${roomId}`;
 const forbidden = (message: string) => new TRPCError({ code: 'FORBIDDEN', message });
 const notFound = (message: string) => new TRPCError({ code: 'NOT_FOUND', message });
 const badRequest = (message: string) => new TRPCError({ code: 'BAD_REQUEST', message });
+const conflict = (message: string) => new TRPCError({ code: 'CONFLICT', message });
+
+/** Token buckets per key (user, stream), dropped once idle and full again. */
+function createKeyedLimiter(ratePerSecond: number, capacity: number, message: string) {
+  const buckets = new Map<string, { bucket: TokenBucket; usedAt: number }>();
+  return {
+    take(key: string) {
+      const now = performance.now();
+      if (buckets.size > 10_000) {
+        for (const [id, entry] of buckets)
+          if (now - entry.usedAt > bucketIdleMs) buckets.delete(id);
+      }
+      let entry = buckets.get(key);
+      if (!entry) {
+        entry = { bucket: createTokenBucket({ ratePerSecond, capacity }), usedAt: now };
+        buckets.set(key, entry);
+      }
+      entry.usedAt = now;
+      if (!entry.bucket.take(1)) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message });
+    },
+  };
+}
 
 /** Buckets idle this long are full again and can be dropped. */
 const bucketIdleMs = 60_000;
@@ -83,7 +109,6 @@ export function createChatRouter<TUser extends ChatUser>(
   const limits: ChatLimits = { ...chatLimitsDefaults, ...opts.limits };
   const presence = opts.presence ?? createMemoryPresence();
   const { procedure } = duplex;
-  const sendBuckets = new Map<string, { bucket: TokenBucket; usedAt: number }>();
 
   const publish = (broker: Broker, roomId: string, event: ChatEvent) =>
     broker.publish(roomChannel(roomId), event, {
@@ -111,30 +136,66 @@ export function createChatRouter<TUser extends ChatUser>(
   };
   const canModerate = (member: Member) => member.role === 'owner' || member.role === 'moderator';
 
-  const takeSend = (userId: string) => {
-    const now = performance.now();
-    if (sendBuckets.size > 10_000) {
-      for (const [id, entry] of sendBuckets)
-        if (now - entry.usedAt > bucketIdleMs) sendBuckets.delete(id);
-    }
-    let entry = sendBuckets.get(userId);
-    if (!entry) {
-      entry = {
-        bucket: createTokenBucket({
-          ratePerSecond: limits.sendsPerSecond,
-          capacity: limits.sendBurst,
-        }),
-        usedAt: now,
-      };
-      sendBuckets.set(userId, entry);
-    }
-    entry.usedAt = now;
-    if (!entry.bucket.take(1)) {
-      throw new TRPCError({
-        code: 'TOO_MANY_REQUESTS',
-        message: `Too many messages: at most ${limits.sendsPerSecond} per second`,
+  const sendLimiter = createKeyedLimiter(
+    limits.sendsPerSecond,
+    limits.sendBurst,
+    `Too many messages: at most ${limits.sendsPerSecond} per second`,
+  );
+  const takeSend = (userId: string) => sendLimiter.take(userId);
+  const chunkLimiter = createKeyedLimiter(
+    limits.chunksPerSecond,
+    limits.chunkBurst,
+    `Too many chunks: at most ${limits.chunksPerSecond} per second per stream`,
+  );
+
+  /** Ends a stream and tells the room; a no-op if it had ended already. */
+  const endStream = async (
+    broker: Broker,
+    messageId: string,
+    state: Exclude<StreamState, 'streaming'>,
+    endedBy: string | null,
+  ) => {
+    const result = await store.endStream(messageId, state);
+    if (!result) throw badRequest('Not a streamed message');
+    if (result.ended) {
+      activeStreams.delete(messageId);
+      await publish(broker, result.message.roomId, {
+        type: 'message.streamEnded',
+        message: result.message,
+        endedBy,
       });
     }
+    return result.message;
+  };
+
+  /**
+   * Ends streams whose producer went silent or ran too long. Runs while this node has streams
+   * of its own, and once whenever a stream starts, so streams of a node that died are ended by
+   * the next node that runs one.
+   */
+  const activeStreams = new Set<string>();
+  let sweepTimer: ReturnType<typeof setInterval> | undefined;
+  const sweep = async (broker: Broker) => {
+    const now = Date.now();
+    const stale = await store.staleStreams({
+      idleSince: new Date(now - limits.streamIdleTimeoutMs),
+      startedBefore: new Date(now - limits.maxStreamDurationMs),
+    });
+    for (const id of stale) await endStream(broker, id, 'interrupted', null);
+    if (activeStreams.size === 0 && sweepTimer) {
+      clearInterval(sweepTimer);
+      sweepTimer = undefined;
+    }
+  };
+  const watchStream = (broker: Broker, messageId: string) => {
+    activeStreams.add(messageId);
+    if (sweepTimer) return;
+    const every = Math.min(limits.streamIdleTimeoutMs, limits.maxStreamDurationMs) / 4;
+    sweepTimer = setInterval(
+      () => void sweep(broker).catch(() => {}),
+      Math.max(50, Math.min(every, 5_000)),
+    );
+    sweepTimer.unref();
   };
 
   const onlineSnapshot = async (roomId: string): Promise<ChatEvent> => ({
@@ -321,6 +382,80 @@ export function createChatRouter<TUser extends ChatUser>(
           messageId: message.id,
         });
       return { moved };
+    }),
+
+    startStream: procedure.input(startStreamInput).mutation(async ({ ctx, input }) => {
+      const member = await requireMember(input.roomId, ctx.user.id);
+      if (input.replyTo) {
+        const parent = await store.getMessage(input.replyTo);
+        if (!parent || parent.roomId !== input.roomId)
+          throw badRequest('replyTo is not a message of this room');
+      }
+      takeSend(ctx.user.id);
+      const { message, created } = await store.appendMessage({
+        roomId: input.roomId,
+        authorId: ctx.user.id,
+        authorName: member.name,
+        clientMsgId: input.clientMsgId,
+        text: '',
+        attachmentIds: [],
+        replyTo: input.replyTo ?? null,
+        streaming: true,
+      });
+      if (!message.stream) throw badRequest('clientMsgId belongs to an ordinary message');
+      if (created) {
+        await publish(ctx.broker, input.roomId, { type: 'message.created', message });
+        await sweep(ctx.broker).catch(() => {});
+      }
+      if (message.stream.state === 'streaming') watchStream(ctx.broker, message.id);
+      return message;
+    }),
+
+    appendStream: procedure.input(appendStreamInput).mutation(async ({ ctx, input }) => {
+      const { message } = await requireMessage(input.messageId, ctx.user.id);
+      if (message.authorId !== ctx.user.id) throw forbidden('Only the producer can append');
+      const stream = message.stream;
+      if (!stream) throw badRequest('Not a streamed message');
+      // A retry of a chunk that is already in: the answer it would have had.
+      if (input.seq < stream.chunks) return { chunks: stream.chunks };
+      if (stream.state !== 'streaming') throw conflict(`The stream has ended: ${stream.state}`);
+      if (input.seq > stream.chunks) throw conflict(`Chunk ${stream.chunks} comes first`);
+      if (Date.now() - message.createdAt.getTime() > limits.maxStreamDurationMs) {
+        await endStream(ctx.broker, message.id, 'interrupted', null);
+        throw conflict('The stream has ended: interrupted (too long)');
+      }
+      if ((message.text ?? '').length + input.text.length > limits.maxStreamTextLength) {
+        throw badRequest(`Message too long: at most ${limits.maxStreamTextLength} characters`);
+      }
+      chunkLimiter.take(message.id);
+      const result = await store.appendChunk(message.id, input.seq, input.text);
+      const now = result?.message.stream;
+      if (!result?.applied || !now) {
+        if (now && input.seq < now.chunks) return { chunks: now.chunks };
+        throw conflict(`The stream has ended: ${now?.state ?? 'deleted'}`);
+      }
+      await publish(ctx.broker, message.roomId, {
+        type: 'message.delta',
+        messageId: message.id,
+        seq: input.seq,
+        text: input.text,
+      });
+      return { chunks: now.chunks };
+    }),
+
+    finishStream: procedure.input(finishStreamInput).mutation(async ({ ctx, input }) => {
+      const { message } = await requireMessage(input.messageId, ctx.user.id);
+      if (message.authorId !== ctx.user.id) throw forbidden('Only the producer can finish');
+      return endStream(ctx.broker, message.id, input.state, ctx.user.id);
+    }),
+
+    cancelStream: procedure.input(messageInput).mutation(async ({ ctx, input }) => {
+      const { message, member } = await requireMessage(input.messageId, ctx.user.id);
+      const asker = message.replyTo ? (await store.getMessage(message.replyTo))?.authorId : null;
+      if (message.authorId !== ctx.user.id && asker !== ctx.user.id && !canModerate(member)) {
+        throw forbidden('Only the asker, the producer or a moderator can cancel a stream');
+      }
+      return endStream(ctx.broker, message.id, 'cancelled', ctx.user.id);
     }),
 
     onEvent: procedure.input(onEventInput).subscription(async function* ({ ctx, input, signal }) {

@@ -218,5 +218,72 @@ for (const backend of backends) {
         url: `/chat/attachments/${ids[1]}`,
       });
     });
+
+    it('streams a message: chunks in order only, then one end state', async () => {
+      const { room: r, owner } = await room();
+      const { message: started } = await store.appendMessage({
+        roomId: r.id,
+        authorId: owner,
+        authorName: 'Bot',
+        clientMsgId: randomUUID(),
+        text: 'ignored',
+        attachmentIds: [],
+        replyTo: null,
+        streaming: true,
+      });
+      expect(started).toMatchObject({ text: '', stream: { state: 'streaming', chunks: 0 } });
+      expect((await send(r.id, owner)).message.stream).toBeNull();
+
+      expect(await store.appendChunk(started.id, 1, 'skipped ahead')).toMatchObject({
+        applied: false,
+      });
+      expect(await store.appendChunk(started.id, 0, 'Hello')).toMatchObject({
+        applied: true,
+        message: { text: 'Hello', stream: { state: 'streaming', chunks: 1 } },
+      });
+      expect(await store.appendChunk(started.id, 0, 'Hello')).toMatchObject({ applied: false });
+      await store.appendChunk(started.id, 1, ', world');
+      const page = await store.history(r.id, { limit: 5 });
+      expect(page.find((m) => m.id === started.id)?.text).toBe('Hello, world');
+
+      expect(await store.endStream(started.id, 'done')).toMatchObject({
+        ended: true,
+        message: { text: 'Hello, world', stream: { state: 'done', chunks: 2 } },
+      });
+      expect(await store.endStream(started.id, 'cancelled')).toMatchObject({
+        ended: false,
+        message: { stream: { state: 'done' } },
+      });
+      expect(await store.appendChunk(started.id, 2, '!')).toMatchObject({ applied: false });
+      expect(await store.appendChunk((await send(r.id, owner)).message.id, 0, 'x')).toBeNull();
+    });
+
+    it('finds streams that went silent or ran too long', async () => {
+      const { room: r, owner } = await room();
+      const start = () =>
+        store.appendMessage({
+          roomId: r.id,
+          authorId: owner,
+          authorName: 'Bot',
+          clientMsgId: randomUUID(),
+          text: null,
+          attachmentIds: [],
+          replyTo: null,
+          streaming: true,
+        });
+      const { message: quiet } = await start();
+      const { message: ended } = await start();
+      await store.endStream(ended.id, 'done');
+      const future = new Date(Date.now() + 60_000);
+      const past = new Date(Date.now() - 60_000);
+      const staleNow = await store.staleStreams({ idleSince: future, startedBefore: past });
+      expect(staleNow).toContain(quiet.id);
+      expect(staleNow).not.toContain(ended.id);
+      expect(await store.staleStreams({ idleSince: past, startedBefore: future })).toContain(
+        quiet.id,
+      );
+      const fresh = await store.staleStreams({ idleSince: past, startedBefore: past });
+      expect(fresh).not.toContain(quiet.id);
+    });
   });
 }

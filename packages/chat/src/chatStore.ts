@@ -1,4 +1,4 @@
-import type { Member, Message, Role, Room, RoomSummary, Visibility } from './schemas';
+import type { Member, Message, Role, Room, RoomSummary, StreamState, Visibility } from './schemas';
 
 /** A message to store; the store assigns its id and time. */
 export interface NewMessage {
@@ -9,6 +9,8 @@ export interface NewMessage {
   text: string | null;
   attachmentIds: string[];
   replyTo: string | null;
+  /** Starts the message as a stream: empty text, state `streaming`, no chunks. */
+  streaming?: boolean;
 }
 
 /** An uploaded attachment's record, without its bytes. */
@@ -55,6 +57,23 @@ export interface ChatStore {
    */
   appendMessage(message: NewMessage): Promise<{ message: Message; created: boolean }>;
   getMessage(messageId: string): Promise<Message | null>;
+  /**
+   * Appends chunk `seq` to a streaming message, only if it is the next one (`seq` equals
+   * `stream.chunks`) and the stream is still `streaming`. `applied` is false otherwise, with the
+   * message as it is; `null` if there is no such streamed message.
+   */
+  appendChunk(
+    messageId: string,
+    seq: number,
+    text: string,
+  ): Promise<{ message: Message; applied: boolean } | null>;
+  /** Ends a streaming message in `state`; `ended` is false if it had ended already. */
+  endStream(
+    messageId: string,
+    state: Exclude<StreamState, 'streaming'>,
+  ): Promise<{ message: Message; ended: boolean } | null>;
+  /** Streams still `streaming` that got no chunk since `idleSince` or started before `startedBefore`. */
+  staleStreams(opts: { idleSince: Date; startedBefore: Date }): Promise<string[]>;
   editMessage(messageId: string, text: string): Promise<Message | null>;
   /** Turns a message into a tombstone: content, attachments and reactions removed. */
   deleteMessage(messageId: string): Promise<Message | null>;

@@ -3,6 +3,8 @@ import type { Member, Message, Room, RoomSummary } from './schemas';
 
 interface StoredMessage extends Omit<Message, 'attachments' | 'reactions'> {
   attachmentIds: string[];
+  /** When the stream last got a chunk (or started). */
+  streamUpdatedAt: Date | null;
   /** emoji → user ids, in the order they reacted. */
   reactions: Map<string, string[]>;
 }
@@ -17,8 +19,9 @@ export function createMemoryChatStore(): ChatStore {
   const attachments = new Map<string, StoredAttachment & { bytes: Uint8Array }>();
   let nextMessageId = 0;
 
-  const toMessage = (m: StoredMessage): Message => ({
+  const toMessage = ({ streamUpdatedAt: _, ...m }: StoredMessage): Message => ({
     ...m,
+    stream: m.stream && { ...m.stream },
     attachments: m.attachmentIds.flatMap((id) => {
       const a = attachments.get(id);
       return a
@@ -127,13 +130,15 @@ export function createMemoryChatStore(): ChatStore {
         authorId: input.authorId,
         authorName: input.authorName,
         clientMsgId: input.clientMsgId,
-        text: input.text,
+        text: input.streaming ? '' : input.text,
         attachmentIds: [...input.attachmentIds],
         replyTo: input.replyTo,
         reactions: new Map(),
         createdAt: new Date(),
         editedAt: null,
         deletedAt: null,
+        stream: input.streaming ? { state: 'streaming', chunks: 0 } : null,
+        streamUpdatedAt: input.streaming ? new Date() : null,
       };
       messages.set(id, stored);
       byClientId.set(key, id);
@@ -142,6 +147,33 @@ export function createMemoryChatStore(): ChatStore {
     async getMessage(messageId) {
       const m = messages.get(messageId);
       return m ? toMessage(m) : null;
+    },
+    async appendChunk(messageId, seq, text) {
+      const m = messages.get(messageId);
+      if (!m?.stream) return null;
+      if (m.stream.state !== 'streaming' || m.deletedAt || seq !== m.stream.chunks) {
+        return { message: toMessage(m), applied: false };
+      }
+      m.text = (m.text ?? '') + text;
+      m.stream = { state: 'streaming', chunks: m.stream.chunks + 1 };
+      m.streamUpdatedAt = new Date();
+      return { message: toMessage(m), applied: true };
+    },
+    async endStream(messageId, state) {
+      const m = messages.get(messageId);
+      if (!m?.stream) return null;
+      if (m.stream.state !== 'streaming') return { message: toMessage(m), ended: false };
+      m.stream = { state, chunks: m.stream.chunks };
+      return { message: toMessage(m), ended: true };
+    },
+    async staleStreams({ idleSince, startedBefore }) {
+      return [...messages.values()]
+        .filter(
+          (m) =>
+            m.stream?.state === 'streaming' &&
+            (m.streamUpdatedAt! < idleSince || m.createdAt < startedBefore),
+        )
+        .map((m) => m.id);
     },
     async editMessage(messageId, text) {
       const m = messages.get(messageId);

@@ -56,6 +56,25 @@ export const historyInput = z.object({
   limit: z.number().int().min(1).max(200).default(50),
 });
 export const markReadInput = z.object({ roomId: roomIdSchema, messageId: messageIdSchema });
+/** Starts a streamed message (e.g. an assistant's reply), empty and in the `streaming` state. */
+export const startStreamInput = z.object({
+  roomId: roomIdSchema,
+  /** As for `send`: a retried start with the same id returns the first message. */
+  clientMsgId: z.string().min(1).max(ceilings.id),
+  /** The message this answers; its author may cancel the stream. */
+  replyTo: messageIdSchema.optional(),
+});
+/** Appends chunk `seq` (0, 1, 2, …) to a streamed message; a repeated `seq` is a no-op. */
+export const appendStreamInput = z.object({
+  messageId: messageIdSchema,
+  seq: z.number().int().min(0).max(1_000_000),
+  text: z.string().min(1).max(ceilings.text),
+});
+export const finishStreamInput = z.object({
+  messageId: messageIdSchema,
+  /** `done` when the producer finished, `failed` when it could not. */
+  state: z.enum(['done', 'failed']).default('done'),
+});
 export const onEventInput = z.object({
   roomId: roomIdSchema,
   lastEventId: z.string().nullish(),
@@ -89,6 +108,13 @@ export interface Attachment {
   url: string;
 }
 
+/**
+ * Where a streamed message is: `streaming` while chunks arrive, then `done`, `failed` (the
+ * producer gave up), `cancelled` (the asker or a moderator stopped it) or `interrupted` (the
+ * producer went silent or ran past the time limit).
+ */
+export type StreamState = 'streaming' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+
 export interface Message {
   id: string;
   roomId: string;
@@ -105,6 +131,11 @@ export interface Message {
   editedAt: Date | null;
   /** Set on tombstones: the message was deleted and its content removed. */
   deletedAt: Date | null;
+  /**
+   * For a streamed message, its state and how many chunks `text` holds (a `message.delta`
+   * with `seq` below `chunks` is already in it); `null` for an ordinary message.
+   */
+  stream: { state: StreamState; chunks: number } | null;
 }
 
 export interface RoomSummary {
@@ -119,6 +150,10 @@ export type ChatEvent =
   | { type: 'message.created'; message: Message }
   | { type: 'message.edited'; message: Message }
   | { type: 'message.deleted'; message: Message; deletedBy: string }
+  /** Chunk `seq` of a streamed message, appended to its text; chunks arrive in order. */
+  | { type: 'message.delta'; messageId: string; seq: number; text: string }
+  /** A streamed message reached its final state; `message.text` is the whole text. */
+  | { type: 'message.streamEnded'; message: Message; endedBy: string | null }
   | { type: 'reaction'; messageId: string; emoji: string; userId: string; added: boolean }
   | { type: 'receipt'; userId: string; messageId: string }
   | { type: 'member.joined'; member: Member }

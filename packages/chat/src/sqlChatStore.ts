@@ -1,7 +1,7 @@
 import { migrate, type SqlDatabase, type SqlExecutor } from '@duplex/sql';
 import { chatMigrations } from './chatMigrations';
 import { attachmentUrl, type ChatStore, type StoredAttachment } from './chatStore';
-import type { Member, Message, Role, Room, RoomSummary, Visibility } from './schemas';
+import type { Member, Message, Role, Room, RoomSummary, StreamState, Visibility } from './schemas';
 
 interface RoomRow {
   id: string;
@@ -28,6 +28,8 @@ interface MessageRow {
   created_at: Date;
   edited_at: Date | null;
   deleted_at: Date | null;
+  stream_state: StreamState | null;
+  stream_chunks: number;
   attachments: { id: string; contentType: string; sizeBytes: number }[];
   reactions: Record<string, string[]>;
 }
@@ -38,7 +40,8 @@ const roomColumns = 'id, name, visibility, owner_id, created_at';
 /** A message with its attachments (in the order given) and reactions (in the order made). */
 const messageSelect = `
   SELECT m.id::text AS id, m.room_id, m.author_id, m.author_name, m.client_msg_id, m.text,
-    m.reply_to::text AS reply_to, m.created_at, m.edited_at, m.deleted_at,
+    m.reply_to::text AS reply_to, m.created_at, m.edited_at, m.deleted_at, m.stream_state,
+    m.stream_chunks,
     COALESCE((
       SELECT json_agg(json_build_object('id', a.id, 'contentType', a.content_type, 'sizeBytes', a.size_bytes)
         ORDER BY array_position(m.attachment_ids, a.id))
@@ -79,6 +82,7 @@ const toMessage = (r: MessageRow): Message => ({
   createdAt: r.created_at,
   editedAt: r.edited_at,
   deletedAt: r.deleted_at,
+  stream: r.stream_state ? { state: r.stream_state, chunks: r.stream_chunks } : null,
 });
 
 /**
@@ -207,17 +211,20 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
     async appendMessage(input) {
       return db.transaction(async (tx) => {
         const [inserted] = await tx.query<{ id: string }>(
-          `INSERT INTO chat_messages (room_id, author_id, author_name, client_msg_id, text, attachment_ids, reply_to)
-           VALUES ($1, $2, $3, $4, $5, $6::text[], $7::bigint)
+          `INSERT INTO chat_messages (room_id, author_id, author_name, client_msg_id, text, attachment_ids, reply_to,
+             stream_state, stream_updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6::text[], $7::bigint,
+             CASE WHEN $8 THEN 'streaming' END, CASE WHEN $8 THEN now() END)
            ON CONFLICT (author_id, client_msg_id) DO NOTHING RETURNING id::text AS id`,
           [
             input.roomId,
             input.authorId,
             input.authorName,
             input.clientMsgId,
-            input.text,
+            input.streaming ? '' : input.text,
             input.attachmentIds,
             input.replyTo,
+            input.streaming ?? false,
           ],
         );
         if (inserted) return { message: (await messageById(tx, inserted.id))!, created: true };
@@ -229,6 +236,36 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
       });
     },
     getMessage: (messageId) => messageById(db, messageId),
+    async appendChunk(messageId, seq, text) {
+      const rows = await db.query(
+        `UPDATE chat_messages
+         SET text = text || $3, stream_chunks = stream_chunks + 1, stream_updated_at = clock_timestamp()
+         WHERE id = $1 AND stream_state = 'streaming' AND stream_chunks = $2 AND deleted_at IS NULL
+         RETURNING id`,
+        [messageId, seq, text],
+      );
+      const message = await messageById(db, messageId);
+      if (!message?.stream) return null;
+      return { message, applied: rows.length > 0 };
+    },
+    async endStream(messageId, state) {
+      const rows = await db.query(
+        `UPDATE chat_messages SET stream_state = $2
+         WHERE id = $1 AND stream_state = 'streaming' RETURNING id`,
+        [messageId, state],
+      );
+      const message = await messageById(db, messageId);
+      if (!message?.stream) return null;
+      return { message, ended: rows.length > 0 };
+    },
+    async staleStreams({ idleSince, startedBefore }) {
+      const rows = await db.query<{ id: string }>(
+        `SELECT id::text AS id FROM chat_messages
+         WHERE stream_state = 'streaming' AND (stream_updated_at < $1 OR created_at < $2)`,
+        [idleSince, startedBefore],
+      );
+      return rows.map((r) => r.id);
+    },
     async editMessage(messageId, text) {
       const rows = await db.query(
         'UPDATE chat_messages SET text = $2, edited_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id',
