@@ -102,7 +102,7 @@ function spawn(file: string, extraArgv: string[]) {
 
 async function runContestant(contestant: Contestant): Promise<ContestantResult> {
   const profile = flag('profile-server')
-    ? ['--cpu-prof', `--cpu-prof-dir=${new URL('profiles/', resultsDir).pathname}`]
+    ? ['--cpu-prof', `--cpu-prof-dir=${new URL(`profiles/${contestant}/`, resultsDir).pathname}`]
     : [];
   const serverProcess = spawn('./realtime/server.ts', ['--expose-gc', ...profile]);
   const loadgenProcesses = Array.from({ length: config.loadgens }, () =>

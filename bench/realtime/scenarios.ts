@@ -231,7 +231,8 @@ export async function storm(
     probe: progress,
     done: (all) => all.reduce((sum, r) => sum + r.resumed, 0) >= clients,
     progress: (all) => all.reduce((sum, r) => sum + r.resumed, 0),
-    stallMs: 15_000,
+    // Stock tRPC's backoff doubles up to 30 s: a client may be silent that long and still resume.
+    stallMs: 35_000,
     capMs: config.phaseTimeoutMs,
   });
   await sleep(config.stormTickMs * 2 + 200);

@@ -90,3 +90,5 @@ const handlers = {
 
 export type ServerHandlers = typeof handlers;
 serveIpc(handlers);
+// A clean exit, so that `--cpu-prof` writes its profile.
+process.on('SIGINT', () => process.exit(0));
