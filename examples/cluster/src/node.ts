@@ -3,7 +3,8 @@
  * PostgreSQL. Run by `main.ts` and by the tests, one process per node. Prints one JSON line,
  * `{"ready":true,"url":…}`, once it listens.
  *
- * Env: REDIS_URL, DATABASE_URL, PG_SCHEMA, PORT (0: any free port), HOST, NODE_NAME.
+ * Env: REDIS_URL, DATABASE_URL, PG_SCHEMA, PORT (0: any free port), HOST, NODE_NAME, and
+ * EXIT_WITH_PARENT=1 to stop when stdin closes.
  */
 import { createChatApp } from '@duplex/example-chat/app';
 import { createRedisBroker } from '@duplex/redis';
@@ -39,3 +40,7 @@ const shutdown = async () => {
 };
 process.once('SIGINT', shutdown);
 process.once('SIGTERM', shutdown);
+// Started by a launcher (main.ts, a test) with a pipe on stdin: when the launcher dies, so do we.
+if (process.env.EXIT_WITH_PARENT === '1') {
+  process.stdin.on('end', shutdown).on('close', shutdown).resume();
+}
