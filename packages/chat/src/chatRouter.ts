@@ -422,7 +422,7 @@ export function createChatRouter<TUser extends ChatUser>(
       if (input.seq > stream.chunks) throw conflict(`Chunk ${stream.chunks} comes first`);
       if (Date.now() - message.createdAt.getTime() > limits.maxStreamDurationMs) {
         await endStream(ctx.broker, message.id, 'interrupted', null);
-        throw conflict('The stream has ended: interrupted (too long)');
+        throw conflict('The stream has ended: interrupted');
       }
       if ((message.text ?? '').length + input.text.length > limits.maxStreamTextLength) {
         throw badRequest(`Message too long: at most ${limits.maxStreamTextLength} characters`);

@@ -16,12 +16,14 @@ export { attachmentUrl, type ChatStore, type NewMessage, type StoredAttachment }
 export { createMemoryChatStore } from './memoryChatStore';
 export {
   type Attachment,
+  appendStreamInput,
   attachmentIdSchema,
   type ChatEvent,
   type CreateRoomInput,
   createRoomInput,
   editInput,
   ephemeralEventTypes,
+  finishStreamInput,
   type HistoryInput,
   historyInput,
   inviteInput,
@@ -38,8 +40,10 @@ export {
   roomIdSchema,
   roomInput,
   type SendInput,
+  type StreamState,
   sendInput,
   setRoleInput,
+  startStreamInput,
   type Visibility,
 } from './schemas';
 export { createSqlChatStore } from './sqlChatStore';

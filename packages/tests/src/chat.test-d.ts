@@ -1,4 +1,4 @@
-import type { ChatEvent, Member, Message, Room, RoomSummary } from '@duplex/chat';
+import type { ChatEvent, Member, Message, Room, RoomSummary, StreamState } from '@duplex/chat';
 import { createChatRouter, createMemoryChatStore } from '@duplex/chat';
 import { createDuplexClient, idempotent, type StreamGap } from '@duplex/client';
 import { initDuplex } from '@duplex/server';
@@ -56,6 +56,26 @@ describe('chat procedures through the client', () => {
     void client.chat.history.query({ roomId: 'r', before: 5 });
   });
 
+  it('types streamed-message procedures', () => {
+    expectTypeOf(
+      client.chat.startStream.mutate({ roomId: 'r', clientMsgId: 'c', replyTo: '1' }),
+    ).resolves.toEqualTypeOf<Message>();
+    expectTypeOf(
+      client.chat.appendStream.mutate({ messageId: '1', seq: 0, text: 'hi' }, idempotent),
+    ).resolves.toEqualTypeOf<{ chunks: number }>();
+    expectTypeOf(
+      client.chat.finishStream.mutate({ messageId: '1', state: 'failed' }),
+    ).resolves.toEqualTypeOf<Message>();
+    expectTypeOf(
+      client.chat.cancelStream.mutate({ messageId: '1' }),
+    ).resolves.toEqualTypeOf<Message>();
+    expectTypeOf<NonNullable<Message['stream']>['state']>().toEqualTypeOf<StreamState>();
+    // @ts-expect-error seq is a number
+    void client.chat.appendStream.mutate({ messageId: '1', seq: '0', text: 'hi' });
+    // @ts-expect-error a producer finishes as done or failed; cancelling is cancelStream
+    void client.chat.finishStream.mutate({ messageId: '1', state: 'cancelled' });
+  });
+
   it('types the event stream as a discriminated union, plus gaps', () => {
     client.chat.onEvent.subscribe(
       { roomId: 'r' },
@@ -65,6 +85,10 @@ describe('chat procedures through the client', () => {
           expectTypeOf(data).toEqualTypeOf<ChatEvent | StreamGap>();
           if ('type' in data && data.type === 'message.created')
             expectTypeOf(data.message).toEqualTypeOf<Message>();
+          if ('type' in data && data.type === 'message.delta')
+            expectTypeOf(data.seq).toEqualTypeOf<number>();
+          if ('type' in data && data.type === 'message.streamEnded')
+            expectTypeOf(data.endedBy).toEqualTypeOf<string | null>();
           if ('type' in data && data.type === 'typing')
             expectTypeOf(data.expiresAt).toEqualTypeOf<Date>();
           // @ts-expect-error no such event type
