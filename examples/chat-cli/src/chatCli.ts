@@ -28,7 +28,8 @@ export async function startChatCli(opts: ChatCliOptions) {
   });
   const shown = new Set<string>();
   const show = (m: Message) => {
-    if (shown.has(m.id)) return;
+    // A streamed reply is printed once, whole, when it ends (a terminal cannot grow a line).
+    if (shown.has(m.id) || m.stream?.state === 'streaming') return;
     shown.add(m.id);
     opts.print(format(m));
   };
@@ -64,7 +65,8 @@ export async function startChatCli(opts: ChatCliOptions) {
             void client.chat.history.query({ roomId, limit: 20 }).then((page) => {
               for (const m of page.reverse()) show(m);
             });
-          } else if (data.type === 'message.created') show(data.message);
+          } else if (data.type === 'message.created' || data.type === 'message.streamEnded')
+            show(data.message);
           else if (data.type === 'message.edited') opts.print(`(edited) ${format(data.message)}`);
         },
         onError: (error) => opts.print(`! ${error.message}`),

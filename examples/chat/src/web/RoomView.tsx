@@ -74,6 +74,12 @@ export function RoomView({ model, summary }: { model: ChatModel; summary: RoomSu
             message={message}
             mine={message.authorId === model.me.id}
             canDelete={message.authorId === model.me.id || canModerate}
+            canCancel={
+              message.stream?.state === 'streaming' &&
+              (canModerate ||
+                (message.replyTo !== null &&
+                  state.messages.get(message.replyTo)?.authorId === model.me.id))
+            }
             seenBy={readers.get(message.id) ?? []}
           />
         ))}
@@ -91,12 +97,14 @@ function MessageItem({
   message,
   mine,
   canDelete,
+  canCancel,
   seenBy,
 }: {
   model: ChatModel;
   message: Message;
   mine: boolean;
   canDelete: boolean;
+  canCancel: boolean;
   seenBy: string[];
 }) {
   const [editing, setEditing] = useState(false);
@@ -137,6 +145,8 @@ function MessageItem({
               onKeyDown={(e) => e.key === 'Escape' && setEditing(false)}
             />
           </form>
+        ) : message.stream ? (
+          <StreamedText model={model} message={message} canCancel={canCancel} />
         ) : (
           message.text && <div className="text">{message.text}</div>
         )}
@@ -181,7 +191,7 @@ function MessageItem({
               {emoji}
             </button>
           ))}
-          {mine && (
+          {mine && !message.stream && (
             <button
               type="button"
               title="Edit"
@@ -207,6 +217,47 @@ function MessageItem({
         </div>
       )}
     </div>
+  );
+}
+
+const endedNotes = {
+  cancelled: 'Stopped',
+  interrupted: 'Interrupted: the reply stopped coming',
+  failed: 'The reply failed',
+} as const;
+
+/** A streamed reply: grows as deltas arrive, with a caret while streaming and a Stop button. */
+function StreamedText({
+  model,
+  message,
+  canCancel,
+}: {
+  model: ChatModel;
+  message: Message;
+  canCancel: boolean;
+}) {
+  const state = message.stream!.state;
+  return (
+    <>
+      <div className="text streamed" data-stream={state}>
+        {message.text || (state === 'streaming' ? <span className="muted">Thinking…</span> : '')}
+        {state === 'streaming' && <span className="caret" aria-hidden="true" />}
+      </div>
+      {state !== 'streaming' && state !== 'done' && (
+        <div className="stream-note">{endedNotes[state]}</div>
+      )}
+      {canCancel && (
+        <button
+          type="button"
+          className="stop"
+          onClick={() =>
+            void model.run(() => model.client.chat.cancelStream.mutate({ messageId: message.id }))
+          }
+        >
+          ■ Stop
+        </button>
+      )}
+    </>
   );
 }
 

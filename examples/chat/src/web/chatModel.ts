@@ -193,6 +193,18 @@ export class ChatModel {
         if (this.isReading(roomId)) void this.markRead(roomId, event.message.id);
         break;
       }
+      case 'message.delta': {
+        // A delta the message already holds (from history, or replayed on resume) is skipped.
+        const message = state.messages.get(event.messageId);
+        if (!message?.stream || event.seq !== message.stream.chunks) break;
+        state.messages.set(message.id, {
+          ...message,
+          text: (message.text ?? '') + event.text,
+          stream: { ...message.stream, chunks: event.seq + 1 },
+        });
+        break;
+      }
+      case 'message.streamEnded':
       case 'message.edited':
       case 'message.deleted':
         if (state.messages.has(event.message.id))
