@@ -17,14 +17,22 @@ export interface Broker {
    * item is a gap, followed by every event still retained (all newer than the cursor), then
    * live events.
    */
-  subscribe<TData>(
-    channel: string,
-    opts?: BrokerSubscribeOptions,
-  ): AsyncIterable<BrokerItem<TData>>;
+  subscribe<TData>(channel: string, opts?: BrokerSubscribeOptions): BrokerSubscription<TData>;
   /** The newest event id of a channel, or `null` if it has none. */
   headEventId(channel: string): Promise<string | null>;
   /** Ends every subscription and releases resources. */
   close(): Promise<void>;
+}
+
+/** What {@link Broker.subscribe} returns: the stream, and when it is registered. */
+export interface BrokerSubscription<TData> extends AsyncIterable<BrokerItem<TData>> {
+  /**
+   * Resolves once the subscription is registered: every event published from then on reaches
+   * it (after the replay, if resuming). A remote broker registers asynchronously (Redis needs
+   * a round trip); one that registers within `subscribe` (in-memory) may leave it out.
+   * `streamChannel` awaits it before `onOpen`.
+   */
+  readonly ready?: Promise<void>;
 }
 
 /** Options of {@link Broker.publish}. */

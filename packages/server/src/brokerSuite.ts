@@ -216,6 +216,19 @@ export function brokerSuite(
       ]);
     });
 
+    it('delivers what is published once the subscription is ready', async () => {
+      const broker = await make();
+      const first = await broker.publish('c', 0);
+      const live = broker.subscribe<number>('c');
+      const resumed = broker.subscribe<number>('c', { lastEventId: first });
+      await Promise.all([live.ready, resumed.ready]);
+      await broker.publish('c', 1, { ephemeral: true });
+      await broker.publish('c', 2);
+      expect(dataOf(await takeItems(live, 3))).toEqual(['cursor', 1, 2]);
+      // Live-only events are not ordered against a replay still in progress, only delivered.
+      expect(dataOf(await takeItems(resumed, 2)).sort()).toEqual([1, 2]);
+    });
+
     it('keeps channels apart', async () => {
       const broker = await make();
       const a = await subscribeLive<string>(broker, 'a');

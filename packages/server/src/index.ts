@@ -1,5 +1,11 @@
 export type { AllowedOrigins, Authenticate, AuthenticateOptions, AuthResult } from './auth';
-export type { Broker, BrokerItem, BrokerPublishOptions, BrokerSubscribeOptions } from './broker';
+export type {
+  Broker,
+  BrokerItem,
+  BrokerPublishOptions,
+  BrokerSubscribeOptions,
+  BrokerSubscription,
+} from './broker';
 export type { DuplexConnection } from './connectionState';
 export {
   createDuplexServer,

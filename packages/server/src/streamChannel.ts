@@ -9,8 +9,8 @@ export interface StreamChannelOptions {
   /** The procedure's signal; ends the stream when the client stops or disconnects. */
   signal?: AbortSignal | undefined;
   /**
-   * Runs once the broker subscription is registered, before any event is awaited: what it
-   * publishes reaches this stream too (e.g. announcing presence).
+   * Runs once the broker subscription is registered (its `ready` resolved), before any event is
+   * awaited: what it publishes reaches this stream too (e.g. announcing presence).
    */
   onOpen?: () => void | Promise<void>;
 }
@@ -38,6 +38,7 @@ export async function* streamChannel<TData>(
   opts: StreamChannelOptions = {},
 ): AsyncGenerator<TrackedEnvelope<TData | StreamGap>, void, unknown> {
   const items = broker.subscribe<TData>(channel, opts);
+  await items.ready;
   await opts.onOpen?.();
   for await (const item of items) {
     if (item.type === 'cursor') {
