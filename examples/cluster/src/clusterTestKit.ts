@@ -68,10 +68,12 @@ export async function chatMember(name: string, urls: string[], lastEventId?: str
     client.chat.onEvent.subscribe(
       { roomId: 'general', ...(lastEventId ? { lastEventId } : {}) },
       {
-        onStarted: () => resolve(),
         onData: ({ id, data }) => {
           const event = data as ChatEvent;
           events.push(event);
+          // tRPC reports a subscription started before the server has subscribed to the
+          // broker; the member's own presence, announced once it has, shows it is live.
+          if (event.type === 'presence' && event.online.some((m) => m.name === name)) resolve();
           if (event.type === 'message.created') {
             messages.push(event.message);
             eventIds.push(id);

@@ -139,8 +139,13 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
     subscribe<TData>(channel: string, subOpts: BrokerSubscribeOptions = {}) {
       const stop = new AbortController();
       const feed = hub.acquire(channel);
+      let markReady: () => void = () => {};
+      const ready = new Promise<void>((resolve) => {
+        markReady = resolve;
+      });
       const queue = createAsyncQueue<BrokerItem<TData>>(() => {
         stop.abort();
+        markReady();
         feed.listeners.delete(listener);
         hub.release(feed);
         closers.delete(queue.end);
@@ -183,11 +188,13 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
         if (lastEventId == null) {
           last = feed.cursor;
           queue.push({ type: 'cursor', id: last });
+          markReady();
           return;
         }
         // Live items wait while the log is replayed; the seam is closed by id, so an event
         // both replayed and received live is handed on once.
         replaying = [];
+        markReady();
         last = await replay(
           feed.stream,
           baseId(lastEventId),
@@ -206,7 +213,7 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
       if (subOpts.signal?.aborted) queue.end();
       subOpts.signal?.addEventListener('abort', queue.end, { once: true });
       start().catch(() => queue.end());
-      return queue;
+      return Object.assign(queue, { ready });
     },
 
     async headEventId(channel) {
