@@ -1,0 +1,213 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChatEvent, Message } from '@duplex/chat';
+import { createDuplexClient, idempotent, isGap } from '@duplex/client';
+import { createChatApp } from '@duplex/example-chat/app';
+import type { AppRouter } from '@duplex/example-chat/router';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startAssistantBot } from './bot';
+import { type Brain, createDocsBrain } from './brain';
+
+const docsDir = fileURLToPath(new URL('../../../docs', import.meta.url));
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** The chat app on a PGlite directory that survives `restart()` on the same port. */
+async function startServer() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'duplex-bot-'));
+  let app = await createChatApp({ dataDir, staticDir: null });
+  const { port } = await app.server.listen(0, '127.0.0.1');
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  cleanups.push(() => app.close());
+  return {
+    url: `ws://127.0.0.1:${port}/trpc`,
+    dataDir,
+    async restart() {
+      await app.close();
+      app = await createChatApp({ dataDir, staticDir: null });
+      await app.server.listen(port, '127.0.0.1');
+    },
+  };
+}
+
+/** A brain that records whether its signal was aborted. */
+function recording(brain: Brain) {
+  const signals: AbortSignal[] = [];
+  const wrapped: Brain = (question, signal) => {
+    signals.push(signal);
+    return brain(question, signal);
+  };
+  return { brain: wrapped, aborted: () => signals.some((s) => s.aborted) };
+}
+
+/** What the docs brain answers, read from the docs as they are when the test starts. */
+function answerKey() {
+  const brain = createDocsBrain({ docsDir, chunkDelayMs: 0 });
+  return async (question: string) => {
+    let text = '';
+    for await (const chunk of brain(question, new AbortController().signal)) text += chunk;
+    return text;
+  };
+}
+
+/** A user in General who rebuilds streamed replies from events, as the web app does. */
+async function startUser(url: string, name: string) {
+  const client = createDuplexClient<AppRouter>({
+    url,
+    token: name,
+    reconnect: { delayMs: () => 20 },
+  });
+  cleanups.push(() => client.$close());
+  await client.chat.joinRoom.mutate({ roomId: 'general' });
+  const messages = new Map<string, Message>();
+  const seqs = new Map<string, number[]>();
+  const deltaTimes: number[] = [];
+  const apply = (event: ChatEvent) => {
+    if (event.type === 'message.created' || event.type === 'message.streamEnded')
+      messages.set(event.message.id, event.message);
+    if (event.type !== 'message.delta') return;
+    const m = messages.get(event.messageId);
+    if (!m?.stream || event.seq !== m.stream.chunks) return;
+    deltaTimes.push(performance.now());
+    messages.set(m.id, {
+      ...m,
+      text: (m.text ?? '') + event.text,
+      stream: { ...m.stream, chunks: event.seq + 1 },
+    });
+    seqs.set(m.id, [...(seqs.get(m.id) ?? []), event.seq]);
+  };
+  let started = false;
+  client.chat.onEvent.subscribe(
+    { roomId: 'general' },
+    {
+      onStarted: () => {
+        started = true;
+      },
+      onData: ({ data }) => {
+        if (!isGap(data)) return apply(data);
+        // After a gap (the server restarted with an empty broker): the page again, merged.
+        void client.chat.history.query({ roomId: 'general', limit: 50 }).then((page) => {
+          for (const m of page) {
+            const known = messages.get(m.id);
+            if (!known?.stream || (m.stream?.chunks ?? 0) >= known.stream.chunks)
+              messages.set(m.id, m);
+          }
+        });
+      },
+    },
+  );
+  await vi.waitFor(() => expect(started).toBe(true));
+  const ask = (text: string) =>
+    client.chat.send.mutate(
+      { roomId: 'general', clientMsgId: crypto.randomUUID(), text },
+      idempotent,
+    );
+  const replyTo = (questionId: string) =>
+    [...messages.values()].filter((m) => m.replyTo === questionId);
+  return { client, messages, seqs, deltaTimes, ask, replyTo };
+}
+
+describe('assistant bot', () => {
+  it('answers a question addressed to it, streamed in order, once', async () => {
+    const server = await startServer();
+    const expectedReply = answerKey();
+    const bot = await startAssistantBot({
+      url: server.url,
+      brain: createDocsBrain({ docsDir, chunkDelayMs: 10 }),
+    });
+    cleanups.push(() => bot.close());
+    const ada = await startUser(server.url, 'Ada');
+    await ada.ask('just chatting, not for the bot');
+    const question = 'how does reconnection work?';
+    const sentAt = performance.now();
+    const asked = await ada.ask(`@bot ${question}`);
+    await vi.waitFor(() => expect(ada.replyTo(asked.id)[0]?.stream?.state).toBe('done'), {
+      timeout: 15_000,
+    });
+    const [reply] = ada.replyTo(asked.id);
+    expect(reply!.authorName).toBe('Duplex Bot');
+    expect(reply!.text).toBe(await expectedReply(question));
+    expect(reply!.text).toContain('reconnection.md');
+    const chunks = ada.seqs.get(reply!.id)!;
+    expect(chunks).toEqual(chunks.map((_, i) => i));
+    const first = ada.deltaTimes[0]! - sentAt;
+    const rate = (chunks.length - 1) / ((ada.deltaTimes.at(-1)! - ada.deltaTimes[0]!) / 1000);
+    console.log(
+      `[measure] assistant reply: ${chunks.length} chunks, first chunk after ${first.toFixed(0)} ms, ${rate.toFixed(0)} chunks/s (brain pauses 10 ms per chunk)`,
+    );
+    // Only the addressed message got a reply.
+    expect([...ada.messages.values()].filter((m) => m.stream)).toHaveLength(1);
+  });
+
+  it('finishes a reply across a server restart with the exact text, answering once', async () => {
+    const server = await startServer();
+    const expectedReply = answerKey();
+    const bot = await startAssistantBot({
+      url: server.url,
+      brain: createDocsBrain({ docsDir, chunkDelayMs: 25 }),
+      reconnectDelayMs: () => 20,
+    });
+    cleanups.push(() => bot.close());
+    const ada = await startUser(server.url, 'Ada');
+    const question = 'what are the limits and their defaults?';
+    const asked = await ada.ask(`@Duplex_Bot ${question}`);
+    await vi.waitFor(() => expect(ada.deltaTimes.length).toBeGreaterThanOrEqual(3));
+    await server.restart();
+    await vi.waitFor(() => expect(ada.replyTo(asked.id)[0]?.stream?.state).toBe('done'), {
+      timeout: 20_000,
+    });
+    const expected = await expectedReply(question);
+    expect(ada.replyTo(asked.id)[0]!.text).toBe(expected);
+    const stored = await ada.client.chat.history.query({ roomId: 'general', limit: 10 });
+    expect(stored.filter((m) => m.replyTo === asked.id).map((m) => m.text)).toEqual([expected]);
+
+    const again = await ada.ask('@bot how do I mount the chat module?');
+    await vi.waitFor(() => expect(ada.replyTo(again.id)[0]?.stream?.state).toBe('done'), {
+      timeout: 15_000,
+    });
+    expect(bot.answered).toBe(2);
+  });
+
+  it('stops producing when the asker cancels', async () => {
+    const server = await startServer();
+    const { brain, aborted } = recording(createDocsBrain({ docsDir, chunkDelayMs: 60 }));
+    const bot = await startAssistantBot({ url: server.url, brain });
+    cleanups.push(() => bot.close());
+    const ada = await startUser(server.url, 'Ada');
+    const asked = await ada.ask('@bot explain the delivery contract');
+    await vi.waitFor(() => expect(ada.deltaTimes.length).toBeGreaterThanOrEqual(2));
+    const reply = ada.replyTo(asked.id)[0]!;
+    await ada.client.chat.cancelStream.mutate({ messageId: reply.id });
+    await vi.waitFor(() => expect(aborted()).toBe(true));
+    await vi.waitFor(() => expect(ada.replyTo(asked.id)[0]?.stream?.state).toBe('cancelled'));
+    const chunksAtCancel = ada.replyTo(asked.id)[0]!.stream!.chunks;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(ada.replyTo(asked.id)[0]!.stream!.chunks).toBe(chunksAtCancel);
+  });
+
+  it('after its own restart answers what it missed, and nothing twice', async () => {
+    const server = await startServer();
+    const stateFile = join(server.dataDir, 'bot-state.json');
+    const options = {
+      url: server.url,
+      brain: createDocsBrain({ docsDir, chunkDelayMs: 0 }),
+      stateFile,
+    };
+    const first = await startAssistantBot(options);
+    const ada = await startUser(server.url, 'Ada');
+    const q1 = await ada.ask('@bot what is a gap?');
+    await vi.waitFor(() => expect(ada.replyTo(q1.id)[0]?.stream?.state).toBe('done'));
+    await first.close();
+
+    const q2 = await ada.ask('@bot how do tokens refresh?');
+    const second = await startAssistantBot(options);
+    cleanups.push(() => second.close());
+    await vi.waitFor(() => expect(ada.replyTo(q2.id)[0]?.stream?.state).toBe('done'));
+    expect(second.answered).toBe(1);
+    expect(ada.replyTo(q1.id)).toHaveLength(1);
+  });
+});
