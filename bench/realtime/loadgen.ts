@@ -11,7 +11,8 @@ interface Subscriber {
   client: BenchClient;
   starts: number;
   startsAtArm: number;
-  lastStartAt: number;
+  /** When the first subscription confirmed after the storm was armed arrived; 0 before. */
+  resumedAt: number;
   /** Sequence numbers seen since the storm was armed; `null` outside a storm. */
   seen: Set<number> | null;
   duplicated: number;
@@ -36,7 +37,7 @@ async function addSubscriber(): Promise<void> {
     client: client!,
     starts: 0,
     startsAtArm: 0,
-    lastStartAt: 0,
+    resumedAt: 0,
     seen: null,
     duplicated: 0,
   };
@@ -45,7 +46,7 @@ async function addSubscriber(): Promise<void> {
     client!.subscribe({
       started() {
         sub.starts++;
-        sub.lastStartAt = nowMs();
+        if (sub.seen && sub.resumedAt === 0) sub.resumedAt = nowMs();
         resolve();
       },
       event(event) {
@@ -154,6 +155,7 @@ const handlers = {
   armStorm() {
     for (const sub of subscribers) {
       sub.startsAtArm = sub.starts;
+      sub.resumedAt = 0;
       sub.seen = new Set();
       sub.duplicated = 0;
     }
@@ -163,26 +165,33 @@ const handlers = {
   stormProgress(args: { lastSeq: number | null }) {
     let resumed = 0;
     let caughtUp = 0;
-    let lastResumeAt = 0;
     for (const sub of subscribers) {
-      if (sub.starts > sub.startsAtArm) {
-        resumed++;
-        lastResumeAt = Math.max(lastResumeAt, sub.lastStartAt);
-      }
+      if (sub.resumedAt > 0) resumed++;
       if (args.lastSeq !== null && sub.seen?.has(args.lastSeq)) caughtUp++;
     }
-    return { resumed, caughtUp, lastResumeAt };
+    return { resumed, caughtUp };
   },
 
+  /**
+   * Ticks in `firstSeq..lastSeq` each client missed or saw twice, counted apart for clients
+   * that resubscribed and clients that never did (those miss everything after the restart).
+   */
   stormResult(args: { firstSeq: number; lastSeq: number }) {
     let lost = 0;
+    let lostByNotResumed = 0;
     let duplicated = 0;
+    const resumedAt: number[] = [];
     for (const sub of subscribers) {
-      for (let seq = args.firstSeq; seq <= args.lastSeq; seq++) if (!sub.seen?.has(seq)) lost++;
+      let missed = 0;
+      for (let seq = args.firstSeq; seq <= args.lastSeq; seq++) if (!sub.seen?.has(seq)) missed++;
+      if (sub.resumedAt > 0) {
+        lost += missed;
+        resumedAt.push(sub.resumedAt);
+      } else lostByNotResumed += missed;
       duplicated += sub.duplicated;
       sub.seen = null;
     }
-    return { lost, duplicated, gaps: fanout.gaps };
+    return { lost, lostByNotResumed, duplicated, gaps: fanout.gaps, resumedAt };
   },
 
   async closeAll() {

@@ -42,6 +42,8 @@ export interface FanoutResult {
   delivered: number;
   gaps: number;
   deliveriesPerSecond: number;
+  /** How long the server took to publish the burst: short when delivery lags behind it. */
+  publishMs: number;
   p50Ms: number;
   p99Ms: number;
   serverCpuUsPerDelivery: number;
@@ -58,11 +60,18 @@ export interface MemoryResult {
 
 export interface StormResult {
   clients: number;
+  /** Clients whose subscription was confirmed again before the phase's time limit. */
   resumed: number;
+  /** From the start of the restart until half of the clients had resubscribed. */
+  resumeP50Ms: number;
+  /** Until the last client resubscribed; only meaningful when `resumed === clients`. */
   resumeMs: number;
   restartMs: number;
   published: number;
+  /** Ticks missed by clients that resubscribed. */
   lost: number;
+  /** Ticks missed by clients that had not resubscribed when the phase ended. */
+  lostByNotResumed: number;
   duplicated: number;
   gaps: number;
   /** Whether the contestant replays missed events on resubscribe. */
@@ -187,6 +196,7 @@ export async function fanout(
     delivered,
     gaps: results.reduce((sum, r) => sum + r.gaps, 0),
     deliveriesPerSecond: delivered / ((lastAt - burst.startedAt) / 1000),
+    publishMs: burst.publishedAt - burst.startedAt,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     serverCpuUsPerDelivery: (serverCpuMs * 1000) / delivered,
@@ -227,7 +237,7 @@ export async function storm(
   const restart = await p.server.call('restart');
   const progress = () =>
     Promise.all(p.loadgens.map((l) => l.call('stormProgress', { lastSeq: null })));
-  const resumedAll = await waitFor({
+  await waitFor({
     probe: progress,
     done: (all) => all.reduce((sum, r) => sum + r.resumed, 0) >= clients,
     progress: (all) => all.reduce((sum, r) => sum + r.resumed, 0),
@@ -247,15 +257,20 @@ export async function storm(
   const results = await Promise.all(
     p.loadgens.map((l) => l.call('stormResult', { firstSeq, lastSeq })),
   );
+  const resumeTimes = results.flatMap((r) => r.resumedAt.map((at) => at - restart.startedAt));
+  const sum = (pick: (r: (typeof results)[number]) => number) =>
+    results.reduce((total, r) => total + pick(r), 0);
   return {
     clients,
-    resumed: resumedAll.reduce((sum, r) => sum + r.resumed, 0),
-    resumeMs: Math.max(...resumedAll.map((r) => r.lastResumeAt)) - restart.startedAt,
+    resumed: resumeTimes.length,
+    resumeP50Ms: resumeTimes.sort((a, b) => a - b)[Math.ceil(clients / 2) - 1] ?? Number.NaN,
+    resumeMs: resumeTimes.length > 0 ? Math.max(...resumeTimes) : Number.NaN,
     restartMs: restart.listeningAt - restart.startedAt,
     published: lastSeq - firstSeq + 1,
-    lost: results.reduce((sum, r) => sum + r.lost, 0),
-    duplicated: results.reduce((sum, r) => sum + r.duplicated, 0),
-    gaps: results.reduce((sum, r) => sum + r.gaps, 0),
+    lost: sum((r) => r.lost),
+    lostByNotResumed: sum((r) => r.lostByNotResumed),
+    duplicated: sum((r) => r.duplicated),
+    gaps: sum((r) => r.gaps),
     replays: contestant === 'duplex',
   };
 }
