@@ -428,9 +428,9 @@ export function createChatRouter<TUser extends ChatUser>(
         throw badRequest(`Message too long: at most ${limits.maxStreamTextLength} characters`);
       }
       chunkLimiter.take(message.id);
-      const result = await store.appendChunk(message.id, input.seq, input.text);
-      const now = result?.message.stream;
-      if (!result?.applied || !now) {
+      const now = await store.appendChunk(message.id, input.seq, input.text);
+      if (!now?.applied) {
+        // A concurrent retry of this chunk got in first: the same answer.
         if (now && input.seq < now.chunks) return { chunks: now.chunks };
         throw conflict(`The stream has ended: ${now?.state ?? 'deleted'}`);
       }

@@ -58,15 +58,15 @@ export interface ChatStore {
   appendMessage(message: NewMessage): Promise<{ message: Message; created: boolean }>;
   getMessage(messageId: string): Promise<Message | null>;
   /**
-   * Appends chunk `seq` to a streaming message, only if it is the next one (`seq` equals
-   * `stream.chunks`) and the stream is still `streaming`. `applied` is false otherwise, with the
-   * message as it is; `null` if there is no such streamed message.
+   * Appends chunk `seq` to a streaming message, only if it is the next one (`seq` equals the
+   * chunk count) and the stream is still `streaming` and not deleted. Returns the stream as it
+   * is afterwards and whether the chunk went in; `null` if there is no such streamed message.
    */
   appendChunk(
     messageId: string,
     seq: number,
     text: string,
-  ): Promise<{ message: Message; applied: boolean } | null>;
+  ): Promise<{ applied: boolean; state: StreamState; chunks: number } | null>;
   /** Ends a streaming message in `state`; `ended` is false if it had ended already. */
   endStream(
     messageId: string,

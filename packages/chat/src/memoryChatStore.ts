@@ -152,12 +152,12 @@ export function createMemoryChatStore(): ChatStore {
       const m = messages.get(messageId);
       if (!m?.stream) return null;
       if (m.stream.state !== 'streaming' || m.deletedAt || seq !== m.stream.chunks) {
-        return { message: toMessage(m), applied: false };
+        return { applied: false, ...m.stream };
       }
       m.text = (m.text ?? '') + text;
       m.stream = { state: 'streaming', chunks: m.stream.chunks + 1 };
       m.streamUpdatedAt = new Date();
-      return { message: toMessage(m), applied: true };
+      return { applied: true, ...m.stream };
     },
     async endStream(messageId, state) {
       const m = messages.get(messageId);

@@ -237,16 +237,21 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
     },
     getMessage: (messageId) => messageById(db, messageId),
     async appendChunk(messageId, seq, text) {
-      const rows = await db.query(
+      type Row = { state: StreamState; chunks: number };
+      const [applied] = await db.query<Row>(
         `UPDATE chat_messages
          SET text = text || $3, stream_chunks = stream_chunks + 1, stream_updated_at = clock_timestamp()
          WHERE id = $1 AND stream_state = 'streaming' AND stream_chunks = $2 AND deleted_at IS NULL
-         RETURNING id`,
+         RETURNING stream_state AS state, stream_chunks AS chunks`,
         [messageId, seq, text],
       );
-      const message = await messageById(db, messageId);
-      if (!message?.stream) return null;
-      return { message, applied: rows.length > 0 };
+      if (applied) return { applied: true, ...applied };
+      const [current] = await db.query<Row>(
+        `SELECT stream_state AS state, stream_chunks AS chunks FROM chat_messages
+         WHERE id = $1 AND stream_state IS NOT NULL`,
+        [messageId],
+      );
+      return current ? { applied: false, ...current } : null;
     },
     async endStream(messageId, state) {
       const rows = await db.query(

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createChatAttachmentRoute, createSqlChatStore } from '@duplex/chat';
+import { type ChatLimits, createChatAttachmentRoute, createSqlChatStore } from '@duplex/chat';
 import { createNotifier, createSqlNotificationStore } from '@duplex/notifications';
 import {
   type Broker,
@@ -30,6 +30,8 @@ export interface ChatAppOptions {
    * @default a random token (see `app.adminToken`)
    */
   adminToken?: string;
+  /** The chat module's limits; see `docs/chat.md`. */
+  chatLimits?: Partial<ChatLimits>;
   /**
    * The built web app to serve; `null` serves none (API only).
    * @default webDir when it has been built (`npm run build`), else none
@@ -59,7 +61,7 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
   const staticDir =
     opts.staticDir === undefined ? (existsSync(webDir) ? webDir : null) : opts.staticDir;
   const server: DuplexServer = createDuplexServer({
-    router: createAppRouter(store, notifier),
+    router: createAppRouter(store, notifier, opts.chatLimits),
     authenticate: devAuthenticate(adminToken),
     broker,
     routes: [createChatAttachmentRoute({ store })],

@@ -1,5 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
-import { type ChatStore, type ChatUser, createChatRouter, type Message } from '@duplex/chat';
+import {
+  type ChatLimits,
+  type ChatStore,
+  type ChatUser,
+  createChatRouter,
+  type Message,
+} from '@duplex/chat';
 import { createNotificationsRouter, type Notifier } from '@duplex/notifications';
 import { type Authenticate, initDuplex } from '@duplex/server';
 
@@ -11,11 +17,16 @@ export interface AppUser extends ChatUser {
 export const duplex = initDuplex<AppUser>();
 
 /** The chat app's API: the chat and notifications modules, plus who am I. */
-export function createAppRouter(store: ChatStore, notifier: Notifier) {
+export function createAppRouter(
+  store: ChatStore,
+  notifier: Notifier,
+  chatLimits: Partial<ChatLimits> = {},
+) {
   return duplex.router({
     me: duplex.procedure.query(({ ctx }) => ctx.user),
     chat: createChatRouter(duplex, {
       store,
+      limits: chatLimits,
       // A notification that fails must not fail the invite or the send that caused it.
       onInvite: ({ roomId, roomName, userId, invitedBy }) =>
         reportFailure(
