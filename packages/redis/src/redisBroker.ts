@@ -132,7 +132,14 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
           liveChannel(channel),
         );
       } catch (error) {
-        throw new BrokerUnavailableError(`the event for "${channel}" was not published`, error);
+        // A command that timed out may still have run: say so rather than claim it didn't.
+        const timedOut = error instanceof Error && /timed out/i.test(error.message);
+        throw new BrokerUnavailableError(
+          timedOut
+            ? `Redis did not answer in time, so the event for "${channel}" may not have been published`
+            : `the event for "${channel}" was not published`,
+          error,
+        );
       }
     },
 

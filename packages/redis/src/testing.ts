@@ -48,6 +48,12 @@ export interface TestRedisOptions {
    */
   appendOnly?: boolean;
   /**
+   * When the append-only file is fsynced: `always` loses nothing acknowledged even to a power
+   * cut; `everysec` (the production default) may lose the last second.
+   * @default 'always'
+   */
+  appendFsync?: 'always' | 'everysec';
+  /**
    * Where Redis keeps its files.
    * @default a fresh temporary directory, removed on dispose
    */
@@ -95,7 +101,7 @@ export async function startTestRedis(opts: TestRedisOptions = {}): Promise<TestR
       '--appendonly',
       appendOnly ? 'yes' : 'no',
       '--appendfsync',
-      'always',
+      opts.appendFsync ?? 'always',
       '--protected-mode',
       'yes',
     ];
