@@ -113,7 +113,8 @@ describe.runIf(redisAvailable('the Redis broker suite'))('createRedisBroker', ()
     });
   });
 
-  describe('when Redis goes away', () => {
+  // Restarts redis-server: more than the unit project's default 5 s on a loaded machine.
+  describe('when Redis goes away', { timeout: 20_000 }, () => {
     it('fails publishes clearly, keeps subscribers, and resumes them when it returns', async () => {
       await using own = await startTestRedis({ appendOnly: true });
       const a = await createRedisBroker({ url: own.url, keyPrefix: 'f1:', ...quiet });

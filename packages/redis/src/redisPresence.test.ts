@@ -25,7 +25,8 @@ describe.runIf(redisAvailable('the Redis presence suite'))('createRedisPresence'
     (presence) => presence.close(),
   );
 
-  describe('across nodes', () => {
+  // Spawns a node process and restarts redis-server: more than the default 5 s when loaded.
+  describe('across nodes', { timeout: 20_000 }, () => {
     const nodes: RedisPresence[] = [];
     const node = async (keyPrefix: string, nodeTtlMs?: number) => {
       const presence = await createRedisPresence({
