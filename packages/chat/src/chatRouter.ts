@@ -412,6 +412,25 @@ export function createChatRouter<TUser extends ChatUser>(
     }),
 
     appendStream: procedure.input(appendStreamInput).mutation(async ({ ctx, input }) => {
+      chunkLimiter.take(`${ctx.user.id}\u0000${input.messageId}`);
+      // The happy path is one statement; when it refuses, the message says why.
+      const appended = await store.appendChunk({
+        messageId: input.messageId,
+        authorId: ctx.user.id,
+        seq: input.seq,
+        text: input.text,
+        maxTextLength: limits.maxStreamTextLength,
+        startedAfter: new Date(Date.now() - limits.maxStreamDurationMs),
+      });
+      if (appended) {
+        await publish(ctx.broker, appended.roomId, {
+          type: 'message.delta',
+          messageId: input.messageId,
+          seq: input.seq,
+          text: input.text,
+        });
+        return { chunks: appended.chunks };
+      }
       const { message } = await requireMessage(input.messageId, ctx.user.id);
       if (message.authorId !== ctx.user.id) throw forbidden('Only the producer can append');
       const stream = message.stream;
@@ -420,27 +439,15 @@ export function createChatRouter<TUser extends ChatUser>(
       if (input.seq < stream.chunks) return { chunks: stream.chunks };
       if (stream.state !== 'streaming') throw conflict(`The stream has ended: ${stream.state}`);
       if (input.seq > stream.chunks) throw conflict(`Chunk ${stream.chunks} comes first`);
-      if (Date.now() - message.createdAt.getTime() > limits.maxStreamDurationMs) {
+      if (Date.now() - message.createdAt.getTime() >= limits.maxStreamDurationMs) {
         await endStream(ctx.broker, message.id, 'interrupted', null);
         throw conflict('The stream has ended: interrupted');
       }
       if ((message.text ?? '').length + input.text.length > limits.maxStreamTextLength) {
         throw badRequest(`Message too long: at most ${limits.maxStreamTextLength} characters`);
       }
-      chunkLimiter.take(message.id);
-      const now = await store.appendChunk(message.id, input.seq, input.text);
-      if (!now?.applied) {
-        // A concurrent retry of this chunk got in first: the same answer.
-        if (now && input.seq < now.chunks) return { chunks: now.chunks };
-        throw conflict(`The stream has ended: ${now?.state ?? 'deleted'}`);
-      }
-      await publish(ctx.broker, message.roomId, {
-        type: 'message.delta',
-        messageId: message.id,
-        seq: input.seq,
-        text: input.text,
-      });
-      return { chunks: now.chunks };
+      // Nothing refused it by now: it lost a race (an end, a delete); the caller tries again.
+      throw conflict('The stream changed; send the chunk again');
     }),
 
     finishStream: procedure.input(finishStreamInput).mutation(async ({ ctx, input }) => {

@@ -234,20 +234,27 @@ for (const backend of backends) {
       expect(started).toMatchObject({ text: '', stream: { state: 'streaming', chunks: 0 } });
       expect((await send(r.id, owner)).message.stream).toBeNull();
 
-      expect(await store.appendChunk(started.id, 1, 'skipped ahead')).toMatchObject({
-        applied: false,
-      });
-      expect(await store.appendChunk(started.id, 0, 'Hello')).toEqual({
-        applied: true,
-        state: 'streaming',
-        chunks: 1,
-      });
-      expect(await store.appendChunk(started.id, 0, 'Hello')).toEqual({
-        applied: false,
-        state: 'streaming',
-        chunks: 1,
-      });
-      await store.appendChunk(started.id, 1, ', world');
+      const chunk = (
+        seq: number,
+        text: string,
+        over: Partial<Parameters<ChatStore['appendChunk']>[0]> = {},
+      ) =>
+        store.appendChunk({
+          messageId: started.id,
+          authorId: owner,
+          seq,
+          text,
+          maxTextLength: 20,
+          startedAfter: new Date(Date.now() - 60_000),
+          ...over,
+        });
+      expect(await chunk(1, 'skipped ahead')).toBeNull();
+      expect(await chunk(0, 'Hello')).toEqual({ roomId: r.id, chunks: 1 });
+      expect(await chunk(0, 'Hello')).toBeNull();
+      expect(await chunk(1, 'x', { authorId: 'someone-else' })).toBeNull();
+      expect(await chunk(1, 'x'.repeat(16))).toBeNull();
+      expect(await chunk(1, 'x', { startedAfter: new Date(Date.now() + 60_000) })).toBeNull();
+      expect(await chunk(1, ', world')).toEqual({ roomId: r.id, chunks: 2 });
       const page = await store.history(r.id, { limit: 5 });
       expect(page.find((m) => m.id === started.id)?.text).toBe('Hello, world');
 
@@ -259,12 +266,9 @@ for (const backend of backends) {
         ended: false,
         message: { stream: { state: 'done' } },
       });
-      expect(await store.appendChunk(started.id, 2, '!')).toEqual({
-        applied: false,
-        state: 'done',
-        chunks: 2,
-      });
-      expect(await store.appendChunk((await send(r.id, owner)).message.id, 0, 'x')).toBeNull();
+      expect(await chunk(2, '!')).toBeNull();
+      const plain = (await send(r.id, owner)).message.id;
+      expect(await chunk(0, 'x', { messageId: plain })).toBeNull();
     });
 
     it('finds streams that went silent or ran too long', async () => {

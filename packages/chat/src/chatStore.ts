@@ -58,15 +58,20 @@ export interface ChatStore {
   appendMessage(message: NewMessage): Promise<{ message: Message; created: boolean }>;
   getMessage(messageId: string): Promise<Message | null>;
   /**
-   * Appends chunk `seq` to a streaming message, only if it is the next one (`seq` equals the
-   * chunk count) and the stream is still `streaming` and not deleted. Returns the stream as it
-   * is afterwards and whether the chunk went in; `null` if there is no such streamed message.
+   * Appends chunk `seq` to a streamed message in one step, only if every condition of the
+   * happy path holds: the author is `authorId` and still a member of the room, the stream is
+   * `streaming` (not deleted), `seq` is its chunk count, it started after `startedAfter`, and
+   * the text stays within `maxTextLength`. Returns the room and the new chunk count, or `null`
+   * if any condition failed (the caller then looks at the message to say which).
    */
-  appendChunk(
-    messageId: string,
-    seq: number,
-    text: string,
-  ): Promise<{ applied: boolean; state: StreamState; chunks: number } | null>;
+  appendChunk(chunk: {
+    messageId: string;
+    authorId: string;
+    seq: number;
+    text: string;
+    maxTextLength: number;
+    startedAfter: Date;
+  }): Promise<{ roomId: string; chunks: number } | null>;
   /** Ends a streaming message in `state`; `ended` is false if it had ended already. */
   endStream(
     messageId: string,

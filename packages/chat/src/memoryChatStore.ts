@@ -148,16 +148,24 @@ export function createMemoryChatStore(): ChatStore {
       const m = messages.get(messageId);
       return m ? toMessage(m) : null;
     },
-    async appendChunk(messageId, seq, text) {
+    async appendChunk({ messageId, authorId, seq, text, maxTextLength, startedAfter }) {
       const m = messages.get(messageId);
-      if (!m?.stream) return null;
-      if (m.stream.state !== 'streaming' || m.deletedAt || seq !== m.stream.chunks) {
-        return { applied: false, ...m.stream };
+      if (
+        !m?.stream ||
+        m.authorId !== authorId ||
+        !members.get(m.roomId)?.has(authorId) ||
+        m.stream.state !== 'streaming' ||
+        m.deletedAt ||
+        seq !== m.stream.chunks ||
+        m.createdAt <= startedAfter ||
+        (m.text ?? '').length + text.length > maxTextLength
+      ) {
+        return null;
       }
       m.text = (m.text ?? '') + text;
       m.stream = { state: 'streaming', chunks: m.stream.chunks + 1 };
       m.streamUpdatedAt = new Date();
-      return { applied: true, ...m.stream };
+      return { roomId: m.roomId, chunks: m.stream.chunks };
     },
     async endStream(messageId, state) {
       const m = messages.get(messageId);

@@ -236,22 +236,19 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
       });
     },
     getMessage: (messageId) => messageById(db, messageId),
-    async appendChunk(messageId, seq, text) {
-      type Row = { state: StreamState; chunks: number };
-      const [applied] = await db.query<Row>(
-        `UPDATE chat_messages
-         SET text = text || $3, stream_chunks = stream_chunks + 1, stream_updated_at = clock_timestamp()
-         WHERE id = $1 AND stream_state = 'streaming' AND stream_chunks = $2 AND deleted_at IS NULL
-         RETURNING stream_state AS state, stream_chunks AS chunks`,
-        [messageId, seq, text],
+    async appendChunk({ messageId, authorId, seq, text, maxTextLength, startedAfter }) {
+      const [row] = await db.query<{ room_id: string; chunks: number }>(
+        `UPDATE chat_messages m
+         SET text = m.text || $4, stream_chunks = m.stream_chunks + 1,
+           stream_updated_at = clock_timestamp()
+         WHERE m.id = $1 AND m.author_id = $2 AND m.stream_state = 'streaming'
+           AND m.stream_chunks = $3 AND m.deleted_at IS NULL AND m.created_at > $6
+           AND length(m.text) + length($4) <= $5
+           AND EXISTS (SELECT 1 FROM chat_members mem WHERE mem.room_id = m.room_id AND mem.user_id = $2)
+         RETURNING m.room_id, m.stream_chunks AS chunks`,
+        [messageId, authorId, seq, text, maxTextLength, startedAfter],
       );
-      if (applied) return { applied: true, ...applied };
-      const [current] = await db.query<Row>(
-        `SELECT stream_state AS state, stream_chunks AS chunks FROM chat_messages
-         WHERE id = $1 AND stream_state IS NOT NULL`,
-        [messageId],
-      );
-      return current ? { applied: false, ...current } : null;
+      return row ? { roomId: row.room_id, chunks: row.chunks } : null;
     },
     async endStream(messageId, state) {
       const rows = await db.query(

@@ -192,10 +192,11 @@ describe('streamed messages', () => {
 
   it('answers each limit and misuse with a clear error', async () => {
     await using app = await startChatServer({
+      // Refused attempts spend tokens too: the burst covers the two refusals and a, b, c.
       limits: {
         maxStreamTextLength: 10,
-        chunksPerSecond: 1,
-        chunkBurst: 3,
+        chunksPerSecond: 2,
+        chunkBurst: 5,
         maxStreamDurationMs: 400,
       },
     });
@@ -224,9 +225,10 @@ describe('streamed messages', () => {
     await append(2, 'c');
     expect(await errorOf(append(3, 'd'))).toEqual({
       code: 'RATE_LIMITED',
-      message: 'Too many chunks: at most 1 per second per stream',
+      message: 'Too many chunks: at most 2 per second per stream',
     });
-    await sleep(450);
+    // The refused chunk went into debt: wait until the bucket holds a token again.
+    await sleep(1_200);
     expect(await errorOf(append(3, 'd'))).toEqual({
       code: 'CONFLICT',
       message: 'The stream has ended: interrupted',
