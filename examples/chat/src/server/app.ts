@@ -7,6 +7,7 @@ import {
   type Broker,
   createDuplexServer,
   createMemoryBroker,
+  type DuplexLimits,
   type DuplexServer,
 } from '@duplex/server';
 import { createPgliteDatabase, type SqlDatabase } from '@duplex/sql';
@@ -32,6 +33,8 @@ export interface ChatAppOptions {
   adminToken?: string;
   /** The chat module's limits; see `docs/chat.md`. */
   chatLimits?: Partial<ChatLimits>;
+  /** The server's per-connection limits; see `docs/reference/limits.md`. */
+  limits?: Partial<DuplexLimits>;
   /**
    * The built web app to serve; `null` serves none (API only).
    * @default webDir when it has been built (`npm run build`), else none
@@ -64,6 +67,7 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
     router: createAppRouter(store, notifier, opts.chatLimits),
     authenticate: devAuthenticate(adminToken),
     broker,
+    ...(opts.limits ? { limits: opts.limits } : {}),
     routes: [createChatAttachmentRoute({ store })],
     ...(staticDir ? { staticDir } : {}),
   });
