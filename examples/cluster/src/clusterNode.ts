@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -49,6 +49,12 @@ let bundled: Promise<string> | null = null;
 export function bundleClusterNode(): Promise<string> {
   bundled ??= (async () => {
     mkdirSync(bundleDir, { recursive: true });
+    // Bundles of processes that ended without their exit hook (a killed test worker).
+    for (const file of readdirSync(bundleDir)) {
+      const pid = Number(/^node-(\d+)\.mjs$/.exec(file)?.[1]);
+      if (pid && pid !== process.pid && !isRunning(pid))
+        rmSync(`${bundleDir}${file}`, { force: true });
+    }
     const outfile = `${bundleDir}node-${process.pid}.mjs`;
     process.once('exit', () => rmSync(outfile, { force: true }));
     await build({
@@ -142,4 +148,13 @@ export async function startClusterNode(
       await exited;
     },
   };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
