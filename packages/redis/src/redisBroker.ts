@@ -144,6 +144,11 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
     },
 
     subscribe<TData>(channel: string, subOpts: BrokerSubscribeOptions = {}) {
+      if (closed) {
+        const ended = createAsyncQueue<BrokerItem<TData>>(() => {});
+        ended.end();
+        return Object.assign(ended, { ready: Promise.resolve() });
+      }
       const stop = new AbortController();
       const feed = hub.acquire(channel);
       let markReady: () => void = () => {};
