@@ -4,7 +4,7 @@
  * fresh load generator processes on 127.0.0.1 (free ports only).
  *
  * Run: npm run bench [-- --quick] [-- --only=ws,duplex] [-- --write-docs] [-- --profile-server]
- * (development: --tiny, --subscribers=100,500)
+ * (development: --tiny, --subscribers=100,500, --phase-timeout-ms=30000)
  * See docs/performance.md.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -78,9 +78,12 @@ const option = (name: string) =>
   args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const base = configs[flag('tiny') ? 'tiny' : flag('quick') ? 'quick' : 'full'];
 const subscribersOption = option('subscribers')?.split(',').map(Number);
-const config: BenchConfig = subscribersOption
-  ? { ...base, fanoutSubscribers: subscribersOption }
-  : base;
+const phaseTimeoutOption = Number(option('phase-timeout-ms'));
+const config: BenchConfig = {
+  ...base,
+  ...(subscribersOption && { fanoutSubscribers: subscribersOption }),
+  ...(phaseTimeoutOption > 0 && { phaseTimeoutMs: phaseTimeoutOption }),
+};
 const only = option('only')?.split(',') as Contestant[] | undefined;
 const selected = contestants.filter((c) => !only || only.includes(c));
 const resultsDir = new URL('./results/', import.meta.url);

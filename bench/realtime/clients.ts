@@ -22,6 +22,8 @@ export interface BenchClient {
   echo(text: string): Promise<unknown>;
   subscribe(listener: SubscriptionListener): void;
   close(): unknown;
+  /** Reconnect attempts started so far, where the client reports them (Duplex). */
+  attempts?(): number;
 }
 
 /** Raw `ws`: JSON requests matched by id; on reconnect (full-jitter backoff) it subscribes again. */
@@ -131,6 +133,10 @@ function createSocketIoClient(url: string): BenchClient {
 /** The Duplex client with its defaults (stock `wsLink` inside, resume, jittered backoff). */
 function createDuplexBenchClient(url: string): BenchClient {
   const client = createDuplexClient<DuplexRouter>({ url, token: 'bench' });
+  let attempts = 0;
+  client.$status.subscribe((status) => {
+    if (status.state === 'reconnecting' && status.nextRetryAt === null) attempts++;
+  });
   const opened = new Promise<void>((resolve) => {
     const stop = client.$status.subscribe((status) => {
       if (status.state !== 'open') return;
@@ -152,6 +158,7 @@ function createDuplexBenchClient(url: string): BenchClient {
       );
     },
     close: () => client.$close(),
+    attempts: () => attempts,
   };
 }
 

@@ -11,6 +11,7 @@ interface Subscriber {
   client: BenchClient;
   starts: number;
   startsAtArm: number;
+  attemptsAtArm: number;
   /** When the first subscription confirmed after the storm was armed arrived; 0 before. */
   resumedAt: number;
   /** Sequence numbers seen since the storm was armed; `null` outside a storm. */
@@ -37,6 +38,7 @@ async function addSubscriber(): Promise<void> {
     client: client!,
     starts: 0,
     startsAtArm: 0,
+    attemptsAtArm: 0,
     resumedAt: 0,
     seen: null,
     duplicated: 0,
@@ -156,6 +158,7 @@ const handlers = {
     for (const sub of subscribers) {
       sub.startsAtArm = sub.starts;
       sub.resumedAt = 0;
+      sub.attemptsAtArm = sub.client.attempts?.() ?? 0;
       sub.seen = new Set();
       sub.duplicated = 0;
     }
@@ -180,8 +183,10 @@ const handlers = {
     let lost = 0;
     let lostByNotResumed = 0;
     let duplicated = 0;
+    let attempts = 0;
     const resumedAt: number[] = [];
     for (const sub of subscribers) {
+      attempts += (sub.client.attempts?.() ?? 0) - sub.attemptsAtArm;
       let missed = 0;
       for (let seq = args.firstSeq; seq <= args.lastSeq; seq++) if (!sub.seen?.has(seq)) missed++;
       if (sub.resumedAt > 0) {
@@ -191,7 +196,7 @@ const handlers = {
       duplicated += sub.duplicated;
       sub.seen = null;
     }
-    return { lost, lostByNotResumed, duplicated, gaps: fanout.gaps, resumedAt };
+    return { lost, lostByNotResumed, duplicated, gaps: fanout.gaps, resumedAt, attempts };
   },
 
   async closeAll() {

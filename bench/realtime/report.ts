@@ -306,6 +306,12 @@ export function renderReport(opts: {
         `${names[r.contestant]} storm: ${r.storm.clients - r.storm.resumed} of ${r.storm.clients} clients had not resubscribed when the phase ended; they missed ${r.storm.lostByNotResumed} events, not counted as lost above.`,
       );
     }
+    if (r.storm && r.storm.reconnectAttempts > 0) {
+      const opened = r.storm.serverCounters?.connectionsOpened;
+      notes.push(
+        `${names[r.contestant]} storm: its clients started ${r.storm.reconnectAttempts} reconnect attempts${opened === undefined ? '' : `; the restarted server accepted ${opened} sockets`}.`,
+      );
+    }
     if (r.storm && r.storm.gaps > 0) {
       notes.push(`${names[r.contestant]} storm: ${r.storm.gaps} gaps reported to clients.`);
     }

@@ -74,6 +74,10 @@ export interface StormResult {
   lostByNotResumed: number;
   duplicated: number;
   gaps: number;
+  /** Reconnect attempts the clients started, where they report them (Duplex). */
+  reconnectAttempts: number;
+  /** The restarted server's own counters at the end of the storm (Duplex's metrics). */
+  serverCounters: Record<string, number> | null;
   /** Whether the contestant replays missed events on resubscribe. */
   replays: boolean;
 }
@@ -271,6 +275,8 @@ export async function storm(
     lostByNotResumed: sum((r) => r.lostByNotResumed),
     duplicated: sum((r) => r.duplicated),
     gaps: sum((r) => r.gaps),
+    reconnectAttempts: sum((r) => r.attempts),
+    serverCounters: await p.server.call('counters'),
     replays: contestant === 'duplex',
   };
 }

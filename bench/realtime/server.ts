@@ -76,6 +76,10 @@ const handlers = {
     return seq;
   },
 
+  counters() {
+    return running().counters?.() ?? null;
+  },
+
   async restart() {
     const startedAt = nowMs();
     await running().restart();

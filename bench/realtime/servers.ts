@@ -19,6 +19,8 @@ export interface BenchServer {
   /** Closes every socket (1012, Service Restart) and the port, then listens again on it. */
   restart(): Promise<void>;
   close(): Promise<void>;
+  /** The server's own counters since it last (re)started, where it keeps any (Duplex). */
+  counters?(): Record<string, number>;
 }
 
 const host = '127.0.0.1';
@@ -176,6 +178,7 @@ async function createDuplexBenchServer(): Promise<BenchServer> {
       await current.server.close({ drainTimeoutMs: 0 });
       await broker.close();
     },
+    counters: () => ({ ...current.server.metrics, connections: current.server.connections }),
   };
 }
 
