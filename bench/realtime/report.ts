@@ -12,6 +12,8 @@ export interface Machine {
   platform: string;
   /** One-minute load average when the run started: other work on the machine skews results. */
   loadAverage: number;
+  /** The commit measured, and whether the packages had uncommitted changes (run from source). */
+  source: string;
 }
 
 export function describeMachine(): Machine {
@@ -22,7 +24,20 @@ export function describeMachine(): Machine {
     node: process.version,
     platform: `${os.type()} ${os.release()}`,
     loadAverage: Math.round(os.loadavg()[0]! * 10) / 10,
+    source: describeSource(),
   };
+}
+
+function describeSource(): string {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const commit = git('rev-parse', '--short', 'HEAD');
+    const dirty = git('status', '--porcelain', '--', 'packages') !== '';
+    return dirty ? `${commit} with uncommitted changes in packages/` : commit;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
 }
 
 const names: Record<Contestant, string> = {
@@ -279,7 +294,7 @@ export function renderReport(opts: {
   }
   const largest = config.fanoutSubscribers.at(-1) ?? 0;
   const notes = [
-    `Mode: ${config.mode}. Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server and load generators share these cores; load average ${machine.loadAverage} at the start.`,
+    `Mode: ${config.mode}. Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server and load generators share these cores; load average ${machine.loadAverage} at the start. Source: ${machine.source}.`,
     `Fan-out: bursts of ${config.fanoutEvents} events of ~200 B at ${config.fanoutSubscribers
       .map((n) => n.toLocaleString('en-US'))
       .join(
