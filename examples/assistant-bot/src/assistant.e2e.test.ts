@@ -8,9 +8,8 @@ import {
   startChat,
   waitOpts,
 } from '@duplex/example-chat/e2e';
-import { chromiumAvailable, launchChromium } from '@duplex/tests/browser';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, useChromium } from '@duplex/tests/browser';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startAssistantBot } from './bot';
 import { createDocsBrain } from './brain';
 
@@ -22,23 +21,14 @@ afterEach(async () => {
 });
 
 describe.skipIf(!hasChromium)('streamed replies in Chromium', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await buildWebApp();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium(buildWebApp);
 
   it('shows a reply growing chunk by chunk, then whole; the asker can stop one', async () => {
     const { url } = await startChat();
     const brain = createDocsBrain({ docsDir, chunkDelayMs: 60 });
     const bot = await startAssistantBot({ url: new URL('/trpc', url).href, brain });
     cleanups.push(() => bot.close());
-    const ada = await openPage(browser, url, 'Ada');
+    const ada = await openPage(browser(), url, 'Ada');
     await joinFromDiscover(ada, 'General');
 
     let expected = '';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDuplexClient } from '@duplex/client';
 import { createMemoryBroker } from '@duplex/server';
-import { chromiumAvailable, launchChromium, screenshotPath } from '@duplex/tests/browser';
+import { chromiumAvailable, screenshotPath, useChromium } from '@duplex/tests/browser';
 import type { Browser, WebSocketRoute } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   act,
   activeRoomOf,
@@ -55,20 +55,11 @@ async function adaAndGrace(browser: Browser, url: string) {
 }
 
 describe.skipIf(!hasChromium)('chat in Chromium', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await buildWebApp();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium(buildWebApp);
 
   it('signs in, delivers text once each way, shows typing and an image', async () => {
     const { url } = await startChat();
-    const ada = await openPage(browser, url, 'Ada', false);
+    const ada = await openPage(browser(), url, 'Ada', false);
     const signIn = ada.page.locator('.signin-card');
     await expect(signIn.getByRole('button', { name: 'Join' }).isDisabled()).resolves.toBe(true);
     await signIn.locator('input').fill('Ada');
@@ -77,7 +68,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
     await expect(ada.page.evaluate(() => localStorage.getItem('duplex-chat:name'))).resolves.toBe(
       'Ada',
     );
-    const grace = await openPage(browser, url, 'Grace');
+    const grace = await openPage(browser(), url, 'Grace');
     await joinFromDiscover(ada, 'General');
     await joinFromDiscover(grace, 'General');
     await expect.poll(() => onlineOf(ada), waitOpts).toEqual(['Ada', 'Grace']);
@@ -125,7 +116,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
     const broker = createMemoryBroker();
     cleanups.push(() => broker.close());
     const first = await startChat({ dataDir, broker });
-    const { ada, grace } = await adaAndGrace(browser, first.url);
+    const { ada, grace } = await adaAndGrace(browser(), first.url);
     await send(ada, 'before 1');
     await expect.poll(() => textsOf(grace), waitOpts).toEqual(['before 1']);
     await send(grace, 'before 2');
@@ -166,7 +157,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
       expect(banners.filter((banner) => banner !== null)).toEqual(['reconnecting', 'back-online']);
     }
     // The data survived too: a page loaded now reads the same history from the new server.
-    const late = await openPage(browser, second.url, 'Ada');
+    const late = await openPage(browser(), second.url, 'Ada');
     await expect.poll(() => activeRoomOf(late), waitOpts).toBe('General');
     await expect.poll(() => textsOf(late), waitOpts).toEqual(expected);
     expect([...ada.errors, ...grace.errors, ...late.errors]).toEqual([]);
@@ -174,7 +165,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
 
   it('hides the Back online banner a moment after the connection returns', async () => {
     const { url } = await startChat();
-    const ada = await openPage(browser, url, 'Ada');
+    const ada = await openPage(browser(), url, 'Ada');
     const sockets: WebSocketRoute[] = [];
     await ada.page.routeWebSocket(/\/trpc/, (socket) => {
       socket.connectToServer();
@@ -202,7 +193,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
 
   it('shows reactions, edits and deletes on the other page', async () => {
     const { url } = await startChat();
-    const { ada, grace } = await adaAndGrace(browser, url);
+    const { ada, grace } = await adaAndGrace(browser(), url);
     await send(ada, 'Ship it on Friday?');
     await expect.poll(() => textsOf(grace), waitOpts).toEqual(['Ship it on Friday?']);
 
@@ -241,7 +232,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
 
   it('counts unread messages in another room and shows who has seen a message', async () => {
     const { url } = await startChat();
-    const grace = await openPage(browser, url, 'Grace');
+    const grace = await openPage(browser(), url, 'Grace');
     await joinFromDiscover(grace, 'General');
     const newRoom = grace.page.locator('form.new-room');
     await newRoom.locator('input:not([type])').fill('Random');
@@ -250,7 +241,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
     await expect.poll(() => onlineOf(grace), waitOpts).toEqual(['Grace']);
 
     // Opened after Random exists, so Discover lists it from the start.
-    const ada = await openPage(browser, url, 'Ada');
+    const ada = await openPage(browser(), url, 'Ada');
     await expect
       .poll(() => ada.page.locator('.discover').allTextContents(), waitOpts)
       .toEqual(['# RandomJoin', '# GeneralJoin']);
@@ -299,8 +290,8 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
     cleanups.push(() => linus.$close());
     const releases = await linus.chat.createRoom.mutate({ name: 'releases', visibility: 'public' });
     await linus.chat.createRoom.mutate({ name: 'design', visibility: 'public' });
-    const ada = await openPage(browser, url, 'Ada');
-    const grace = await openPage(browser, url, 'Grace');
+    const ada = await openPage(browser(), url, 'Ada');
+    const grace = await openPage(browser(), url, 'Grace');
     await joinFromDiscover(ada, 'releases');
     await joinFromDiscover(ada, 'General');
     await joinFromDiscover(grace, 'General');
@@ -317,7 +308,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
     await ada.page.locator('form.composer input[type=file]').setInputFiles({
       name: 'latency.png',
       mimeType: 'image/png',
-      buffer: await renderChartPng(browser),
+      buffer: await renderChartPng(browser()),
     });
     await say(ada, 'p99 latency since the deploy:');
     await expect.poll(() => loadedImagesOf(grace), waitOpts).toEqual([360]);

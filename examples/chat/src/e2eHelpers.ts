@@ -1,3 +1,6 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Broker } from '@duplex/server';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -16,12 +19,20 @@ export const reconnectWaitOpts = { timeout: 20_000, interval: 50 };
 /** Everything a test opened, for the test file to close after each test in reverse order. */
 export const cleanups: (() => Promise<unknown>)[] = [];
 
-/** Builds the web app into `examples/chat/dist`, where the server serves it from. */
+/** Where this test file's build of the web app is, once built. */
+let webDir: string | undefined;
+
+/**
+ * Builds the web app into a directory of this test file's own (files run in parallel, and a
+ * shared `dist` would be emptied under another file's server); {@link startChat} serves it.
+ */
 export async function buildWebApp() {
+  webDir ??= await mkdtemp(join(tmpdir(), 'duplex-chat-web-'));
   await build({
     configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)),
     // The config's `root` is relative to the cwd, which is the repository root under vitest.
     root: fileURLToPath(new URL('./web', import.meta.url)),
+    build: { outDir: webDir, emptyOutDir: true },
     logLevel: 'warn',
   });
 }
@@ -38,6 +49,7 @@ export interface ChatServerOptions {
 export async function startChat(opts: ChatServerOptions = {}) {
   const app = await createChatApp({
     dataDir: opts.dataDir ?? null,
+    staticDir: webDir ?? null,
     ...(opts.broker ? { broker: opts.broker } : {}),
   });
   let closing: Promise<void> | null = null;

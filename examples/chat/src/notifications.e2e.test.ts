@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { chromiumAvailable, launchChromium, screenshotPath } from '@duplex/tests/browser';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, screenshotPath, useChromium } from '@duplex/tests/browser';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   activeRoomOf,
   buildWebApp,
@@ -36,21 +35,12 @@ const unreadTitlesOf = ({ page }: ChatPage) =>
   page.locator('.notif-panel .notif.unread .notif-title').allTextContents();
 
 describe.skipIf(!hasChromium)('notification center in Chromium', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await buildWebApp();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium(buildWebApp);
 
   it('shows notifications live with the badge; reading in one tab clears the other', async () => {
     const { app, url } = await startChat();
-    const tab1 = await openPage(browser, url, 'Ada');
-    const tab2 = await openPage(browser, url, 'Ada');
+    const tab1 = await openPage(browser(), url, 'Ada');
+    const tab2 = await openPage(browser(), url, 'Ada');
     await app.notifier.notify({ to: 'ada', category: 'deploy', title: 'Deploy started' });
     await expect.poll(() => badgeOf(tab1), waitOpts).toBe('1');
     await expect.poll(() => badgeOf(tab2), waitOpts).toBe('1');
@@ -84,11 +74,11 @@ describe.skipIf(!hasChromium)('notification center in Chromium', () => {
 
   it('shows what was sent while the page was closed when it comes back', async () => {
     const { app, url } = await startChat();
-    const first = await openPage(browser, url, 'Ada');
+    const first = await openPage(browser(), url, 'Ada');
     await first.context.close();
     await app.notifier.notify({ to: 'ada', category: 'billing', title: 'Invoice ready' });
     await app.notifier.notify({ to: ['ada', 'grace'], category: 'ops', title: 'Maintenance' });
-    const back = await openPage(browser, url, 'Ada');
+    const back = await openPage(browser(), url, 'Ada');
     await expect.poll(() => badgeOf(back), waitOpts).toBe('2');
     await openPanel(back);
     await expect
@@ -99,7 +89,7 @@ describe.skipIf(!hasChromium)('notification center in Chromium', () => {
 
   it('stores a muted category without pushing or counting it', async () => {
     const { app, url } = await startChat();
-    const ada = await openPage(browser, url, 'Ada');
+    const ada = await openPage(browser(), url, 'Ada');
     await openPanel(ada);
     await ada.page.getByRole('button', { name: 'Preferences' }).click();
     await ada.page.getByRole('checkbox', { name: 'Mentions' }).uncheck();
@@ -120,8 +110,8 @@ describe.skipIf(!hasChromium)('notification center in Chromium', () => {
 
   it('notifies a user mentioned in chat and takes them to the room', async () => {
     const { url } = await startChat();
-    const ada = await openPage(browser, url, 'Ada');
-    const grace = await openPage(browser, url, 'Grace');
+    const ada = await openPage(browser(), url, 'Ada');
+    const grace = await openPage(browser(), url, 'Grace');
     await joinFromDiscover(ada, 'General');
     await joinFromDiscover(grace, 'General');
     await expect.poll(() => onlineOf(ada), waitOpts).toEqual(['Ada', 'Grace']);

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { type Broker, createMemoryBroker, type DuplexServer } from '@duplex/server';
-import { chromiumAvailable, launchChromium, screenshotPath } from '@duplex/tests/browser';
+import { chromiumAvailable, screenshotPath, useChromium } from '@duplex/tests/browser';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { buildPage, createDemoServer } from './app';
 
 const hasChromium = chromiumAvailable("the demo's browser suite");
@@ -93,20 +93,11 @@ async function statesOf({ page }: DemoPage): Promise<(string | null)[]> {
 }
 
 describe.skipIf(!hasChromium)('demo in Chromium', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await buildPage();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium(buildPage);
 
   it('goes live, ticks the clock and shows a posted message with its author', async () => {
     const { server, url } = await startServer();
-    const user = await openDemo(browser, url);
+    const user = await openDemo(browser(), url);
     const clock = user.page.locator('#clock');
 
     const firstTime = await clock.textContent();
@@ -126,8 +117,8 @@ describe.skipIf(!hasChromium)('demo in Chromium', () => {
 
   it('delivers a message from one user to another exactly once', async () => {
     const { server, url } = await startServer();
-    const alice = await openDemo(browser, url);
-    const bob = await openDemo(browser, url);
+    const alice = await openDemo(browser(), url);
+    const bob = await openDemo(browser(), url);
     const aliceName = await alice.page.locator('#me').textContent();
     expect(aliceName).not.toBe(await bob.page.locator('#me').textContent());
     expect(server.connections).toBe(2);
@@ -145,8 +136,8 @@ describe.skipIf(!hasChromium)('demo in Chromium', () => {
 
   it('reconnects after the server restarts on the same port and shows the gap once', async () => {
     const first = await startServer();
-    const alice = await openDemo(browser, first.url);
-    const bob = await openDemo(browser, first.url);
+    const alice = await openDemo(browser(), first.url);
+    const bob = await openDemo(browser(), first.url);
     await post(alice, 'before 1');
     await expect.poll(() => boardOf(bob), waitOpts).toEqual(['before 1']);
     await post(bob, 'before 2');
@@ -188,8 +179,8 @@ describe.skipIf(!hasChromium)('demo in Chromium', () => {
     const broker = createMemoryBroker();
     cleanups.push(() => broker.close());
     const first = await startServer(0, broker);
-    const alice = await openDemo(browser, first.url);
-    const bob = await openDemo(browser, first.url);
+    const alice = await openDemo(browser(), first.url);
+    const bob = await openDemo(browser(), first.url);
     await post(alice, 'before');
     await expect.poll(() => boardOf(bob), waitOpts).toEqual(['before']);
 
@@ -213,8 +204,8 @@ describe.skipIf(!hasChromium)('demo in Chromium', () => {
 
   it('renders a board with a few messages for the docs screenshot', async () => {
     const { url } = await startServer();
-    const ada = await openDemo(browser, url, 'ada');
-    const grace = await openDemo(browser, url, 'grace');
+    const ada = await openDemo(browser(), url, 'ada');
+    const grace = await openDemo(browser(), url, 'grace');
     await expect(ada.page.locator('#me').textContent()).resolves.toBe('ada');
 
     const conversation: [DemoPage, string][] = [

@@ -134,6 +134,12 @@ export function createChatRouter<TUser extends ChatUser>(
     const member = await requireMember(message.roomId, userId);
     return { message, member };
   };
+  const requireReplyTarget = async (roomId: string, replyTo: string | undefined) => {
+    if (!replyTo) return;
+    const parent = await store.getMessage(replyTo);
+    if (!parent || parent.roomId !== roomId)
+      throw badRequest('replyTo is not a message of this room');
+  };
   const canModerate = (member: Member) => member.role === 'owner' || member.role === 'moderator';
 
   const sendLimiter = createKeyedLimiter(
@@ -288,11 +294,7 @@ export function createChatRouter<TUser extends ChatUser>(
       if (found.length !== attachmentIds.length || found.some((a) => a.ownerId !== ctx.user.id)) {
         throw badRequest('Unknown attachment: upload it first');
       }
-      if (input.replyTo) {
-        const parent = await store.getMessage(input.replyTo);
-        if (!parent || parent.roomId !== input.roomId)
-          throw badRequest('replyTo is not a message of this room');
-      }
+      await requireReplyTarget(input.roomId, input.replyTo);
       takeSend(ctx.user.id);
       const { message, created } = await store.appendMessage({
         roomId: input.roomId,
@@ -386,11 +388,7 @@ export function createChatRouter<TUser extends ChatUser>(
 
     startStream: procedure.input(startStreamInput).mutation(async ({ ctx, input }) => {
       const member = await requireMember(input.roomId, ctx.user.id);
-      if (input.replyTo) {
-        const parent = await store.getMessage(input.replyTo);
-        if (!parent || parent.roomId !== input.roomId)
-          throw badRequest('replyTo is not a message of this room');
-      }
+      await requireReplyTarget(input.roomId, input.replyTo);
       takeSend(ctx.user.id);
       const { message, created } = await store.appendMessage({
         roomId: input.roomId,

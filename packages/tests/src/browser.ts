@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Debian's Chromium; browser suites never download a browser. */
 export const chromiumPath = '/usr/bin/chromium';
@@ -41,4 +42,23 @@ export function screenshotPath(name: string): string {
       : join(tmpdir(), `duplex-screenshot-${process.pid}-${name}`);
   mkdirSync(dirname(path), { recursive: true });
   return path;
+}
+
+/**
+ * Launches Chromium once for the enclosing `describe` (after `prepare`, e.g. building the page)
+ * and closes it after; returns the browser's getter.
+ */
+export function useChromium(prepare?: () => Promise<unknown>): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    await prepare?.();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('Chromium is not running: call the getter inside a test');
+    return browser;
+  };
 }
