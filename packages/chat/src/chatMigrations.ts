@@ -67,5 +67,8 @@ export const chatMigrations: Migrations = {
        ADD COLUMN stream_updated_at timestamptz;
     CREATE INDEX chat_messages_streaming ON chat_messages (stream_updated_at)
       WHERE stream_state = 'streaming';`,
+    // Whether a message's \`message.created\` went out: a send whose publish failed is announced
+    // by its retry. Messages from before this step were announced.
+    `ALTER TABLE chat_messages ADD COLUMN announced boolean NOT NULL DEFAULT true;`,
   ],
 };

@@ -115,6 +115,12 @@ export function createChatRouter<TUser extends ChatUser>(
       ephemeral: event.type === 'typing' || event.type === 'presence',
     });
 
+  /** Publishes `message.created`, then records that it went out. */
+  const announce = async (broker: Broker, message: Message) => {
+    await publish(broker, message.roomId, { type: 'message.created', message });
+    await store.markAnnounced(message.id);
+  };
+
   const requireRoom = async (roomId: string) => {
     const room = await store.getRoom(roomId);
     if (!room) throw notFound('No such room');
@@ -208,6 +214,11 @@ export function createChatRouter<TUser extends ChatUser>(
     type: 'presence',
     online: (await presence.members(roomChannel(roomId))).map(({ id, name }) => ({ id, name })),
   });
+  /** Tells the room who is online; best effort (presence is ephemeral, the next change fixes it). */
+  const announcePresence = (broker: Broker, roomId: string) =>
+    onlineSnapshot(roomId)
+      .then((event) => publish(broker, roomId, event))
+      .catch(() => {});
 
   return duplex.router({
     createRoom: procedure.input(createRoomInput).mutation(({ ctx, input }) =>
@@ -296,7 +307,7 @@ export function createChatRouter<TUser extends ChatUser>(
       }
       await requireReplyTarget(input.roomId, input.replyTo);
       takeSend(ctx.user.id);
-      const { message, created } = await store.appendMessage({
+      const { message, announced } = await store.appendMessage({
         roomId: input.roomId,
         authorId: ctx.user.id,
         authorName: member.name,
@@ -305,8 +316,9 @@ export function createChatRouter<TUser extends ChatUser>(
         attachmentIds,
         replyTo: input.replyTo ?? null,
       });
-      if (created) {
-        await publish(ctx.broker, input.roomId, { type: 'message.created', message });
+      // Stored but never announced (a first attempt's publish failed): this attempt does it.
+      if (!announced) {
+        await announce(ctx.broker, message);
         if (opts.onMessage) {
           const room = await store.getRoom(input.roomId);
           await opts.onMessage({ message, roomName: room?.name ?? '' });
@@ -390,7 +402,7 @@ export function createChatRouter<TUser extends ChatUser>(
       const member = await requireMember(input.roomId, ctx.user.id);
       await requireReplyTarget(input.roomId, input.replyTo);
       takeSend(ctx.user.id);
-      const { message, created } = await store.appendMessage({
+      const { message, announced } = await store.appendMessage({
         roomId: input.roomId,
         authorId: ctx.user.id,
         authorName: member.name,
@@ -401,8 +413,8 @@ export function createChatRouter<TUser extends ChatUser>(
         streaming: true,
       });
       if (!message.stream) throw badRequest('clientMsgId belongs to an ordinary message');
-      if (created) {
-        await publish(ctx.broker, input.roomId, { type: 'message.created', message });
+      if (!announced) {
+        await announce(ctx.broker, message);
         await sweep(ctx.broker).catch(() => {});
       }
       if (message.stream.state === 'streaming') watchStream(ctx.broker, message.id);
@@ -471,13 +483,12 @@ export function createChatRouter<TUser extends ChatUser>(
         lastEventId: input.lastEventId,
         signal,
         onOpen: async () => {
-          joined = await presence.join(
-            channel,
-            { id: ctx.user.id, name: ctx.user.name },
-            ctx.connection.id,
-          );
+          // Presence is best effort: with its store down (Redis), messages still flow.
+          joined = await presence
+            .join(channel, { id: ctx.user.id, name: ctx.user.name }, ctx.connection.id)
+            .catch(() => null);
           // Sent on every subscribe, so the new subscriber learns who is here.
-          await publish(ctx.broker, input.roomId, await onlineSnapshot(input.roomId));
+          await announcePresence(ctx.broker, input.roomId);
         },
       });
       try {
@@ -489,8 +500,10 @@ export function createChatRouter<TUser extends ChatUser>(
             return;
         }
       } finally {
-        const left = await (joined as Awaited<ReturnType<Presence['join']>> | null)?.leave();
-        if (left?.last) await publish(ctx.broker, input.roomId, await onlineSnapshot(input.roomId));
+        const left = await (joined as Awaited<ReturnType<Presence['join']>> | null)
+          ?.leave()
+          .catch(() => null);
+        if (left?.last) await announcePresence(ctx.broker, input.roomId);
       }
     }),
   });

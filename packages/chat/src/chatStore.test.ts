@@ -82,8 +82,10 @@ for (const backend of backends) {
       const { room: r, owner } = await room();
       const first = await send(r.id, owner, 'same-id', 'first');
       const retry = await send(r.id, owner, 'same-id', 'second');
-      expect(first.created).toBe(true);
-      expect(retry).toEqual({ created: false, message: first.message });
+      expect(first).toMatchObject({ created: true, announced: false });
+      expect(retry).toEqual({ created: false, announced: false, message: first.message });
+      await store.markAnnounced(first.message.id);
+      expect((await send(r.id, owner, 'same-id')).announced).toBe(true);
       expect(await store.history(r.id, { limit: 10 })).toHaveLength(1);
       // The key is per user: another author may use the same client id.
       expect((await send(r.id, 'someone-else', 'same-id')).created).toBe(true);

@@ -55,7 +55,14 @@ export interface ChatStore {
    * Stores a message, idempotent on (`authorId`, `clientMsgId`): a repeat returns the first
    * message with `created: false` and stores nothing.
    */
-  appendMessage(message: NewMessage): Promise<{ message: Message; created: boolean }>;
+  appendMessage(
+    message: NewMessage,
+  ): Promise<{ message: Message; created: boolean; announced: boolean }>;
+  /**
+   * Records that the message's `message.created` went out. A message stored but not announced
+   * (the publish failed) is announced by the next attempt of the same send.
+   */
+  markAnnounced(messageId: string): Promise<void>;
   getMessage(messageId: string): Promise<Message | null>;
   /**
    * Appends chunk `seq` to a streamed message in one step, only if every condition of the

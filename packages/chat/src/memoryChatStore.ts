@@ -5,6 +5,7 @@ interface StoredMessage extends Omit<Message, 'attachments' | 'reactions'> {
   attachmentIds: string[];
   /** When the stream last got a chunk (or started). */
   streamUpdatedAt: Date | null;
+  announced: boolean;
   /** emoji → user ids, in the order they reacted. */
   reactions: Map<string, string[]>;
 }
@@ -19,7 +20,7 @@ export function createMemoryChatStore(): ChatStore {
   const attachments = new Map<string, StoredAttachment & { bytes: Uint8Array }>();
   let nextMessageId = 0;
 
-  const toMessage = ({ streamUpdatedAt: _, ...m }: StoredMessage): Message => ({
+  const toMessage = ({ streamUpdatedAt: _, announced: __, ...m }: StoredMessage): Message => ({
     ...m,
     stream: m.stream && { ...m.stream },
     attachments: m.attachmentIds.flatMap((id) => {
@@ -122,7 +123,8 @@ export function createMemoryChatStore(): ChatStore {
       const key = `${input.authorId}\u0000${input.clientMsgId}`;
       const existingId = byClientId.get(key);
       const existing = existingId === undefined ? undefined : messages.get(existingId);
-      if (existing) return { message: toMessage(existing), created: false };
+      if (existing)
+        return { message: toMessage(existing), created: false, announced: existing.announced };
       const id = String(++nextMessageId);
       const stored: StoredMessage = {
         id,
@@ -139,10 +141,15 @@ export function createMemoryChatStore(): ChatStore {
         deletedAt: null,
         stream: input.streaming ? { state: 'streaming', chunks: 0 } : null,
         streamUpdatedAt: input.streaming ? new Date() : null,
+        announced: false,
       };
       messages.set(id, stored);
       byClientId.set(key, id);
-      return { message: toMessage(stored), created: true };
+      return { message: toMessage(stored), created: true, announced: false };
+    },
+    async markAnnounced(messageId) {
+      const m = messages.get(messageId);
+      if (m) m.announced = true;
     },
     async getMessage(messageId) {
       const m = messages.get(messageId);

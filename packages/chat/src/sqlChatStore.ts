@@ -212,9 +212,9 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
       return db.transaction(async (tx) => {
         const [inserted] = await tx.query<{ id: string }>(
           `INSERT INTO chat_messages (room_id, author_id, author_name, client_msg_id, text, attachment_ids, reply_to,
-             stream_state, stream_updated_at)
+             stream_state, stream_updated_at, announced)
            VALUES ($1, $2, $3, $4, $5, $6::text[], $7::bigint,
-             CASE WHEN $8 THEN 'streaming' END, CASE WHEN $8 THEN now() END)
+             CASE WHEN $8 THEN 'streaming' END, CASE WHEN $8 THEN now() END, false)
            ON CONFLICT (author_id, client_msg_id) DO NOTHING RETURNING id::text AS id`,
           [
             input.roomId,
@@ -227,13 +227,23 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
             input.streaming ?? false,
           ],
         );
-        if (inserted) return { message: (await messageById(tx, inserted.id))!, created: true };
-        const [existing] = await tx.query<MessageRow>(
-          `${messageSelect} WHERE m.author_id = $1 AND m.client_msg_id = $2`,
+        if (inserted)
+          return {
+            message: (await messageById(tx, inserted.id))!,
+            created: true,
+            announced: false,
+          };
+        const [existing] = await tx.query<MessageRow & { announced: boolean }>(
+          `${messageSelect.replace('SELECT ', 'SELECT m.announced, ')} WHERE m.author_id = $1 AND m.client_msg_id = $2`,
           [input.authorId, input.clientMsgId],
         );
-        return { message: toMessage(existing!), created: false };
+        return { message: toMessage(existing!), created: false, announced: existing!.announced };
       });
+    },
+    async markAnnounced(messageId) {
+      await db.query('UPDATE chat_messages SET announced = true WHERE id = $1 AND NOT announced', [
+        messageId,
+      ]);
     },
     getMessage: (messageId) => messageById(db, messageId),
     async appendChunk({ messageId, authorId, seq, text, maxTextLength, startedAfter }) {

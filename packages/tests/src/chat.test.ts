@@ -1,5 +1,6 @@
 import type { ChatEvent } from '@duplex/chat';
-import { type DuplexClient, idempotent, isGap } from '@duplex/client';
+import { type DuplexClient, DuplexClientError, idempotent, isGap } from '@duplex/client';
+import { type Broker, createMemoryBroker } from '@duplex/server';
 import { describe, expect, it, vi } from 'vitest';
 import { type ChatApp, startChatServer, tinyPng } from './chatFixtures';
 import { deferred, sleep } from './helpers';
@@ -33,6 +34,45 @@ const send = (
   text: string,
   clientMsgId: string = crypto.randomUUID(),
 ) => client.chat.send.mutate({ roomId, clientMsgId, text }, idempotent);
+
+describe('chat sends when the broker fails', () => {
+  it('announces a message whose first publish failed when the send is retried, once', async () => {
+    const real = createMemoryBroker();
+    let failPublishes = 0;
+    const broker: Broker = {
+      publish: (channel, data, opts) =>
+        failPublishes-- > 0
+          ? Promise.reject(new Error('broker down'))
+          : real.publish(channel, data, opts),
+      subscribe: (channel, opts) => real.subscribe(channel, opts),
+      headEventId: (channel) => real.headEventId(channel),
+      close: () => real.close(),
+    };
+    await using app = await startChatServer({ broker });
+    const ann = app.client('ann');
+    const room = await ann.chat.createRoom.mutate({ name: 'R', visibility: 'public' });
+    const bob = app.client('bob');
+    await bob.chat.joinRoom.mutate({ roomId: room.id });
+    const watcher = await watch(bob, room.id);
+
+    failPublishes = 1;
+    const input = { roomId: room.id, clientMsgId: 'm1', text: 'hello' };
+    const failed = await ann.chat.send.mutate(input).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(DuplexClientError);
+    expect(await ann.chat.history.query({ roomId: room.id })).toHaveLength(1);
+    const sent = await ann.chat.send.mutate(input);
+    await vi.waitFor(() => expect(watcher.ofType('message.created')).toHaveLength(1));
+    expect(watcher.ofType('message.created')[0]!.message.id).toBe(sent.id);
+    // Announced now: a further retry is answered without another broadcast.
+    await ann.chat.send.mutate(input);
+    await send(ann, room.id, 'after');
+    await vi.waitFor(() => expect(watcher.ofType('message.created')).toHaveLength(2));
+    expect(watcher.ofType('message.created').map((e) => e.message.text)).toEqual([
+      'hello',
+      'after',
+    ]);
+  });
+});
 
 describe('chat rooms', () => {
   it('creates public and private rooms; others join public ones, private ones need an invite', async () => {

@@ -8,6 +8,7 @@ import {
 import { createDuplexClient } from '@duplex/client';
 import {
   type Authenticate,
+  type Broker,
   createDuplexServer,
   createMemoryBroker,
   initDuplex,
@@ -33,10 +34,10 @@ export const chatAuth: Authenticate<ChatTestUser> = ({ connectionParams, req }) 
 
 /** A chat server on 127.0.0.1 whose store and broker survive `restart()`. */
 export async function startChatServer(
-  opts: { store?: ChatStore; limits?: Partial<ChatLimits> } = {},
+  opts: { store?: ChatStore; limits?: Partial<ChatLimits>; broker?: Broker } = {},
 ) {
   const store = opts.store ?? createMemoryChatStore();
-  const broker = createMemoryBroker();
+  const broker = opts.broker ?? createMemoryBroker();
   const make = () =>
     createDuplexServer({
       router: createChatApp(store, opts.limits),
