@@ -7,7 +7,7 @@
  * EXIT_WITH_PARENT=1 to stop when stdin closes.
  */
 import { createChatApp } from '@duplex/example-chat/app';
-import { createRedisBroker } from '@duplex/redis';
+import { createRedisBroker, createRedisPresence } from '@duplex/redis';
 import { createPostgresDatabase } from '@duplex/sql';
 
 const name = process.env.NODE_NAME ?? `node-${process.pid}`;
@@ -22,7 +22,12 @@ const db = await createPostgresDatabase({
   connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   schema: process.env.PG_SCHEMA ?? 'duplex_cluster',
 });
-const app = await createChatApp({ db, broker });
+// Who is online, across every node: a node that dies without saying goodbye drops out after
+// its heartbeats expire.
+const presence = await createRedisPresence({
+  url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+});
+const app = await createChatApp({ db, broker, presence });
 const { url, port } = await app.server.listen(
   Number(process.env.PORT ?? 0),
   process.env.HOST ?? '127.0.0.1',
@@ -34,6 +39,7 @@ const shutdown = async () => {
   if (stopping) return;
   stopping = true;
   await app.close();
+  await presence.close();
   await broker.close();
   await db.close();
   process.exit(0);

@@ -9,6 +9,7 @@ import {
   createMemoryBroker,
   type DuplexLimits,
   type DuplexServer,
+  type Presence,
 } from '@duplex/server';
 import { createPgliteDatabase, type SqlDatabase } from '@duplex/sql';
 import { createAppRouter, devAuthenticate } from './router';
@@ -33,6 +34,11 @@ export interface ChatAppOptions {
   adminToken?: string;
   /** The chat module's limits; see `docs/chat.md`. */
   chatLimits?: Partial<ChatLimits>;
+  /**
+   * Who is online in each room; in this process's memory by default. Several nodes share one
+   * (e.g. `createRedisPresence`), so each shows everyone.
+   */
+  presence?: Presence;
   /** The server's per-connection limits; see `docs/reference/limits.md`. */
   limits?: Partial<DuplexLimits>;
   /**
@@ -64,7 +70,7 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
   const staticDir =
     opts.staticDir === undefined ? (existsSync(webDir) ? webDir : null) : opts.staticDir;
   const server: DuplexServer = createDuplexServer({
-    router: createAppRouter(store, notifier, opts.chatLimits),
+    router: createAppRouter(store, notifier, opts.chatLimits, opts.presence),
     authenticate: devAuthenticate(adminToken),
     broker,
     ...(opts.limits ? { limits: opts.limits } : {}),

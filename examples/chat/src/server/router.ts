@@ -7,7 +7,7 @@ import {
   type Message,
 } from '@duplex/chat';
 import { createNotificationsRouter, type Notifier } from '@duplex/notifications';
-import { type Authenticate, initDuplex } from '@duplex/server';
+import { type Authenticate, initDuplex, type Presence } from '@duplex/server';
 
 /** A signed-in user; `admin` is the operator's token (the notify CLI), never a browser user. */
 export interface AppUser extends ChatUser {
@@ -21,12 +21,14 @@ export function createAppRouter(
   store: ChatStore,
   notifier: Notifier,
   chatLimits: Partial<ChatLimits> = {},
+  presence?: Presence,
 ) {
   return duplex.router({
     me: duplex.procedure.query(({ ctx }) => ctx.user),
     chat: createChatRouter(duplex, {
       store,
       limits: chatLimits,
+      ...(presence ? { presence } : {}),
       // A notification that fails must not fail the invite or the send that caused it.
       onInvite: ({ roomId, roomName, userId, invitedBy }) =>
         reportFailure(
