@@ -96,6 +96,12 @@ export class DuplexClientError extends TRPCClientError<AnyRouter> {
       const code = fromServerCode[serverCode] ?? 'SERVER_ERROR';
       return new DuplexClientError(code, source?.message ?? code, { cause: error, source });
     }
+    // The socket was closed because the server refused the credentials: the call failed for that.
+    if (closeCodeOf(error) === closeCodes.unauthorized) {
+      return new DuplexClientError('UNAUTHORIZED', 'The server refused the credentials', {
+        cause: error,
+      });
+    }
     if (closeCodeOf(error) === closeCodes.payloadTooLarge) {
       return new DuplexClientError(
         'PAYLOAD_TOO_LARGE',
