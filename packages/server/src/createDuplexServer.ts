@@ -5,6 +5,7 @@ import type { AnyRouter, inferRouterContext } from '@trpc/server';
 import { WebSocketServer } from 'ws';
 import { type AllowedOrigins, type Authenticate, isOriginAllowed } from './auth';
 import type { Broker } from './broker';
+import { createDuplexHandler } from './duplexHandler';
 import { DuplexSocket } from './duplexSocket';
 import { assertStaticDir, createHttpRoutes, type DuplexRoute } from './httpRoutes';
 import type { DuplexContext } from './initDuplex';
@@ -13,11 +14,15 @@ import { type DuplexLimits, limitsDefaults } from './limits';
 import { createMemoryBroker } from './memoryBroker';
 import { createMetrics, type DuplexMetrics, renderMetrics } from './metrics';
 import { closeCodes } from './protocol';
-import { createWsConnections, reconnectNotification } from './wsConnections';
+import { reconnectNotification } from './tokenExpiry';
+import { createWsConnections } from './wsConnections';
 
 /** The user type of a router built with `initDuplex<TUser>()`. */
 export type inferDuplexUser<TRouter extends AnyRouter> =
   inferRouterContext<TRouter> extends DuplexContext<infer TUser> ? TUser : never;
+
+/** The WebSocket handlers {@link createDuplexServer} can serve tRPC with. */
+export type DuplexHandlerKind = 'duplex' | 'stock';
 
 /** Options of {@link createDuplexServer}. */
 export interface DuplexServerOptions<TRouter extends AnyRouter> {
@@ -48,6 +53,15 @@ export interface DuplexServerOptions<TRouter extends AnyRouter> {
   allowedOrigins?: AllowedOrigins;
   /** Resource limits; see {@link DuplexLimits} for each default. */
   limits?: Partial<DuplexLimits>;
+  /**
+   * Which WebSocket handler serves tRPC. `'duplex'` is Duplex's own: the same wire protocol, with
+   * each published event encoded once for all its subscribers, one bounded send buffer per
+   * socket (slow consumers are closed with 4507) and rate limits applied to raw frames as they
+   * are parsed. `'stock'` is `@trpc/server`'s `getWSConnectionHandler` with the same auth and
+   * limits wrapped around it. Routers and clients work unchanged with either.
+   * @default 'duplex'
+   */
+  handler?: DuplexHandlerKind;
   /** Ping interval and dead-peer timeout; see {@link KeepAliveOptions}. */
   keepAlive?: KeepAliveOptions;
   /**
@@ -127,7 +141,9 @@ export function createDuplexServer<TRouter extends AnyRouter>(
   const keepAlive = createKeepAlive(opts.keepAlive ?? {}, () => {
     metrics.reapedDeadPeers++;
   });
-  const connections = createWsConnections({
+  const createConnections =
+    (opts.handler ?? 'duplex') === 'duplex' ? createDuplexHandler : createWsConnections;
+  const connections = createConnections({
     router: opts.router,
     wss,
     authenticate,

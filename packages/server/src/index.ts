@@ -10,6 +10,7 @@ export type { DuplexConnection } from './connectionState';
 export {
   createDuplexServer,
   type DuplexCloseOptions,
+  type DuplexHandlerKind,
   type DuplexServer,
   type DuplexServerOptions,
   type inferDuplexUser,

@@ -12,6 +12,7 @@ import type { DuplexLimits } from './limits';
 import type { DuplexMetrics } from './metrics';
 import { closeCodes, readyNotification } from './protocol';
 import { createTokenBucket } from './tokenBucket';
+import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
 
 export interface WsConnectionsOptions<TRouter extends AnyRouter> {
   router: TRouter;
@@ -24,9 +25,6 @@ export interface WsConnectionsOptions<TRouter extends AnyRouter> {
   tokenRefreshLeadMs: number;
   onError: (error: unknown) => void;
 }
-
-/** The tRPC notification that makes a client open a new socket and move its subscriptions. */
-export const reconnectNotification = JSON.stringify({ id: null, method: 'reconnect' });
 
 /** A slow consumer gets this long to take its close frame before it is cut off. */
 const slowConsumerCloseGraceMs = 1_000;
@@ -63,7 +61,14 @@ export function createWsConnections<TRouter extends AnyRouter>(
     clearTimeout(state.authTimer);
     socket.send(readyNotification);
     const { signal } = state.abort;
-    if (result.expiresAt !== undefined) scheduleExpiry(socket, +result.expiresAt, signal);
+    if (result.expiresAt !== undefined) {
+      scheduleTokenExpiry(socket, {
+        expiresAtMs: +result.expiresAt,
+        refreshLeadMs: opts.tokenRefreshLeadMs,
+        signal,
+        sendReconnect: () => socket.send(reconnectNotification),
+      });
+    }
     const connection = createConnection('ws', {
       maxSubscriptions: limits.maxSubscriptionsPerConnection,
       onSubscriptionsChange: (delta) => {
@@ -71,22 +76,6 @@ export function createWsConnections<TRouter extends AnyRouter>(
       },
     });
     return { user: result.user, connection, broker: opts.broker, signal };
-  };
-
-  const scheduleExpiry = (socket: WebSocket, expiresAt: number, signal: AbortSignal) => {
-    const left = expiresAt - Date.now();
-    const refreshIn = Math.max(0, left - Math.min(opts.tokenRefreshLeadMs, left / 2));
-    const cancelRefresh = setLongTimeout(() => {
-      if (socket.readyState === socket.OPEN) socket.send(reconnectNotification);
-    }, refreshIn);
-    const cancelExpire = setLongTimeout(
-      () => socket.close(closeCodes.tokenExpired, 'Token expired'),
-      left,
-    );
-    signal.addEventListener('abort', () => {
-      cancelRefresh();
-      cancelExpire();
-    });
   };
 
   const handleTrpc = getWSConnectionHandler<TRouter>({
@@ -197,19 +186,4 @@ export function createWsConnections<TRouter extends AnyRouter>(
       handleTrpc(socket, req);
     },
   };
-}
-
-/** Node fires timers longer than 2^31-1 ms (~24.8 days) at once; this waits in steps instead. */
-function setLongTimeout(fn: () => void, ms: number): () => void {
-  const maxDelayMs = 2 ** 31 - 1;
-  let timer: NodeJS.Timeout;
-  const schedule = (left: number) => {
-    timer = setTimeout(
-      () => (left > maxDelayMs ? schedule(left - maxDelayMs) : fn()),
-      Math.min(left, maxDelayMs),
-    );
-    timer.unref?.();
-  };
-  schedule(Math.max(0, ms));
-  return () => clearTimeout(timer);
 }

@@ -4,6 +4,7 @@ import {
   type Broker,
   createDuplexServer,
   createMemoryBroker,
+  type DuplexHandlerKind,
   type DuplexServerOptions,
   initDuplex,
   streamChannel,
@@ -83,6 +84,20 @@ export const tokenAuth: Authenticate<TestUser> = ({ connectionParams, req }) => 
 export type TestServerOptions = Partial<DuplexServerOptions<AppRouter>>;
 
 /**
+ * The WebSocket handler test servers use: the default unless `DUPLEX_TEST_HANDLER` names one,
+ * so the integration suites run against either (`DUPLEX_TEST_HANDLER=stock npx vitest ...`).
+ */
+export const testHandler: DuplexHandlerKind | undefined = parseHandler(
+  process.env.DUPLEX_TEST_HANDLER,
+);
+
+function parseHandler(value: string | undefined): DuplexHandlerKind | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'duplex' || value === 'stock') return value;
+  throw new Error(`DUPLEX_TEST_HANDLER must be duplex or stock, not ${value}`);
+}
+
+/**
  * A Duplex server on 127.0.0.1 that can be restarted on the same port, with a broker that
  * outlives restarts (as Redis would).
  */
@@ -93,6 +108,7 @@ export async function startTestServer(opts: TestServerOptions = {}) {
       router: appRouter,
       authenticate: tokenAuth,
       onError: () => {},
+      handler: testHandler,
       ...opts,
       broker,
     });

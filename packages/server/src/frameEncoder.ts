@@ -1,0 +1,108 @@
+import { type AnyRouter, isTrackedEnvelope, transformTRPCResponse } from '@trpc/server';
+import type { TRPCResponseMessage } from '@trpc/server/rpc';
+
+/** Options of {@link createFrameEncoder}. */
+export interface FrameEncoderOptions {
+  /**
+   * Published events whose encoded payload is kept for the next subscriber to receive them.
+   * A fan-out delivers one event to every subscriber within a few ticks, so a short memory is
+   * enough; it is bounded so replays of old events cannot grow it.
+   * @default 512
+   */
+  cachedEvents?: number;
+  /**
+   * Distinct envelopes (subscription ids) kept per cached event as ready-to-send frames.
+   * Clients of one app tend to pick the same subscription ids, so most subscribers share one.
+   * @default 8
+   */
+  framesPerEvent?: number;
+}
+
+/** Defaults of {@link FrameEncoderOptions}. */
+export const frameEncoderDefaults = {
+  cachedEvents: 512,
+  framesPerEvent: 8,
+} satisfies Required<FrameEncoderOptions>;
+
+/** A frame ready for `socket.send`: a string, or the UTF-8 bytes of one (sent as text). */
+export type Frame = string | Buffer;
+
+/** Encodes responses exactly as the stock tRPC handler does, sharing work across subscribers. */
+export interface FrameEncoder {
+  /** Any response, as `JSON.stringify(transformTRPCResponse(config, message))`. */
+  message(message: TRPCResponseMessage): string;
+  /** A subscription `data` frame for `value` (a yielded item, tracked or not). */
+  data(id: number | string, jsonrpc: '2.0' | undefined, value: unknown): Frame;
+  /** Events served from the cache / encoded, since creation. */
+  readonly stats: { hits: number; misses: number };
+}
+
+interface CachedEvent {
+  eventId: string;
+  /** `JSON.stringify(transformer.output.serialize({ id, data }))`. */
+  payload: string;
+  frames: Map<string, Buffer>;
+}
+
+/**
+ * Encodes tRPC response frames for one router. A tracked event's payload is serialized once
+ * (superjson + `JSON.stringify`) and cached by the identity of its data object: a broker hands
+ * the same object to every local subscriber of a channel, so N subscribers cost one
+ * serialization, and those sharing a subscription id share one prebuilt frame. Only the
+ * envelope differs, built by concatenation in the byte order the stock handler produces
+ * (`{"id","result":{"type","data","id"}}`), so both handlers put identical bytes on the wire.
+ * Cached data must not be mutated after it is yielded, which broker events never are.
+ */
+export function createFrameEncoder(
+  router: AnyRouter,
+  opts: FrameEncoderOptions = {},
+): FrameEncoder {
+  const { cachedEvents, framesPerEvent } = { ...frameEncoderDefaults, ...opts };
+  const config = router._def._config;
+  const cache = new Map<object, CachedEvent>();
+  const stats = { hits: 0, misses: 0 };
+
+  const message = (msg: TRPCResponseMessage) => JSON.stringify(transformTRPCResponse(config, msg));
+
+  const encodeEvent = (key: object, eventId: string, data: unknown): CachedEvent => {
+    let entry = cache.get(key);
+    if (entry && entry.eventId === eventId) {
+      stats.hits++;
+      return entry;
+    }
+    stats.misses++;
+    entry = {
+      eventId,
+      payload: JSON.stringify(config.transformer.output.serialize({ id: eventId, data })),
+      frames: new Map(),
+    };
+    cache.delete(key);
+    cache.set(key, entry);
+    if (cache.size > cachedEvents) cache.delete(cache.keys().next().value as object);
+    return entry;
+  };
+
+  return {
+    message,
+    stats,
+    data(id, jsonrpc, value) {
+      if (!isTrackedEnvelope(value)) {
+        return message({ id, jsonrpc, result: { type: 'data', data: value } });
+      }
+      const [eventId, data] = value;
+      const key = typeof data === 'object' && data !== null ? data : null;
+      const eventIdJson = JSON.stringify(eventId);
+      const head = `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''},"result":{"type":"data","data":`;
+      if (!key) {
+        const payload = JSON.stringify(config.transformer.output.serialize({ id: eventId, data }));
+        return `${head}${payload},"id":${eventIdJson}}}`;
+      }
+      const entry = encodeEvent(key, eventId, data);
+      let frame = entry.frames.get(head);
+      if (frame) return frame;
+      frame = Buffer.from(`${head}${entry.payload},"id":${eventIdJson}}}`);
+      if (entry.frames.size < framesPerEvent) entry.frames.set(head, frame);
+      return frame;
+    },
+  };
+}

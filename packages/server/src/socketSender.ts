@@ -1,0 +1,60 @@
+import { WebSocket } from 'ws';
+import type { Frame } from './frameEncoder';
+import type { DuplexMetrics } from './metrics';
+import { closeCodes } from './protocol';
+
+/** Options of {@link createSocketSender}. */
+export interface SocketSenderOptions {
+  /** Bytes the socket may hold unsent before its peer counts as a slow consumer. */
+  maxBufferedBytes: number;
+  metrics: DuplexMetrics;
+  /** How long a slow consumer gets to take its close frame before it is cut off. */
+  closeGraceMs: number;
+}
+
+/** Sends the frames of one socket; see {@link createSocketSender}. */
+export interface SocketSender {
+  /** Queues a frame; a no-op once the socket is closing. */
+  send(frame: Frame): void;
+}
+
+const textFrame = { binary: false };
+const send = WebSocket.prototype.send as (
+  this: WebSocket,
+  data: Frame,
+  options?: { binary: boolean },
+) => void;
+
+/**
+ * The one way frames leave a socket served by the Duplex handler, and its slow-consumer policy.
+ *
+ * Every frame (replies, `started`/`stopped`, events, errors, `PONG`, notifications) goes through
+ * one FIFO, the socket's own send buffer, so no frame is ever reordered, and none is dropped on
+ * an open socket: dropping an event would break at-least-once delivery without the client
+ * knowing. Instead, once more than `maxBufferedBytes` wait unsent, the connection is closed with
+ * 4507 and everything after is discarded; the client reconnects and resumes from the last
+ * event it received, so the broker's log (bounded by retention), not this socket, holds what
+ * it missed. The buffer therefore never exceeds `maxBufferedBytes` plus one frame.
+ */
+export function createSocketSender(socket: WebSocket, opts: SocketSenderOptions): SocketSender {
+  const { metrics, maxBufferedBytes } = opts;
+  let cutOff = false;
+  return {
+    send(frame) {
+      if (cutOff || socket.readyState !== WebSocket.OPEN) return;
+      if (typeof frame === 'string') {
+        send.call(socket, frame);
+        metrics.bytesOut += Buffer.byteLength(frame);
+      } else {
+        send.call(socket, frame, textFrame);
+        metrics.bytesOut += frame.byteLength;
+      }
+      metrics.framesOut++;
+      if (socket.bufferedAmount <= maxBufferedBytes) return;
+      cutOff = true;
+      metrics.closedSlowConsumer++;
+      socket.close(closeCodes.slowConsumer, 'Slow consumer');
+      setTimeout(() => socket.terminate(), opts.closeGraceMs).unref();
+    },
+  };
+}

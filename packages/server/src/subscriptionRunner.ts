@@ -1,0 +1,94 @@
+import { getTRPCErrorFromUnknown } from '@trpc/server';
+
+/** Options of {@link runSubscription}. */
+export interface RunSubscriptionOptions {
+  /** Aborted by a `subscription.stop` or the socket closing. */
+  signal: AbortSignal;
+  /** Aborts `signal`: done whenever iteration ends other than by the source completing. */
+  abort(): void;
+  /** The subscription is running: send `started`. */
+  onStarted(): void;
+  /** One yielded item. */
+  onData(value: unknown): void;
+  /** The source failed while running: the client gets this error (then `stopped`). */
+  onError(cause: unknown): void;
+  /** A failure after the stop (a throwing cleanup): reported on the server only. */
+  onLateError(cause: unknown): void;
+}
+
+type Step = IteratorResult<unknown> | 'abort' | { failed: unknown };
+
+/**
+ * Drives one subscription's source the way the stock tRPC handler does, without its
+ * per-event `Promise.race`: each `next()` races a stop through one resolver that the abort
+ * listener calls, so a source stuck awaiting still stops at once. Resolves once the source is
+ * disposed (`return()` awaited), which is when the caller sends `stopped`.
+ */
+export async function runSubscription(
+  source: AsyncIterable<unknown>,
+  opts: RunSubscriptionOptions,
+): Promise<void> {
+  const { signal } = opts;
+  const iterator = source[Symbol.asyncIterator]();
+  const dispose = async () => {
+    await iterator.return?.();
+  };
+  if (signal.aborted) {
+    opts.abort();
+    await dispose().catch(opts.onLateError);
+    return;
+  }
+  opts.onStarted();
+
+  let settle: ((step: Step) => void) | null = null;
+  const onAbort = () => settle?.('abort');
+  signal.addEventListener('abort', onAbort, { once: true });
+  const onRejected = (cause: unknown): Step => {
+    if (!signal.aborted) return { failed: cause };
+    // An AbortError is how a stopped source is expected to end.
+    if (
+      (getTRPCErrorFromUnknown(cause).cause as { name?: unknown } | undefined)?.name !==
+      'AbortError'
+    ) {
+      opts.onLateError(cause);
+    }
+    return 'abort';
+  };
+  const step = () =>
+    new Promise<Step>((resolve) => {
+      settle = resolve;
+      iterator.next().then(resolve, (cause: unknown) => resolve(onRejected(cause)));
+    });
+
+  let completed = false;
+  let failure: { failed: unknown } | null = null;
+  try {
+    while (!signal.aborted) {
+      const next = await step();
+      if (next === 'abort') break;
+      if ('failed' in next) {
+        failure = next;
+        break;
+      }
+      if (next.done) {
+        completed = true;
+        break;
+      }
+      opts.onData(next.value);
+    }
+  } catch (cause) {
+    // `onData` threw (the value could not be encoded): the client learns the stream failed.
+    failure = { failed: cause };
+  } finally {
+    settle = null;
+    signal.removeEventListener('abort', onAbort);
+  }
+  if (!completed) opts.abort();
+  try {
+    await dispose();
+  } catch (cause) {
+    // The client gets the iteration error if there was one; the server gets both.
+    opts.onLateError(cause);
+  }
+  if (failure) opts.onError(failure.failed);
+}
