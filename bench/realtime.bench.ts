@@ -4,6 +4,7 @@
  * fresh load generator processes on 127.0.0.1 (free ports only).
  *
  * Run: npm run bench [-- --quick] [-- --only=ws,duplex] [-- --write-docs] [-- --profile-server]
+ *   [-- --duplex-handler=duplex|stock] (the handler Duplex's server runs; default duplex)
  * (development: --tiny, --subscribers=100,500, --phase-timeout-ms=30000)
  * See docs/performance.md.
  */
@@ -27,7 +28,7 @@ import {
 import type { ServerHandlers } from './realtime/server';
 import { type Contestant, contestants } from './realtime/servers';
 
-const configs: Record<BenchConfig['mode'], BenchConfig> = {
+const configs: Record<BenchConfig['mode'], Omit<BenchConfig, 'duplexHandler'>> = {
   full: {
     mode: 'full',
     latencyCalls: 5_000,
@@ -79,8 +80,13 @@ const option = (name: string) =>
 const base = configs[flag('tiny') ? 'tiny' : flag('quick') ? 'quick' : 'full'];
 const subscribersOption = option('subscribers')?.split(',').map(Number);
 const phaseTimeoutOption = Number(option('phase-timeout-ms'));
+const duplexHandler = option('duplex-handler') ?? 'duplex';
+if (duplexHandler !== 'duplex' && duplexHandler !== 'stock') {
+  throw new Error(`--duplex-handler must be duplex or stock, not ${duplexHandler}`);
+}
 const config: BenchConfig = {
   ...base,
+  duplexHandler,
   ...(subscribersOption && { fanoutSubscribers: subscribersOption }),
   ...(phaseTimeoutOption > 0 && { phaseTimeoutMs: phaseTimeoutOption }),
 };
@@ -96,6 +102,7 @@ process.on('exit', () => {
 function spawn(file: string, extraArgv: string[]) {
   const child = fork(new URL(file, import.meta.url), [], {
     execArgv: ['--conditions=@duplex/source', '--import', 'tsx', ...extraArgv],
+    env: { ...process.env, DUPLEX_BENCH_HANDLER: config.duplexHandler },
     stdio: 'inherit',
   });
   children.add(child);
@@ -191,7 +198,7 @@ function log(line: string) {
 const startedAt = new Date();
 const machine = describeMachine();
 log(
-  `bench (${config.mode}): ${selected.join(', ')} on ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}`,
+  `bench (${config.mode}, Duplex handler ${config.duplexHandler}): ${selected.join(', ')} on ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}`,
 );
 const results: ContestantResult[] = [];
 for (const contestant of selected) {

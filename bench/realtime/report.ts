@@ -294,7 +294,7 @@ export function renderReport(opts: {
   }
   const largest = config.fanoutSubscribers.at(-1) ?? 0;
   const notes = [
-    `Mode: ${config.mode}. Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server and load generators share these cores; load average ${machine.loadAverage} at the start. Source: ${machine.source}.`,
+    `Mode: ${config.mode}. Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server and load generators share these cores; load average ${machine.loadAverage} at the start. Source: ${machine.source}. Duplex handler: \`${config.duplexHandler}\`.`,
     `Fan-out: bursts of ${config.fanoutEvents} events of ~200 B at ${config.fanoutSubscribers
       .map((n) => n.toLocaleString('en-US'))
       .join(

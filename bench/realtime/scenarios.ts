@@ -23,6 +23,8 @@ export interface BenchConfig {
   stormTickMs: number;
   /** Longest wait for any one phase before it is reported incomplete. */
   phaseTimeoutMs: number;
+  /** The WebSocket handler the Duplex server runs (`--duplex-handler=`). */
+  duplexHandler: 'duplex' | 'stock';
 }
 
 export const payloads = [100, 4096] as const;

@@ -160,6 +160,7 @@ async function createDuplexBenchServer(): Promise<BenchServer> {
         maxConnections: 100_000,
       },
       onError: (error) => console.error('[duplex bench server]', error),
+      handler: process.env.DUPLEX_BENCH_HANDLER === 'stock' ? 'stock' : 'duplex',
     });
     await server.listen(port, host);
     return { server, port: (server.httpServer.address() as AddressInfo).port };
