@@ -9,7 +9,7 @@ import {
 } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import superjson from 'superjson';
-import { defaultWebSocket } from '#websocket';
+import { type ClientTlsOptions, defaultWebSocket, webSocketWithTls } from '#websocket';
 import { createStatusStore, type DuplexStatus, type StatusStore } from './connectionStatus';
 import { closeCodeOf, DuplexClientError } from './duplexClientError';
 import { duplexLink } from './duplexLink';
@@ -78,6 +78,11 @@ export interface DuplexClientOptions {
   maxCallRetries?: number;
   /** A `WebSocket` class; by default the browser's, or `ws` in Node. */
   WebSocket?: WebSocketClass;
+  /**
+   * Node only: TLS trust for `wss://` URLs, e.g. `{ ca: readFileSync('dev-ca.pem') }` for a
+   * self-signed development certificate. Browsers use the certificates they trust.
+   */
+  tls?: ClientTlsOptions;
 }
 
 /** Defaults of {@link DuplexClientOptions}. */
@@ -117,7 +122,8 @@ export type DuplexClient<TRouter extends AnyRouter> = TRPCClient<TRouter> &
 export function createDuplexClient<TRouter extends AnyRouter>(
   opts: DuplexClientOptions,
 ): DuplexClient<TRouter> {
-  const BaseSocket = opts.WebSocket ?? defaultWebSocket;
+  if (opts.tls && opts.WebSocket) throw new Error('Pass `tls` or `WebSocket`, not both');
+  const BaseSocket = opts.tls ? webSocketWithTls(opts.tls) : (opts.WebSocket ?? defaultWebSocket);
   if (!BaseSocket) throw new Error('No WebSocket implementation: pass `WebSocket` in the options');
   const pickUrl = createUrlPicker(opts.url);
   const policy =

@@ -23,4 +23,5 @@ export {
 } from './reconnectPolicy';
 export { localStorageResumeStore, memoryResumeStore, type ResumeStore } from './resumeStore';
 export type { WebSocketClass } from './trackSockets';
+export type { ClientTlsOptions } from '#websocket';
 export type { DuplexUrl, DuplexUrlContext } from './urlPicker';

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as TlsOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AnyRouter, inferRouterContext } from '@trpc/server';
@@ -41,7 +42,19 @@ export interface DuplexServerOptions<TRouter extends AnyRouter> {
    * @default '/trpc'
    */
   path?: string;
-  /** A directory served as static files for every other GET. */
+  /**
+   * Serves HTTPS and `wss://` with these TLS options (`key` and `cert`, or `pfx`, and anything
+   * else `https.createServer` takes). Behind a proxy that terminates TLS, leave it out.
+   */
+  tls?: TlsOptions;
+  /**
+   * Attaches to a server your app already owns (`node:http` or `node:https`, e.g. the one an
+   * Express app listens on) instead of creating one. Duplex then handles the WebSocket upgrade on
+   * `path`, plain HTTP calls under `path/` and its `routes`, and leaves every other request and
+   * upgrade to the app. The app's server listens and closes; `close()` detaches Duplex.
+   */
+  server?: Server;
+  /** A directory served as static files for every other GET (not when attached). */
   staticDir?: string;
   /** Extra HTTP routes, e.g. `createChatAttachmentRoute(...)`; checked before static files. */
   routes?: readonly DuplexRoute[];
@@ -91,7 +104,7 @@ export interface DuplexCloseOptions {
 
 /** A running (or ready to run) Duplex server. */
 export interface DuplexServer extends AsyncDisposable {
-  /** The Node HTTP server; the WebSocket endpoint is on it too. */
+  /** The Node HTTP(S) server; the WebSocket endpoint is on it too. */
   readonly httpServer: Server;
   readonly broker: Broker;
   /** Starts listening. Port 0 picks a free port. */
@@ -123,6 +136,11 @@ export function createDuplexServer<TRouter extends AnyRouter>(
   opts: DuplexServerOptions<TRouter>,
 ): DuplexServer {
   if (opts.staticDir !== undefined) assertStaticDir(opts.staticDir);
+  if (opts.server && (opts.tls || opts.staticDir !== undefined)) {
+    throw new Error(
+      'createDuplexServer: with `server` (attached), TLS and static files are the app server’s',
+    );
+  }
   const limits: DuplexLimits = { ...limitsDefaults, ...opts.limits };
   const path = opts.path ?? '/trpc';
   const broker = opts.broker ?? createMemoryBroker();
@@ -161,28 +179,57 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     connections.onConnection(socket, req);
   });
 
-  const httpServer = createServer(
-    createHttpRoutes({
-      router: opts.router,
-      path,
-      authenticate,
-      broker,
-      limits,
-      staticDir: opts.staticDir,
-      routes: opts.routes ?? [],
-      isClosing: () => closing,
-      renderMetrics: () => renderMetrics(metrics, wss.clients.size),
-      onError,
-    }),
-  );
+  const handleRequest = createHttpRoutes({
+    router: opts.router,
+    path,
+    authenticate,
+    broker,
+    limits,
+    staticDir: opts.staticDir,
+    routes: opts.routes ?? [],
+    isClosing: () => closing,
+    renderMetrics: () => renderMetrics(metrics, wss.clients.size),
+    onError,
+  });
+  const attached = opts.server !== undefined;
+  let detachRequests = () => {};
+  let httpServer: Server;
+  if (opts.server) {
+    // The app's own request listeners get every request Duplex does not own.
+    httpServer = opts.server;
+    const appListeners = httpServer.listeners('request') as RequestListener[];
+    const dispatch: RequestListener = (req, res) =>
+      handleRequest(req, res, () => {
+        if (appListeners.length === 0) {
+          res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('Not found');
+        }
+        for (const listener of appListeners) listener.call(httpServer, req, res);
+      });
+    httpServer.removeAllListeners('request');
+    httpServer.on('request', dispatch);
+    detachRequests = () => {
+      httpServer.off('request', dispatch);
+      for (const listener of appListeners) httpServer.on('request', listener);
+    };
+  } else if (opts.tls) {
+    httpServer = createHttpsServer(opts.tls, handleRequest) as unknown as Server;
+  } else {
+    httpServer = createServer(handleRequest);
+  }
 
   const refuseUpgrade = (socket: Duplex, status: number, reason: string) => {
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
-  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
-    if (pathname !== path) return refuseUpgrade(socket, 404, 'Not Found');
+    if (pathname !== path) {
+      // Attached: another upgrade listener of the app's (its own WebSocket server) may want it.
+      if (attached && httpServer.listenerCount('upgrade') > 1) return;
+      socket.on('error', () => socket.destroy());
+      return refuseUpgrade(socket, 404, 'Not Found');
+    }
+    socket.on('error', () => socket.destroy());
     if (!isOriginAllowed(req, opts.allowedOrigins)) {
       metrics.refusedOrigin++;
       return refuseUpgrade(socket, 403, 'Forbidden');
@@ -192,7 +239,8 @@ export function createDuplexServer<TRouter extends AnyRouter>(
       return refuseUpgrade(socket, 503, 'Service Unavailable');
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  });
+  };
+  httpServer.on('upgrade', onUpgrade);
 
   const waitForSockets = async (timeoutMs: number) => {
     const deadline = performance.now() + timeoutMs;
@@ -208,14 +256,22 @@ export function createDuplexServer<TRouter extends AnyRouter>(
   };
   const shutdown = async (closeOpts: DuplexCloseOptions) => {
     closing = true;
-    const serverClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    // Attached, the app's server stays up: Duplex lets go of it instead.
+    const serverClosed = attached
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => httpServer.close(() => resolve()));
     for (const socket of wss.clients) socket.send(reconnectNotification);
     await waitForSockets(closeOpts.drainTimeoutMs ?? 5_000);
     for (const socket of wss.clients) socket.close(closeCodes.serviceRestart, 'Server restarting');
     await waitForSockets(hardCloseGraceMs);
     for (const socket of wss.clients) socket.terminate();
     keepAlive.stop();
-    httpServer.closeAllConnections();
+    if (attached) {
+      httpServer.off('upgrade', onUpgrade);
+      detachRequests();
+    } else {
+      httpServer.closeAllConnections();
+    }
     await serverClosed;
     // A broker passed in may be shared (other servers, a restart); only our own is closed.
     if (!opts.broker) await broker.close();
@@ -229,13 +285,19 @@ export function createDuplexServer<TRouter extends AnyRouter>(
       return wss.clients.size;
     },
     listen(port = 0, host = '127.0.0.1') {
+      if (attached) {
+        return Promise.reject(
+          new Error('createDuplexServer: attached to your server, which listens on its own'),
+        );
+      }
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, host, () => {
           httpServer.off('error', reject);
           const address = httpServer.address() as AddressInfo;
           const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-          resolve({ port: address.port, url: `http://${shownHost}:${address.port}` });
+          const scheme = opts.tls ? 'https' : 'http';
+          resolve({ port: address.port, url: `${scheme}://${shownHost}:${address.port}` });
         });
       });
     },

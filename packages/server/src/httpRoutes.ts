@@ -75,9 +75,17 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
     return { user: result.user, connection, broker: opts.broker, signal: abort.signal };
   };
 
-  return (req: IncomingMessage, res: ServerResponse) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
+  /**
+   * Handles a request. `next`, when given (Duplex attached to the app's server), gets every
+   * request Duplex does not own: anything but `<path>/…` and the `routes`.
+   */
+  return (req: IncomingMessage, res: ServerResponse, next?: () => void) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    const route = opts.routes.find(
+      (r) => pathname === r.prefix || pathname.startsWith(`${r.prefix}/`),
+    );
+    if (next && !route && !pathname.startsWith(prefix)) return next();
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     if (pathname === '/healthz') {
       const closing = opts.isClosing();
       res.writeHead(closing ? 503 : 200, { 'Content-Type': 'application/json' });
@@ -104,9 +112,6 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       }).catch(opts.onError);
       return;
     }
-    const route = opts.routes.find(
-      (r) => pathname === r.prefix || pathname.startsWith(`${r.prefix}/`),
-    );
     if (route) {
       const authenticate = () =>
         Promise.resolve(opts.authenticate({ req, connectionParams: null, transport: 'http' }))
