@@ -21,7 +21,8 @@ import { createFrameEncoder } from './frameEncoder';
 import type { DuplexContext } from './initDuplex';
 import { closeCodes, readyNotification } from './protocol';
 import { createSocketSender, type SocketSender } from './socketSender';
-import { runSubscription } from './subscriptionRunner';
+import { streamSourceOf } from './streamChannel';
+import { runStream, runSubscription } from './subscriptionRunner';
 import { createTokenBucket } from './tokenBucket';
 import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
 import type { WsConnectionsOptions } from './wsConnections';
@@ -376,12 +377,14 @@ export function createDuplexHandler<TRouter extends AnyRouter>(
         const source = isObservable(result)
           ? observableToAsyncIterable(result, callAbort.signal)
           : (result as AsyncIterable<unknown>);
-        await runSubscription(source, {
+        const toFrame = encoder.dataFrames(id, jsonrpc);
+        const stream = streamSourceOf(result);
+        await (stream ? runStream.bind(null, stream) : runSubscription)(source, {
           signal: callAbort.signal,
           abort: () => callAbort.abort(),
           onStarted: () => respond({ id, jsonrpc, result: { type: 'started' } }),
           onData: (value) => {
-            if (socket.readyState === socket.OPEN) sender.send(encoder.data(id, jsonrpc, value));
+            if (socket.readyState === socket.OPEN) sender.send(toFrame(value));
           },
           onError: (cause) => fail(cause),
           onLateError: (cause) => report(getTRPCErrorFromUnknown(cause)),

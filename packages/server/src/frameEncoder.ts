@@ -31,8 +31,11 @@ export type Frame = string | Buffer;
 export interface FrameEncoder {
   /** Any response, as `JSON.stringify(transformTRPCResponse(config, message))`. */
   message(message: TRPCResponseMessage): string;
-  /** A subscription `data` frame for `value` (a yielded item, tracked or not). */
-  data(id: number | string, jsonrpc: '2.0' | undefined, value: unknown): Frame;
+  /**
+   * The `data` frame builder of one subscription: its envelope is built once, and each yielded
+   * item (tracked or not) becomes a frame.
+   */
+  dataFrames(id: number | string, jsonrpc: '2.0' | undefined): (value: unknown) => Frame;
   /** Events served from the cache / encoded, since creation. */
   readonly stats: { hits: number; misses: number };
 }
@@ -85,24 +88,26 @@ export function createFrameEncoder(
   return {
     message,
     stats,
-    data(id, jsonrpc, value) {
-      if (!isTrackedEnvelope(value)) {
-        return message({ id, jsonrpc, result: { type: 'data', data: value } });
-      }
-      const [eventId, data] = value;
-      const key = typeof data === 'object' && data !== null ? data : null;
-      const eventIdJson = JSON.stringify(eventId);
+    dataFrames(id, jsonrpc) {
       const head = `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''},"result":{"type":"data","data":`;
-      if (!key) {
-        const payload = JSON.stringify(config.transformer.output.serialize({ id: eventId, data }));
-        return `${head}${payload},"id":${eventIdJson}}}`;
-      }
-      const entry = encodeEvent(key, eventId, data);
-      let frame = entry.frames.get(head);
-      if (frame) return frame;
-      frame = Buffer.from(`${head}${entry.payload},"id":${eventIdJson}}}`);
-      if (entry.frames.size < framesPerEvent) entry.frames.set(head, frame);
-      return frame;
+      return (value) => {
+        if (!isTrackedEnvelope(value)) {
+          return message({ id, jsonrpc, result: { type: 'data', data: value } });
+        }
+        const [eventId, data] = value;
+        if (typeof data !== 'object' || data === null) {
+          const payload = JSON.stringify(
+            config.transformer.output.serialize({ id: eventId, data }),
+          );
+          return `${head}${payload},"id":${JSON.stringify(eventId)}}}`;
+        }
+        const entry = encodeEvent(data, eventId, data);
+        let frame = entry.frames.get(head);
+        if (frame) return frame;
+        frame = Buffer.from(`${head}${entry.payload},"id":${JSON.stringify(eventId)}}}`);
+        if (entry.frames.size < framesPerEvent) entry.frames.set(head, frame);
+        return frame;
+      };
     },
   };
 }

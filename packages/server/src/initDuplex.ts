@@ -3,6 +3,7 @@ import { isObservable, observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 import type { Broker } from './broker';
 import { countersOf, type DuplexConnection } from './connectionState';
+import { streamSourceKey, streamSourceOf } from './streamChannel';
 
 /**
  * The context every Duplex procedure receives. `TUser` is what your `authenticate` returns;
@@ -134,6 +135,8 @@ function releaseWhenDone(data: unknown, release: () => void): unknown {
     return data;
   }
   return {
+    // Same items, so a handler may still read the broker directly (see streamSourceKey).
+    [streamSourceKey]: streamSourceOf(source),
     [Symbol.asyncIterator]() {
       const iterator = source[Symbol.asyncIterator]();
       const settle = <T extends IteratorResult<unknown>>(result: T) => {

@@ -1,5 +1,5 @@
 import { type TrackedEnvelope, tracked } from '@trpc/server';
-import type { Broker } from './broker';
+import type { Broker, BrokerItem } from './broker';
 import type { StreamCursor, StreamGap } from './protocol';
 
 /** Options of {@link streamChannel}. */
@@ -32,28 +32,61 @@ export interface StreamChannelOptions {
  *   ),
  * ```
  */
-export async function* streamChannel<TData>(
+export function streamChannel<TData>(
   broker: Broker,
   channel: string,
   opts: StreamChannelOptions = {},
 ): AsyncGenerator<TrackedEnvelope<TData | StreamGap>, void, unknown> {
+  const source: StreamSource = { broker, channel, opts };
+  return Object.assign(streamChannelItems<TData>(source), { [streamSourceKey]: source });
+}
+
+/**
+ * Marks the iterables {@link streamChannel} returns with where they read from, so a handler
+ * that knows the broker (the Duplex handler) can read the broker directly and skip this
+ * generator's per-event overhead. Whoever wraps such an iterable without changing its items
+ * may carry the mark over; anyone else gets the plain iterable.
+ */
+export const streamSourceKey: unique symbol = Symbol('duplex.streamSource');
+
+/** What a {@link streamChannel} iterable reads from; see {@link streamSourceKey}. */
+export interface StreamSource {
+  readonly broker: Broker;
+  readonly channel: string;
+  readonly opts: StreamChannelOptions;
+}
+
+/** The stream source behind an iterable, if it came from {@link streamChannel}. */
+export function streamSourceOf(value: unknown): StreamSource | undefined {
+  return typeof value === 'object' && value !== null
+    ? (value as { [streamSourceKey]?: StreamSource })[streamSourceKey]
+    : undefined;
+}
+
+/** The tracked item a broker item becomes in a stream. */
+export function streamItemOf<TData>(item: BrokerItem<TData>): TrackedEnvelope<TData | StreamGap> {
+  if (item.type === 'cursor') {
+    // Typed out of the stream's data: Duplex clients drop it (see StreamCursor).
+    const cursor: StreamCursor = { duplex: 'cursor' };
+    return tracked(item.id, cursor as unknown as TData);
+  }
+  if (item.type === 'gap') {
+    const gap: StreamGap = {
+      duplex: 'gap',
+      requestedEventId: item.requestedEventId,
+      resumeEventId: item.id,
+    };
+    return tracked(item.id, gap);
+  }
+  return tracked(item.id, item.data);
+}
+
+async function* streamChannelItems<TData>(
+  source: StreamSource,
+): AsyncGenerator<TrackedEnvelope<TData | StreamGap>, void, unknown> {
+  const { broker, channel, opts } = source;
   const items = broker.subscribe<TData>(channel, opts);
   await items.ready;
   await opts.onOpen?.();
-  for await (const item of items) {
-    if (item.type === 'cursor') {
-      // Typed out of the stream's data: Duplex clients drop it (see StreamCursor).
-      const cursor: StreamCursor = { duplex: 'cursor' };
-      yield tracked(item.id, cursor as unknown as TData);
-    } else if (item.type === 'gap') {
-      const gap: StreamGap = {
-        duplex: 'gap',
-        requestedEventId: item.requestedEventId,
-        resumeEventId: item.id,
-      };
-      yield tracked(item.id, gap);
-    } else {
-      yield tracked(item.id, item.data);
-    }
-  }
+  for await (const item of items) yield streamItemOf(item);
 }

@@ -1,4 +1,5 @@
 import { getTRPCErrorFromUnknown } from '@trpc/server';
+import { type StreamSource, streamItemOf } from './streamChannel';
 
 /** Options of {@link runSubscription}. */
 export interface RunSubscriptionOptions {
@@ -88,6 +89,67 @@ export async function runSubscription(
     await dispose();
   } catch (cause) {
     // The client gets the iteration error if there was one; the server gets both.
+    opts.onLateError(cause);
+  }
+  if (failure) opts.onError(failure.failed);
+}
+
+/**
+ * Runs a `streamChannel` subscription straight off its broker: the same items, errors and
+ * ending as iterating the `streamChannel` generator (and any wrapper that marked it), without
+ * the generator's per-event hops, so a delivery costs one resolved promise. `wrapper` is what
+ * the procedure returned; it is only disposed (its wrappers release their resources).
+ */
+export async function runStream(
+  source: StreamSource,
+  wrapper: AsyncIterable<unknown>,
+  opts: RunSubscriptionOptions,
+): Promise<void> {
+  const { signal } = opts;
+  const outer = wrapper[Symbol.asyncIterator]();
+  if (signal.aborted) {
+    opts.abort();
+    await Promise.resolve(outer.return?.()).catch(opts.onLateError);
+    return;
+  }
+  opts.onStarted();
+  let completed = false;
+  let failure: { failed: unknown } | null = null;
+  const { broker, channel, opts: streamOpts } = source;
+  const streamSignal =
+    !streamOpts.signal || streamOpts.signal === signal
+      ? signal
+      : AbortSignal.any([streamOpts.signal, signal]);
+  try {
+    const items = broker.subscribe<unknown>(channel, {
+      lastEventId: streamOpts.lastEventId,
+      signal: streamSignal,
+    });
+    const iterator = items[Symbol.asyncIterator]();
+    try {
+      await items.ready;
+      await streamOpts.onOpen?.();
+      while (!signal.aborted) {
+        const next = await iterator.next();
+        if (next.done) {
+          completed = true;
+          break;
+        }
+        opts.onData(streamItemOf(next.value));
+      }
+    } finally {
+      if (!completed) opts.abort();
+      await iterator.return?.();
+    }
+  } catch (cause) {
+    // After a stop, a failure is the source ending as told to; it is reported, not sent.
+    if (signal.aborted) opts.onLateError(cause);
+    else failure = { failed: cause };
+  }
+  if (!completed) opts.abort();
+  try {
+    await outer.return?.();
+  } catch (cause) {
     opts.onLateError(cause);
   }
   if (failure) opts.onError(failure.failed);
