@@ -29,7 +29,9 @@ export async function buildPage(): Promise<void> {
  * The demo server: the page, the board and a clock that ticks every `tickMs`. A `broker` passed
  * in outlives the server (as Redis would); by default it has its own.
  */
-export function createDemoServer(opts: { tickMs?: number; broker?: Broker } = {}): DuplexServer {
+export function createDemoServer(
+  opts: { tickMs?: number; broker?: Broker; tls?: { key: string; cert: string } } = {},
+): DuplexServer {
   const broker = opts.broker ?? createMemoryBroker();
   let server: DuplexServer | null = null;
   server = createDuplexServer({
@@ -37,6 +39,7 @@ export function createDemoServer(opts: { tickMs?: number; broker?: Broker } = {}
     authenticate: devAuthenticate,
     broker,
     staticDir: publicDir,
+    ...(opts.tls ? { tls: opts.tls } : {}),
   });
   const timer = setInterval(() => {
     // Live only: a tick is stale a second later, so none is logged or replayed.

@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { type Broker, createMemoryBroker, type DuplexServer } from '@duplex/server';
-import { chromiumAvailable, screenshotPath, useChromium } from '@duplex/tests/browser';
+import {
+  chromiumAvailable,
+  launchChromium,
+  screenshotPath,
+  useChromium,
+} from '@duplex/tests/browser';
+import { makeSelfSignedCert } from '@duplex/tests/tls';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPage, createDemoServer } from './app';
 
 const hasChromium = chromiumAvailable("the demo's browser suite");
@@ -228,5 +234,35 @@ describe.skipIf(!hasChromium)('demo in Chromium', () => {
     const png = readFileSync(path);
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
     expect([...ada.errors, ...grace.errors]).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasChromium)('demo in Chromium over wss://', () => {
+  let cert: Awaited<ReturnType<typeof makeSelfSignedCert>>;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await buildPage();
+    cert = await makeSelfSignedCert();
+    // Trusts this one certificate's key; certificate errors in general stay errors.
+    browser = await launchChromium([`--ignore-certificate-errors-spki-list=${cert.spkiHash}`]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await cert?.remove();
+  });
+
+  it('loads the page over https and goes live over wss', async () => {
+    const server = createDemoServer({ tls: { key: cert.key, cert: cert.cert } });
+    cleanups.push(() => server.close({ drainTimeoutMs: 0 }));
+    const { url } = await server.listen(0);
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const ada = await openDemo(browser, url, 'ada');
+    expect(await ada.page.evaluate(() => location.protocol)).toBe('https:');
+    await post(ada, 'sent over wss');
+    await expect.poll(() => boardOf(ada), waitOpts).toEqual(['sent over wss']);
+    expect(server.connections).toBe(1);
+    expect(ada.errors).toEqual([]);
   });
 });

@@ -22,11 +22,17 @@ export function chromiumAvailable(suite: string): boolean {
   return false;
 }
 
-/** Headless Chromium with the flags every browser suite uses. */
-export function launchChromium(): Promise<Browser> {
+/** Headless Chromium with the flags every browser suite uses, and any `extraArgs`. */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      ...extraArgs,
+    ],
   });
 }
 
