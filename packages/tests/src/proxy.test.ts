@@ -1,0 +1,45 @@
+import { describe, expect, it, vi } from 'vitest';
+import { startTestServer, testClient } from './fixtures';
+import { collector, sleep } from './helpers';
+import { nginxAvailable, startNginx } from './nginx';
+
+const hasNginx = nginxAvailable('the reverse-proxy suite');
+
+describe.skipIf(!hasNginx)('behind nginx', () => {
+  it('runs over WebSocket through a proxy that passes upgrades, and resumes across a restart', async () => {
+    await using server = await startTestServer();
+    await using proxy = await startNginx({ upstreamPort: server.port, websocket: true });
+    await using client = testClient(`ws://127.0.0.1:${proxy.port}/trpc`);
+    expect(await client.whoami.query()).toEqual({ id: 'alice', name: 'User alice' });
+    const seen = collector<{ n: number }>();
+    client.onEvent.subscribe(
+      { channel: 'proxied' },
+      { onData: ({ data }) => seen.push(data as { n: number }) },
+    );
+    await sleep(100);
+    const total = 120;
+    for (let n = 0; n < total; n++) {
+      if (n === 40) void server.restart();
+      await server.broker.publish('proxied', { n });
+      await sleep(5);
+    }
+    await vi.waitFor(() => expect(seen.items).toHaveLength(total), { timeout: 15_000 });
+    expect(seen.items.map((e) => e.n)).toEqual(Array.from({ length: total }, (_, n) => n));
+    expect(server.server.connections).toBe(1);
+  });
+
+  it('with nginx defaults the upgrade is stripped: the socket never opens, plain HTTP works', async () => {
+    await using server = await startTestServer();
+    await using proxy = await startNginx({ upstreamPort: server.port, websocket: false });
+    await using client = testClient(`ws://127.0.0.1:${proxy.port}/trpc`);
+    const states = new Set<string>();
+    client.$status.subscribe((s) => states.add(s.state));
+    await sleep(500);
+    expect(states.has('open')).toBe(false);
+    expect(server.server.connections).toBe(0);
+    const res = await fetch(`${proxy.url}/trpc/whoami`, {
+      headers: { authorization: 'Bearer user:bob' },
+    });
+    expect(await res.json()).toMatchObject({ result: { data: { json: { id: 'bob' } } } });
+  });
+});
