@@ -8,6 +8,7 @@ import type { Broker } from './broker';
 import { createConnection } from './connectionState';
 import type { DuplexContext } from './initDuplex';
 import type { DuplexLimits } from './limits';
+import { createTokenBucket, type TokenBucket } from './tokenBucket';
 
 /** An extra HTTP route on the Duplex port, e.g. the chat module's attachment uploads. */
 export interface DuplexRoute {
@@ -38,6 +39,21 @@ export interface HttpRoutesOptions {
   onError: (error: unknown) => void;
 }
 
+/** Whose budget a call spends: the user's id when it has one, else the client's address. */
+function userKeyOf(user: unknown, req: IncomingMessage): string {
+  const id = (user as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number'
+    ? `user:${id}`
+    : `addr:${req.socket.remoteAddress}`;
+}
+
+/** How many calls a request carries: a batch (`/a,b,c?batch=1`) is one per procedure. */
+function callsIn(req: IncomingMessage): number {
+  const { pathname, searchParams } = new URL(req.url ?? '/', 'http://localhost');
+  if (searchParams.get('batch') !== '1') return 1;
+  return Math.max(1, (pathname.split('/').pop() ?? '').split(',').length);
+}
+
 /** Fails fast, before anything is started, on a `staticDir` that cannot be served. */
 export function assertStaticDir(dir: string): void {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
@@ -49,6 +65,32 @@ export function assertStaticDir(dir: string): void {
 export function createHttpRoutes(opts: HttpRoutesOptions) {
   const serveStatic = opts.staticDir ? sirv(opts.staticDir, { etag: true, dev: false }) : null;
   const prefix = `${opts.path}/`;
+
+  // Plain HTTP calls share the WebSocket's call budget, per user (per address before sign-in
+  // is known): a bucket of `burstCalls` refilled at `callsPerSecond`, in debt when overdrawn.
+  const buckets = new Map<string, { bucket: TokenBucket; usedAt: number }>();
+  const takeCalls = (key: string, cost: number) => {
+    const now = performance.now();
+    if (buckets.size > 10_000) {
+      for (const [k, entry] of buckets) if (now - entry.usedAt > 60_000) buckets.delete(k);
+    }
+    let entry = buckets.get(key);
+    if (!entry) {
+      const { callsPerSecond, burstCalls } = opts.limits;
+      entry = {
+        bucket: createTokenBucket({ ratePerSecond: callsPerSecond, capacity: burstCalls }),
+        usedAt: now,
+      };
+      buckets.set(key, entry);
+    }
+    entry.usedAt = now;
+    if (!entry.bucket.take(cost)) {
+      throw new TRPCError({
+        code: 'TOO_MANY_REQUESTS',
+        message: `Too many calls: at most ${opts.limits.callsPerSecond} per second`,
+      });
+    }
+  };
 
   const createContext = async ({
     req,
@@ -66,6 +108,7 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       return null;
     });
     if (!result) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' });
+    takeCalls(userKeyOf(result.user, req), callsIn(req));
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     const connection = createConnection('http', {

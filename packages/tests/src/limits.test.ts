@@ -132,4 +132,22 @@ describe('limits', () => {
     );
     socket.close();
   });
+
+  it('limits plain HTTP calls per user, counting each call of a batch', async () => {
+    await using server = await startTestServer({ limits: { callsPerSecond: 1, burstCalls: 3 } });
+    const call = (user: string, path = 'whoami') =>
+      fetch(`${server.httpUrl}/trpc/${path}`, {
+        headers: { authorization: `Bearer user:${user}` },
+      });
+    for (let i = 0; i < 3; i++) expect((await call('bob')).status).toBe(200);
+    const refused = await call('bob');
+    expect(refused.status).toBe(429);
+    expect(JSON.stringify(await refused.json())).toContain('Too many calls: at most 1 per second');
+    // Another user has a budget of their own.
+    expect((await call('carol')).status).toBe(200);
+    // A batch of three spends three.
+    const batch = await call('dave', 'whoami,whoami,whoami?batch=1&input={}');
+    expect(batch.status).toBe(200);
+    expect((await call('dave')).status).toBe(429);
+  });
 });
