@@ -3,19 +3,13 @@ import type { Frame } from './frameEncoder';
 import type { DuplexMetrics } from './metrics';
 import { closeCodes } from './protocol';
 
-/** Options of {@link createSocketSender}. */
+/** Options of {@link SocketSender}. */
 export interface SocketSenderOptions {
   /** Bytes the socket may hold unsent before its peer counts as a slow consumer. */
   maxBufferedBytes: number;
   metrics: DuplexMetrics;
   /** How long a slow consumer gets to take its close frame before it is cut off. */
   closeGraceMs: number;
-}
-
-/** Sends the frames of one socket; see {@link createSocketSender}. */
-export interface SocketSender {
-  /** Queues a frame; a no-op once the socket is closing. */
-  send(frame: Frame): void;
 }
 
 const textFrame = { binary: false };
@@ -36,25 +30,31 @@ const send = WebSocket.prototype.send as (
  * event it received, so the broker's log (bounded by retention), not this socket, holds what
  * it missed. The buffer therefore never exceeds `maxBufferedBytes` plus one frame.
  */
-export function createSocketSender(socket: WebSocket, opts: SocketSenderOptions): SocketSender {
-  const { metrics, maxBufferedBytes } = opts;
-  let cutOff = false;
-  return {
-    send(frame) {
-      if (cutOff || socket.readyState !== WebSocket.OPEN) return;
-      if (typeof frame === 'string') {
-        send.call(socket, frame);
-        metrics.bytesOut += Buffer.byteLength(frame);
-      } else {
-        send.call(socket, frame, textFrame);
-        metrics.bytesOut += frame.byteLength;
-      }
-      metrics.framesOut++;
-      if (socket.bufferedAmount <= maxBufferedBytes) return;
-      cutOff = true;
-      metrics.closedSlowConsumer++;
-      socket.close(closeCodes.slowConsumer, 'Slow consumer');
-      setTimeout(() => socket.terminate(), opts.closeGraceMs).unref();
-    },
-  };
+export class SocketSender {
+  private cutOff = false;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly opts: SocketSenderOptions,
+  ) {}
+
+  /** Queues a frame; a no-op once the socket is closing. */
+  send(frame: Frame): void {
+    const { socket, opts } = this;
+    if (this.cutOff || socket.readyState !== WebSocket.OPEN) return;
+    const { metrics } = opts;
+    if (typeof frame === 'string') {
+      send.call(socket, frame);
+      metrics.bytesOut += Buffer.byteLength(frame);
+    } else {
+      send.call(socket, frame, textFrame);
+      metrics.bytesOut += frame.byteLength;
+    }
+    metrics.framesOut++;
+    if (socket.bufferedAmount <= opts.maxBufferedBytes) return;
+    this.cutOff = true;
+    metrics.closedSlowConsumer++;
+    socket.close(closeCodes.slowConsumer, 'Slow consumer');
+    setTimeout(() => socket.terminate(), opts.closeGraceMs).unref();
+  }
 }

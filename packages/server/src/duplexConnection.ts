@@ -1,0 +1,471 @@
+import type { IncomingMessage } from 'node:http';
+import {
+  type AnyRouter,
+  callTRPCProcedure,
+  getTRPCErrorFromUnknown,
+  TRPCError,
+} from '@trpc/server';
+import { parseConnectionParamsFromUnknown } from '@trpc/server/http';
+import { isObservable, observableToAsyncIterable } from '@trpc/server/observable';
+import {
+  parseTRPCMessage,
+  type TRPCClientOutgoingMessage,
+  type TRPCErrorShape,
+  type TRPCResponseMessage,
+} from '@trpc/server/rpc';
+import type { RawData } from 'ws';
+import { createConnection } from './connectionState';
+import type { DuplexSocket } from './duplexSocket';
+import type { Frame, FrameEncoder } from './frameEncoder';
+import type { DuplexContext } from './initDuplex';
+import { closeCodes, readyNotification } from './protocol';
+import { SocketSender } from './socketSender';
+import { streamSourceOf } from './streamChannel';
+import { type RunSubscriptionOptions, runStream, runSubscription } from './subscriptionRunner';
+import { TokenBucket } from './tokenBucket';
+import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
+import type { WsConnectionsOptions } from './wsConnections';
+
+/** The stock handler's words for a binary frame, which its JSON encoder cannot read. */
+const binaryFrameMessage =
+  'jsonEncoder received binary data. JSON uses text frames. Use a binary encoder for binary data.';
+
+/** A slow consumer gets this long to take its close frame before it is cut off. */
+const slowConsumerCloseGraceMs = 1_000;
+
+export type Ctx = DuplexContext<unknown>;
+export type Call = Extract<TRPCClientOutgoingMessage, { params: unknown }>;
+type RequestId = number | string;
+type ConnectionParams = Record<string, string | undefined> | null;
+
+/** What every connection of one handler shares. */
+export interface HandlerShared {
+  opts: WsConnectionsOptions<AnyRouter>;
+  encoder: FrameEncoder;
+  shapeOf(error: TRPCError, call?: Call, ctx?: Ctx): TRPCErrorShape;
+  /** Reports unexpected (internal) errors to `onError`. */
+  report(error: TRPCError): void;
+}
+
+/**
+ * One socket served by the Duplex handler. A class rather than closures: its methods live once
+ * on the prototype, so an idle connection costs its fields and nothing per method.
+ */
+export class DuplexWsConnection {
+  readonly sender: SocketSender;
+  private readonly bucket: TokenBucket;
+  private readonly abort = new AbortController();
+  private readonly subscriptions = new Map<RequestId, AbortController>();
+  private ctx: Ctx | undefined;
+  private ctxPromise: Promise<Ctx | null> | null = null;
+  private ctxError: TRPCError | undefined;
+  private authTimer: NodeJS.Timeout | undefined;
+  /** The upgrade request, until `authenticate` has seen it. */
+  private req: IncomingMessage | null;
+
+  constructor(
+    private readonly shared: HandlerShared,
+    readonly socket: DuplexSocket,
+    req: IncomingMessage,
+  ) {
+    const { limits, metrics } = shared.opts;
+    this.req = req;
+    this.sender = new SocketSender(socket, {
+      maxBufferedBytes: limits.maxBufferedBytes,
+      metrics,
+      closeGraceMs: slowConsumerCloseGraceMs,
+    });
+    this.bucket = new TokenBucket({
+      ratePerSecond: limits.callsPerSecond,
+      capacity: limits.burstCalls,
+    });
+    const wantsParams =
+      new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
+    if (wantsParams) {
+      this.authTimer = setTimeout(
+        () => socket.close(closeCodes.authTimeout, 'Authentication timeout'),
+        limits.authTimeoutMs,
+      );
+    } else {
+      this.ctxPromise = this.authenticate(null);
+    }
+  }
+
+  get sharedHandler(): HandlerShared {
+    return this.shared;
+  }
+
+  /** The procedure context, once authenticated. */
+  get context(): Ctx | undefined {
+    return this.ctx;
+  }
+
+  /** The socket closed: everything it started stops. */
+  onClose(): void {
+    clearTimeout(this.authTimer);
+    for (const subscription of this.subscriptions.values()) subscription.abort();
+    this.subscriptions.clear();
+    this.abort.abort();
+  }
+
+  respond(message: TRPCResponseMessage): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    const { encoder, opts, shapeOf } = this.shared;
+    try {
+      this.sender.send(encoder.message(message));
+    } catch (cause) {
+      opts.onError(cause);
+      const error = shapeOf(new TRPCError({ code: 'INTERNAL_SERVER_ERROR' }));
+      this.sender.send(encoder.message({ id: message.id, jsonrpc: message.jsonrpc, error }));
+    }
+  }
+
+  private async authenticate(connectionParams: ConnectionParams): Promise<Ctx | null> {
+    const { opts } = this.shared;
+    const { metrics, limits } = opts;
+    const req = this.req as IncomingMessage;
+    this.req = null;
+    const result = await Promise.resolve(
+      opts.authenticate({ req, connectionParams, transport: 'ws' }),
+    ).catch((cause: unknown) => {
+      opts.onError(cause);
+      return null;
+    });
+    const { socket, abort } = this;
+    if (!result || abort.signal.aborted) {
+      metrics.refusedUnauthorized++;
+      socket.close(closeCodes.unauthorized, 'Unauthorized');
+      return null;
+    }
+    clearTimeout(this.authTimer);
+    this.sender.send(readyNotification);
+    if (result.expiresAt !== undefined) {
+      scheduleTokenExpiry(socket, {
+        expiresAtMs: +result.expiresAt,
+        refreshLeadMs: opts.tokenRefreshLeadMs,
+        signal: abort.signal,
+        sendReconnect: () => this.sender.send(reconnectNotification),
+      });
+    }
+    const connection = createConnection('ws', {
+      maxSubscriptions: limits.maxSubscriptionsPerConnection,
+      onSubscriptionsChange: (delta) => {
+        metrics.subscriptions += delta;
+      },
+    });
+    this.ctx = { user: result.user, connection, broker: opts.broker, signal: abort.signal };
+    return this.ctx;
+  }
+
+  /** The first frame of a `?connectionParams=1` socket; a malformed one closes it. */
+  private onConnectionParams(text: string | null): Promise<Ctx | null> {
+    let connectionParams: ConnectionParams;
+    try {
+      let msg: unknown;
+      try {
+        if (text === null) throw new Error(binaryFrameMessage);
+        msg = JSON.parse(text);
+        if (typeof msg !== 'object' || msg === null) throw new Error('Message was not an object');
+      } catch (cause) {
+        throw new TRPCError({
+          code: 'PARSE_ERROR',
+          message: 'Malformed TRPCConnectionParamsMessage',
+          cause,
+        });
+      }
+      connectionParams = parseConnectionParamsFromUnknown((msg as { data?: unknown }).data);
+    } catch (cause) {
+      this.ctxError = getTRPCErrorFromUnknown(cause);
+      this.respond({ id: null, error: this.shared.shapeOf(this.ctxError) });
+      setImmediate(() => this.socket.close());
+      return Promise.resolve(null);
+    }
+    return this.authenticate(connectionParams);
+  }
+
+  /** Every incoming frame: priced, parsed once, then dispatched. */
+  onFrame(data: RawData, isBinary: boolean): void {
+    const { socket } = this;
+    // Frames already in flight when the socket started closing are dropped unread.
+    if (socket.readyState !== socket.OPEN) return;
+    const { opts, shapeOf } = this.shared;
+    opts.keepAlive.touch(socket);
+    const buffer = Buffer.isBuffer(data)
+      ? data
+      : Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.from(data);
+    opts.metrics.framesIn++;
+    opts.metrics.bytesIn += buffer.byteLength;
+    const text = isBinary ? null : buffer.toString('utf8');
+    if (text === 'PING' || text === 'PONG') {
+      this.charge(1, []);
+      // Answered even past the rate limit: a flood of pings ends in 4429 all the same.
+      if (text === 'PING') this.sender.send('PONG');
+      return;
+    }
+    if (!this.ctxPromise) {
+      if (this.charge(1, [])) this.ctxPromise = this.onConnectionParams(text);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      if (text === null) throw new Error(binaryFrameMessage);
+      parsed = JSON.parse(text);
+    } catch (cause) {
+      if (!this.charge(1, [])) return;
+      this.respond({ id: null, error: shapeOf(new TRPCError({ code: 'PARSE_ERROR', cause })) });
+      return;
+    }
+    const raw = Array.isArray(parsed) ? parsed : [parsed];
+    if (!this.charge(Math.max(1, raw.length), raw)) return;
+    if (Array.isArray(parsed) && raw.length > opts.limits.maxBatchSize) {
+      this.refuseBatch(raw);
+      return;
+    }
+    let calls: TRPCClientOutgoingMessage[];
+    try {
+      const { transformer } = opts.router._def._config;
+      calls = raw.map((msg) => parseTRPCMessage(msg, transformer));
+    } catch (cause) {
+      this.respond({ id: null, error: shapeOf(new TRPCError({ code: 'PARSE_ERROR', cause })) });
+      return;
+    }
+    const ready = this.ctxPromise;
+    for (let index = 0; index < calls.length; index++) {
+      this.handleCall(calls[index] as TRPCClientOutgoingMessage, index, ready).catch(opts.onError);
+    }
+  }
+
+  /** Takes `cost` tokens; on refusal answers the frame's calls or closes a flooder. */
+  private charge(cost: number, messages: unknown[]): boolean {
+    if (this.bucket.take(cost)) return true;
+    const { limits, metrics } = this.shared.opts;
+    if (this.bucket.debt > limits.burstCalls) {
+      metrics.closedRateLimited++;
+      this.socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
+      return false;
+    }
+    const error = new TRPCError({
+      code: 'TOO_MANY_REQUESTS',
+      message: `Rate limit: at most ${limits.callsPerSecond} calls per second`,
+    });
+    for (const msg of messages) {
+      const { id, method } = (msg ?? {}) as { id?: unknown; method?: unknown };
+      if (typeof id !== 'number' && typeof id !== 'string') continue;
+      // A stop frees server resources; refusing it would only keep the subscription running.
+      if (method === 'subscription.stop') {
+        this.subscriptions.get(id)?.abort();
+        continue;
+      }
+      metrics.rateLimitedCalls++;
+      this.respond({ id, error: this.shared.shapeOf(error) });
+    }
+    return false;
+  }
+
+  private refuseBatch(raw: unknown[]): void {
+    const shape = this.shared.shapeOf(
+      new TRPCError({ code: 'BAD_REQUEST', message: 'Batch call exceeds maximum size' }),
+    );
+    let responded = false;
+    for (const msg of raw) {
+      const { id, method, jsonrpc } = (msg ?? {}) as Record<string, unknown>;
+      if (typeof msg !== 'object' || msg === null || method === 'subscription.stop') continue;
+      if (typeof id !== 'number' && typeof id !== 'string') continue;
+      this.respond({ id, jsonrpc: jsonrpc === '2.0' ? '2.0' : undefined, error: shape });
+      responded = true;
+    }
+    if (!responded) this.respond({ id: null, error: shape });
+  }
+
+  private async handleCall(
+    msg: TRPCClientOutgoingMessage,
+    batchIndex: number,
+    ready: Promise<Ctx | null>,
+  ): Promise<void> {
+    const { id, jsonrpc } = msg;
+    if (id === null) {
+      const error = new TRPCError({ code: 'PARSE_ERROR', message: '`id` is required' });
+      this.respond({ id, jsonrpc, error: this.shared.shapeOf(error, undefined, this.ctx) });
+      return;
+    }
+    if (msg.method === 'subscription.stop') {
+      this.subscriptions.get(id)?.abort();
+      return;
+    }
+    const run = new CallRun(this, withLastEventId(msg), id);
+    const { call, controller } = run;
+    const type = call.method;
+    if (type === 'subscription' && this.subscriptions.has(id)) {
+      run.onError(new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` }));
+      return;
+    }
+    // Registered before any await, so a stop or a disconnect during setup cancels it.
+    if (type === 'subscription') this.subscriptions.set(id, controller);
+    let result: unknown;
+    try {
+      const context = this.ctx ?? (await ready);
+      if (!context) {
+        throw (
+          this.ctxError ??
+          new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' })
+        );
+      }
+      if (
+        controller.signal.aborted ||
+        (type === 'subscription' && this.socket.readyState !== this.socket.OPEN)
+      ) {
+        run.stopped();
+        return;
+      }
+      result = await callTRPCProcedure({
+        router: this.shared.opts.router,
+        path: call.params.path,
+        getRawInput: async () => call.params.input,
+        ctx: context,
+        type,
+        signal: controller.signal,
+        batchIndex,
+      });
+    } catch (cause) {
+      const error = getTRPCErrorFromUnknown(cause);
+      // A procedure that gave up because its subscription was cancelled ends quietly.
+      if (
+        controller.signal.aborted &&
+        error.code === 'INTERNAL_SERVER_ERROR' &&
+        (error.cause as { name?: unknown } | undefined)?.name === 'AbortError'
+      ) {
+        if (type === 'subscription') run.stopped();
+        return;
+      }
+      run.release();
+      run.onError(error);
+      return;
+    }
+    const iterable = isObservable(result) || isAsyncIterable(result);
+    if (type !== 'subscription') {
+      if (iterable) {
+        run.onError(
+          new TRPCError({
+            code: 'UNSUPPORTED_MEDIA_TYPE',
+            message: `Cannot return an async iterable or observable from a ${type} procedure with WebSockets`,
+          }),
+        );
+        return;
+      }
+      this.respond({ id, jsonrpc, result: { type: 'data', data: result } });
+      return;
+    }
+    if (!iterable) {
+      run.release();
+      run.onError(
+        new TRPCError({
+          code: 'INTERNAL_SERVER_ERROR',
+          message: `Subscription ${call.params.path} did not return an observable or a AsyncGenerator`,
+        }),
+      );
+      return;
+    }
+    if (this.socket.readyState !== this.socket.OPEN) {
+      controller.abort();
+      if (isObservable(result)) {
+        run.stopped();
+        return;
+      }
+    }
+    const source = isObservable(result)
+      ? observableToAsyncIterable(result, controller.signal)
+      : (result as AsyncIterable<unknown>);
+    run.toFrame = this.shared.encoder.dataFrames(id, jsonrpc);
+    const stream = streamSourceOf(result);
+    if (stream) await runStream(stream, source, run);
+    else await runSubscription(source, run);
+    run.stopped();
+  }
+
+  /** Frees a subscription id, unless a newer call took it over. */
+  release(id: RequestId, controller: AbortController): void {
+    if (this.subscriptions.get(id) === controller) this.subscriptions.delete(id);
+  }
+}
+
+/** One call in progress; for a subscription, the callbacks its runner drives. */
+class CallRun implements RunSubscriptionOptions {
+  readonly controller = new AbortController();
+  toFrame: ((value: unknown) => Frame) | null = null;
+
+  constructor(
+    private readonly connection: DuplexWsConnection,
+    readonly call: Call,
+    readonly id: RequestId,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    this.controller.abort();
+  }
+
+  onStarted(): void {
+    this.connection.respond({
+      id: this.id,
+      jsonrpc: this.call.jsonrpc,
+      result: { type: 'started' },
+    });
+  }
+
+  onData(value: unknown): void {
+    const { socket, sender } = this.connection;
+    if (socket.readyState === socket.OPEN && this.toFrame) sender.send(this.toFrame(value));
+  }
+
+  onError(cause: unknown): void {
+    const error = getTRPCErrorFromUnknown(cause);
+    const { shapeOf, report } = this.connection.sharedHandler;
+    report(error);
+    this.connection.respond({
+      id: this.id,
+      jsonrpc: this.call.jsonrpc,
+      error: shapeOf(error, this.call, this.connection.context),
+    });
+  }
+
+  onLateError(cause: unknown): void {
+    this.connection.sharedHandler.report(getTRPCErrorFromUnknown(cause));
+  }
+
+  release(): void {
+    this.connection.release(this.id, this.controller);
+  }
+
+  /** Frees the id, then tells the client it may reuse it. */
+  stopped(): void {
+    this.release();
+    this.connection.respond({
+      id: this.id,
+      jsonrpc: this.call.jsonrpc,
+      result: { type: 'stopped' },
+    });
+  }
+}
+
+/** tRPC merges a resumed subscription's `lastEventId` into object inputs (or a missing one). */
+function withLastEventId(msg: Call): Call {
+  const { lastEventId } = msg.params;
+  if (lastEventId === undefined) return msg;
+  const { input } = msg.params;
+  if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+    return { ...msg, params: { ...msg.params, input: { ...input, lastEventId } } };
+  }
+  if (input === null || input === undefined) {
+    return { ...msg, params: { ...msg.params, input: { lastEventId } } };
+  }
+  return msg;
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
