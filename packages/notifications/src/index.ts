@@ -10,10 +10,12 @@ export {
 } from './notificationsRouter';
 export {
   createNotifier,
+  type NotificationRetention,
   type Notifier,
   type NotifierOptions,
   type NotifyResult,
   notificationChannel,
+  notificationRetentionDefaults,
 } from './notifier';
 export { type Delivery, deliveryOf, inQuietHours } from './preferences';
 export {

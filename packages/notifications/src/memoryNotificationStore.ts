@@ -99,6 +99,17 @@ export function createMemoryNotificationStore(): NotificationStore {
       }
       return changed;
     },
+    async prune({ readBefore, before }) {
+      let pruned = 0;
+      for (const [userId, list] of byUser) {
+        const kept = list.filter(
+          (n) => n.createdAt >= before && !((n.readAt || n.archived) && n.createdAt < readBefore),
+        );
+        pruned += list.length - kept.length;
+        byUser.set(userId, kept);
+      }
+      return pruned;
+    },
     async getPreferences(userIds) {
       return new Map(
         userIds.map((userId) => [

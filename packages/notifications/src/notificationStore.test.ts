@@ -184,5 +184,30 @@ for (const backend of backends) {
       await store.setPreferences(ada, { ...prefs, quietHours: null });
       expect((await store.getPreferences([ada])).get(ada)?.quietHours).toBeNull();
     });
+
+    // Last in the suite: its second prune empties the table.
+    it('prunes read or archived notifications past one cutoff and any past the other', async () => {
+      const ada = user();
+      const [oldRead, oldUnread, oldArchived] = [
+        ...(await store.insert(content({ title: 'old read' }), [{ userId: ada, counted: true }])),
+        ...(await store.insert(content({ title: 'old unread' }), [{ userId: ada, counted: true }])),
+        ...(await store.insert(content({ title: 'old archived' }), [
+          { userId: ada, counted: true },
+        ])),
+      ];
+      await store.markRead(ada, [oldRead!.id]);
+      await store.archive(ada, [oldArchived!.id]);
+      const later = new Date(Date.now() + 60_000);
+      const earlier = new Date(Date.now() - 60_000);
+      // Read and archived ones go at the first cutoff; the unread one stays.
+      expect(await store.prune({ readBefore: later, before: earlier })).toBeGreaterThanOrEqual(2);
+      expect((await store.feed(ada, { limit: 10, unreadOnly: false })).map((n) => n.id)).toEqual([
+        oldUnread!.id,
+      ]);
+      // Past the second cutoff, everything goes.
+      await store.prune({ readBefore: later, before: later });
+      expect(await store.feed(ada, { limit: 10, unreadOnly: false })).toEqual([]);
+      expect(await unread(ada)).toBe(0);
+    });
   });
 }

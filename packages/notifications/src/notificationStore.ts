@@ -39,6 +39,11 @@ export interface NotificationStore {
   markAllRead(userId: string): Promise<number>;
   /** Archives the user's own notifications (out of the feed, never counted); returns the ids that changed. */
   archive(userId: string, ids: readonly string[]): Promise<string[]>;
+  /**
+   * Deletes notifications that have had their time: read or archived ones created before
+   * `readBefore`, and any created before `before`. Returns how many went.
+   */
+  prune(cutoffs: { readBefore: Date; before: Date }): Promise<number>;
   /** Each user's preferences; defaults for a user who never set any. */
   getPreferences(userIds: readonly string[]): Promise<Map<string, Preferences>>;
   setPreferences(userId: string, prefs: Preferences): Promise<void>;

@@ -16,9 +16,32 @@ export interface NotifierOptions {
   broker: Broker;
   /** See {@link NotificationLimits} for each default. */
   limits?: Partial<NotificationLimits>;
-  /** The clock for quiet hours; tests pass their own. */
+  /** The clock for quiet hours and retention; tests pass their own. */
   now?: () => Date;
+  /** How long notifications are kept; see {@link NotificationRetention}. */
+  retention?: Partial<NotificationRetention>;
 }
+
+/** How long notifications are kept by {@link Notifier.prune}. */
+export interface NotificationRetention {
+  /**
+   * Read or archived notifications older than this are deleted.
+   * @default 30 days
+   */
+  readMs: number;
+  /**
+   * Any notification older than this is deleted, read or not.
+   * @default 180 days
+   */
+  maxAgeMs: number;
+}
+
+const day = 86_400_000;
+/** Defaults of {@link NotificationRetention}. */
+export const notificationRetentionDefaults: NotificationRetention = {
+  readMs: 30 * day,
+  maxAgeMs: 180 * day,
+};
 
 /** What one `notify` call did. */
 export interface NotifyResult {
@@ -47,6 +70,7 @@ export function createNotifier(opts: NotifierOptions) {
   const { store, broker } = opts;
   const limits: NotificationLimits = { ...notificationLimitsDefaults, ...opts.limits };
   const now = opts.now ?? (() => new Date());
+  const retention: NotificationRetention = { ...notificationRetentionDefaults, ...opts.retention };
 
   const publish = (userId: string, event: NotificationEvent) =>
     broker.publish(notificationChannel(userId), event);
@@ -55,7 +79,21 @@ export function createNotifier(opts: NotifierOptions) {
     store,
     broker,
     limits,
+    retention,
     publish,
+
+    /**
+     * Deletes what retention says has had its time; returns how many. Run it from a job (the
+     * chat example runs it at start and every six hours). No event is sent for what it removes:
+     * a badge that counted a pruned notification is lower at its next count.
+     */
+    prune(): Promise<number> {
+      const at = now().getTime();
+      return store.prune({
+        readBefore: new Date(at - retention.readMs),
+        before: new Date(at - retention.maxAgeMs),
+      });
+    },
 
     /**
      * Stores a notification for each recipient and pushes it live to those whose preferences

@@ -126,6 +126,18 @@ export async function createSqlNotificationStore(db: SqlDatabase): Promise<Notif
       );
       return rows.map((r) => r.id).sort((a, b) => Number(a) - Number(b));
     },
+    async prune({ readBefore, before }) {
+      const [row] = await db.query<{ pruned: number }>(
+        `WITH pruned AS (
+           DELETE FROM notifications
+           WHERE created_at < $2
+              OR (created_at < $1 AND (read_at IS NOT NULL OR archived_at IS NOT NULL))
+           RETURNING 1
+         ) SELECT count(*)::int AS pruned FROM pruned`,
+        [readBefore, before],
+      );
+      return row?.pruned ?? 0;
+    },
     async getPreferences(userIds) {
       const prefs = new Map<string, Preferences>(
         userIds.map((userId) => [userId, structuredClone(defaultPreferences)]),

@@ -77,12 +77,18 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
     routes: [createChatAttachmentRoute({ store })],
     ...(staticDir ? { staticDir } : {}),
   });
+  // Retention: old read notifications (30 days) and any older than 180 days are deleted.
+  await notifier.prune();
+  const prune = () => void notifier.prune().catch((error: unknown) => console.error(error));
+  const pruneTimer = setInterval(prune, 6 * 3_600_000);
+  pruneTimer.unref();
   return {
     server,
     store,
     notifier,
     adminToken,
     async close() {
+      clearInterval(pruneTimer);
       await server.close({ drainTimeoutMs: 1_000 });
       if (!opts.broker) await broker.close();
       if (!opts.db) await db.close();
