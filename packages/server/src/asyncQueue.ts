@@ -8,54 +8,69 @@ export interface AsyncQueue<T> extends AsyncIterableIterator<T> {
   readonly size: number;
   /** Drops every waiting item. */
   clear(): void;
-  end(): void;
+  /** Ends the queue; a stable function, usable as an event listener. */
+  readonly end: () => void;
 }
 
 export function createAsyncQueue<T>(onClose: () => void): AsyncQueue<T> {
-  let items: T[] = [];
-  let waiting: ((result: IteratorResult<T>) => void) | null = null;
-  let ended = false;
+  return new Queue<T>(onClose);
+}
 
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    items = [];
-    onClose();
-    waiting?.({ value: undefined, done: true });
-    waiting = null;
+/**
+ * A class so that each queue (one per broker subscription) costs its fields and one bound
+ * `end`, not a closure per method.
+ */
+class Queue<T> implements AsyncQueue<T> {
+  private items: T[] = [];
+  private waiting: ((result: IteratorResult<T>) => void) | null = null;
+  private ended = false;
+
+  constructor(private readonly onClose: () => void) {}
+
+  readonly end = (): void => {
+    if (this.ended) return;
+    this.ended = true;
+    this.items = [];
+    this.onClose();
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = null;
   };
 
-  return {
-    push(item) {
-      if (ended) return;
-      if (waiting) {
-        const resolve = waiting;
-        waiting = null;
-        resolve({ value: item, done: false });
-        return;
-      }
-      items.push(item);
-    },
-    get size() {
-      return items.length;
-    },
-    clear() {
-      items = [];
-    },
-    end,
-    next() {
-      if (items.length > 0) return Promise.resolve({ value: items.shift() as T, done: false });
-      if (ended) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve) => {
-        waiting = resolve;
-      });
-    },
-    return() {
-      end();
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  push(item: T): void {
+    if (this.ended) return;
+    const resolve = this.waiting;
+    if (resolve) {
+      this.waiting = null;
+      resolve({ value: item, done: false });
+      return;
+    }
+    this.items.push(item);
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  clear(): void {
+    this.items = [];
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.items.length > 0) {
+      return Promise.resolve({ value: this.items.shift() as T, done: false });
+    }
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }

@@ -119,6 +119,11 @@ export interface DuplexServer extends AsyncDisposable {
 
 const hardCloseGraceMs = 1_000;
 
+/** One listener for every upgraded socket; a closure would keep each upgrade request alive. */
+function destroyOnError(this: Duplex) {
+  this.destroy();
+}
+
 /**
  * Serves a router on one port: WebSocket (every call, subscriptions included) and plain HTTP
  * (queries and mutations, `GET /healthz`, `GET /metrics`, static files).
@@ -226,10 +231,10 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     if (pathname !== path) {
       // Attached: another upgrade listener of the app's (its own WebSocket server) may want it.
       if (attached && httpServer.listenerCount('upgrade') > 1) return;
-      socket.on('error', () => socket.destroy());
+      socket.on('error', destroyOnError);
       return refuseUpgrade(socket, 404, 'Not Found');
     }
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     if (!isOriginAllowed(req, opts.allowedOrigins)) {
       metrics.refusedOrigin++;
       return refuseUpgrade(socket, 403, 'Forbidden');

@@ -16,7 +16,7 @@ import {
 import type { RawData } from 'ws';
 import { createConnection } from './connectionState';
 import type { DuplexSocket } from './duplexSocket';
-import type { Frame, FrameEncoder } from './frameEncoder';
+import type { FrameEncoder, FrameEnvelope } from './frameEncoder';
 import type { DuplexContext } from './initDuplex';
 import { closeCodes, readyNotification } from './protocol';
 import { SocketSender } from './socketSender';
@@ -45,6 +45,8 @@ export interface HandlerShared {
   shapeOf(error: TRPCError, call?: Call, ctx?: Ctx): TRPCErrorShape;
   /** Reports unexpected (internal) errors to `onError`. */
   report(error: TRPCError): void;
+  /** Counts subscriptions opened (+1) and closed (-1) in the metrics. */
+  onSubscriptionsChange(delta: number): void;
 }
 
 /**
@@ -149,9 +151,7 @@ export class DuplexWsConnection {
     }
     const connection = createConnection('ws', {
       maxSubscriptions: limits.maxSubscriptionsPerConnection,
-      onSubscriptionsChange: (delta) => {
-        metrics.subscriptions += delta;
-      },
+      onSubscriptionsChange: this.shared.onSubscriptionsChange,
     });
     this.ctx = { user: result.user, connection, broker: opts.broker, signal: abort.signal };
     return this.ctx;
@@ -377,7 +377,7 @@ export class DuplexWsConnection {
     const source = isObservable(result)
       ? observableToAsyncIterable(result, controller.signal)
       : (result as AsyncIterable<unknown>);
-    run.toFrame = this.shared.encoder.dataFrames(id, jsonrpc);
+    run.envelope = this.shared.encoder.envelope(id, jsonrpc);
     const stream = streamSourceOf(result);
     if (stream) await runStream(stream, source, run);
     else await runSubscription(source, run);
@@ -393,7 +393,7 @@ export class DuplexWsConnection {
 /** One call in progress; for a subscription, the callbacks its runner drives. */
 class CallRun implements RunSubscriptionOptions {
   readonly controller = new AbortController();
-  toFrame: ((value: unknown) => Frame) | null = null;
+  envelope: FrameEnvelope | null = null;
 
   constructor(
     private readonly connection: DuplexWsConnection,
@@ -419,7 +419,9 @@ class CallRun implements RunSubscriptionOptions {
 
   onData(value: unknown): void {
     const { socket, sender } = this.connection;
-    if (socket.readyState === socket.OPEN && this.toFrame) sender.send(this.toFrame(value));
+    const { envelope } = this;
+    if (socket.readyState !== socket.OPEN || !envelope) return;
+    sender.send(this.connection.sharedHandler.encoder.data(envelope, value));
   }
 
   onError(cause: unknown): void {

@@ -50,6 +50,9 @@ export function createDuplexHandler<TRouter extends AnyRouter>(
     report(error) {
       if (error.code === 'INTERNAL_SERVER_ERROR') opts.onError(error);
     },
+    onSubscriptionsChange(delta) {
+      opts.metrics.subscriptions += delta;
+    },
   };
   const connections = new WeakMap<WebSocket, DuplexWsConnection>();
   function onMessage(this: WebSocket, data: RawData, isBinary: boolean) {

@@ -31,13 +31,20 @@ export type Frame = string | Buffer;
 export interface FrameEncoder {
   /** Any response, as `JSON.stringify(transformTRPCResponse(config, message))`. */
   message(message: TRPCResponseMessage): string;
-  /**
-   * The `data` frame builder of one subscription: its envelope is built once, and each yielded
-   * item (tracked or not) becomes a frame.
-   */
-  dataFrames(id: number | string, jsonrpc: '2.0' | undefined): (value: unknown) => Frame;
+  /** The envelope of one subscription's `data` frames, built once per subscription. */
+  envelope(id: number | string, jsonrpc: '2.0' | undefined): FrameEnvelope;
+  /** A subscription `data` frame for a yielded item (tracked or not). */
+  data(envelope: FrameEnvelope, value: unknown): Frame;
   /** Events served from the cache / encoded, since creation. */
   readonly stats: { hits: number; misses: number };
+}
+
+/** What a subscription's `data` frames start with; see {@link FrameEncoder.envelope}. */
+export interface FrameEnvelope {
+  readonly id: number | string;
+  readonly jsonrpc: '2.0' | undefined;
+  /** `{"id":<id>,"result":{"type":"data","data":` */
+  readonly head: string;
 }
 
 interface CachedEvent {
@@ -88,26 +95,25 @@ export function createFrameEncoder(
   return {
     message,
     stats,
-    dataFrames(id, jsonrpc) {
+    envelope(id, jsonrpc) {
       const head = `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''},"result":{"type":"data","data":`;
-      return (value) => {
-        if (!isTrackedEnvelope(value)) {
-          return message({ id, jsonrpc, result: { type: 'data', data: value } });
-        }
-        const [eventId, data] = value;
-        if (typeof data !== 'object' || data === null) {
-          const payload = JSON.stringify(
-            config.transformer.output.serialize({ id: eventId, data }),
-          );
-          return `${head}${payload},"id":${JSON.stringify(eventId)}}}`;
-        }
-        const entry = encodeEvent(data, eventId, data);
-        let frame = entry.frames.get(head);
-        if (frame) return frame;
-        frame = Buffer.from(`${head}${entry.payload},"id":${JSON.stringify(eventId)}}}`);
-        if (entry.frames.size < framesPerEvent) entry.frames.set(head, frame);
-        return frame;
-      };
+      return { id, jsonrpc, head };
+    },
+    data({ id, jsonrpc, head }, value) {
+      if (!isTrackedEnvelope(value)) {
+        return message({ id, jsonrpc, result: { type: 'data', data: value } });
+      }
+      const [eventId, data] = value;
+      if (typeof data !== 'object' || data === null) {
+        const payload = JSON.stringify(config.transformer.output.serialize({ id: eventId, data }));
+        return `${head}${payload},"id":${JSON.stringify(eventId)}}}`;
+      }
+      const entry = encodeEvent(data, eventId, data);
+      let frame = entry.frames.get(head);
+      if (frame) return frame;
+      frame = Buffer.from(`${head}${entry.payload},"id":${JSON.stringify(eventId)}}}`);
+      if (entry.frames.size < framesPerEvent) entry.frames.set(head, frame);
+      return frame;
     },
   };
 }

@@ -53,11 +53,18 @@ export function createKeepAlive(opts: KeepAliveOptions, onReap: () => void): Kee
   const touch = (socket: WebSocket) => {
     if (lastSeen.has(socket)) lastSeen.set(socket, performance.now());
   };
+  // Shared by every socket (`this` is the socket), so watching one allocates nothing.
+  function onPong(this: WebSocket) {
+    touch(this);
+  }
+  function onClose(this: WebSocket) {
+    lastSeen.delete(this);
+  }
   return {
     watch(socket) {
       lastSeen.set(socket, performance.now());
-      socket.on('pong', () => touch(socket));
-      socket.once('close', () => lastSeen.delete(socket));
+      socket.on('pong', onPong);
+      socket.once('close', onClose);
     },
     touch,
     stop() {

@@ -106,10 +106,13 @@ export async function runStream(
   opts: RunSubscriptionOptions,
 ): Promise<void> {
   const { signal } = opts;
-  const outer = wrapper[Symbol.asyncIterator]();
+  // Created only to be disposed: an idle subscription holds none of its closures.
+  const disposeWrapper = async () => {
+    await wrapper[Symbol.asyncIterator]().return?.();
+  };
   if (signal.aborted) {
     opts.abort();
-    await Promise.resolve(outer.return?.()).catch(opts.onLateError);
+    await disposeWrapper().catch(opts.onLateError);
     return;
   }
   opts.onStarted();
@@ -148,7 +151,7 @@ export async function runStream(
   }
   if (!completed) opts.abort();
   try {
-    await outer.return?.();
+    await disposeWrapper();
   } catch (cause) {
     opts.onLateError(cause);
   }
