@@ -99,4 +99,11 @@ describe('server typing', () => {
       AsyncGenerator<TrackedEnvelope<{ n: number } | StreamGap>, void, unknown>
     >();
   });
+
+  it('takes TLS trust for wss:// as certificates only, never a switch to turn checks off', () => {
+    createDuplexClient<AppRouter>({ url: 'wss://127.0.0.1:1/trpc', tls: { ca: 'PEM' } });
+    createDuplexClient<AppRouter>({ url: 'wss://127.0.0.1:1/trpc', tls: { ca: ['A', 'B'] } });
+    // @ts-expect-error there is no way to skip certificate checks
+    createDuplexClient<AppRouter>({ url: 'wss://h/trpc', tls: { rejectUnauthorized: false } });
+  });
 });
