@@ -531,3 +531,32 @@ describe('real clients observe the same behaviour from both handlers', () => {
     });
   }
 });
+
+describe('stop and close races leave nothing behind on either handler', () => {
+  for (const handler of ['stock', 'duplex'] as const) {
+    it(`${handler}: subscriptions closed mid-setup, mid-stream and mid-stop are all released`, async () => {
+      const errors: unknown[] = [];
+      await using server = await startConformanceServer(handler, {
+        onError: (error) => errors.push(error),
+      });
+      for (let round = 0; round < 5; round++) {
+        const peer = await RawPeer.open(server.wsUrl);
+        peer.send(call(1, 'subscription', 'forever'));
+        peer.send(call(2, 'subscription', 'slowSetup', { ms: 20 }));
+        peer.send(call(3, 'subscription', 'onEvent', { channel: 'race' }));
+        if (round % 2 === 0) await peer.untilFrames(4);
+        peer.send([stop(1), stop(3)]);
+        if (round > 2) await server.broker.publish('race', { n: round });
+        peer.close();
+      }
+      await vi.waitFor(() => {
+        expect(server.server.connections).toBe(0);
+        expect(server.server.metrics.subscriptions).toBe(0);
+      });
+      // The slow setups finish after their sockets closed; they must release too.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(server.server.metrics.subscriptions).toBe(0);
+      expect(errors).toEqual([]);
+    });
+  }
+});
