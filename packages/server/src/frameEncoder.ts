@@ -24,8 +24,35 @@ export const frameEncoderDefaults = {
   framesPerEvent: 8,
 } satisfies Required<FrameEncoderOptions>;
 
-/** A frame ready for `socket.send`: a string, or the UTF-8 bytes of one (sent as text). */
-export type Frame = string | Buffer;
+/**
+ * A text frame encoded once with its WebSocket header: server frames are unmasked, so the same
+ * bytes go to every socket that receives it.
+ */
+export class WireFrame {
+  /** The whole frame: header (FIN, text opcode, length) and payload. */
+  readonly wire: Buffer;
+
+  constructor(readonly payload: Buffer) {
+    const length = payload.length;
+    const headerBytes = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+    const wire = Buffer.allocUnsafe(headerBytes + length);
+    wire[0] = 0x81;
+    if (length < 126) {
+      wire[1] = length;
+    } else if (length < 65_536) {
+      wire[1] = 126;
+      wire.writeUInt16BE(length, 2);
+    } else {
+      wire[1] = 127;
+      wire.writeBigUInt64BE(BigInt(length), 2);
+    }
+    payload.copy(wire, headerBytes);
+    this.wire = wire;
+  }
+}
+
+/** A frame ready to send: a string, or an encoded text frame shared between sockets. */
+export type Frame = string | WireFrame;
 
 /** Encodes responses exactly as the stock tRPC handler does, sharing work across subscribers. */
 export interface FrameEncoder {
@@ -51,7 +78,7 @@ interface CachedEvent {
   eventId: string;
   /** `JSON.stringify(transformer.output.serialize({ id, data }))`. */
   payload: string;
-  frames: Map<string, Buffer>;
+  frames: Map<string, WireFrame>;
 }
 
 /**
@@ -111,7 +138,9 @@ export function createFrameEncoder(
       const entry = encodeEvent(data, eventId, data);
       let frame = entry.frames.get(head);
       if (frame) return frame;
-      frame = Buffer.from(`${head}${entry.payload},"id":${JSON.stringify(eventId)}}}`);
+      frame = new WireFrame(
+        Buffer.from(`${head}${entry.payload},"id":${JSON.stringify(eventId)}}}`),
+      );
       if (entry.frames.size < framesPerEvent) entry.frames.set(head, frame);
       return frame;
     },

@@ -15,9 +15,26 @@ export interface SocketSenderOptions {
 const textFrame = { binary: false };
 const send = WebSocket.prototype.send as (
   this: WebSocket,
-  data: Frame,
+  data: string | Buffer,
   options?: { binary: boolean },
 ) => void;
+
+/** The parts of a `ws` 8 socket a prebuilt frame is written through. */
+interface WsInternals {
+  _socket?: { write(chunk: Buffer): boolean } | null;
+  _sender?: { _state?: number; _queue?: unknown[]; _bufferedBytes?: number } | null;
+}
+
+/**
+ * The socket's TCP stream, when `ws` has nothing queued of its own (its sender is idle: no
+ * compression, no pending blob), so a frame written there lands right after everything sent
+ * before it. `null` sends through `ws` instead.
+ */
+function idleStreamOf(socket: WebSocket) {
+  const { _socket: stream, _sender: sender } = socket as unknown as WsInternals;
+  if (!stream || !sender || sender._state !== 0 || sender._queue?.length !== 0) return null;
+  return stream;
+}
 
 /**
  * The one way frames leave a socket served by the Duplex handler, and its slow-consumer policy.
@@ -47,8 +64,12 @@ export class SocketSender {
       send.call(socket, frame);
       metrics.bytesOut += Buffer.byteLength(frame);
     } else {
-      send.call(socket, frame, textFrame);
-      metrics.bytesOut += frame.byteLength;
+      const stream = idleStreamOf(socket);
+      // The prebuilt frame straight onto the TCP socket: the same bytes `ws` would write, in
+      // the same order, without its per-send header and option objects.
+      if (stream) stream.write(frame.wire);
+      else send.call(socket, frame.payload, textFrame);
+      metrics.bytesOut += frame.payload.byteLength;
     }
     metrics.framesOut++;
     if (socket.bufferedAmount <= opts.maxBufferedBytes) return;

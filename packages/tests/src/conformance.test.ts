@@ -356,6 +356,22 @@ const wireCases: Record<string, WireCase> = {
       expect(parse(frames[5]).result.data.json.data).toEqual({ n: 2 });
     },
   },
+  'delivers broker events of every frame length class (7-bit, 16-bit, 64-bit)': {
+    ordered: true,
+    async run(peer, server) {
+      peer.send(call(1, 'subscription', 'onEvent', { channel: 'big' }));
+      await peer.untilFrames(3);
+      for (const bytes of [10, 300, 70_000]) {
+        await server.broker.publish('big', { n: bytes, text: 'x'.repeat(bytes) });
+      }
+      await peer.untilFrames(6);
+    },
+    check({ frames }) {
+      expect(frames.slice(3).map((f) => parse(f).result.data.json.data.text.length)).toEqual([
+        10, 300, 70_000,
+      ]);
+    },
+  },
 };
 
 /** Broker event ids carry a random per-broker epoch; the rest of each frame must match. */
