@@ -2,13 +2,17 @@ import { closeCodes, fatalCloseCodes } from '@duplex/server/protocol';
 import {
   createTRPCClient,
   createWSClient,
+  httpBatchLink,
+  httpSubscriptionLink,
   retryLink,
+  splitLink,
   type TRPCClient,
   type TRPCRequestOptions,
   wsLink,
 } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import superjson from 'superjson';
+import { defaultEventSource } from '#eventsource';
 import { type ClientTlsOptions, defaultWebSocket, webSocketWithTls } from '#websocket';
 import { createStatusStore, type DuplexStatus, type StatusStore } from './connectionStatus';
 import { closeCodeOf, DuplexClientError } from './duplexClientError';
@@ -21,6 +25,12 @@ import {
 } from './reconnectPolicy';
 import type { ResumeStore } from './resumeStore';
 import { trackSockets, type WebSocketClass } from './trackSockets';
+import {
+  createTransportStore,
+  type DuplexTransport,
+  type TransportStore,
+  transportLink,
+} from './transportLink';
 import { createUrlPicker, type DuplexUrl } from './urlPicker';
 
 /**
@@ -83,7 +93,24 @@ export interface DuplexClientOptions {
    * self-signed development certificate. Browsers use the certificates they trust.
    */
   tls?: ClientTlsOptions;
+  /**
+   * `'auto'` uses the WebSocket and falls back to HTTP (calls over tRPC HTTP, subscriptions over
+   * server-sent events) when the socket cannot be opened but the server answers plain HTTP, as
+   * behind a proxy that strips the upgrade; it keeps trying the WebSocket and moves back to it.
+   * `'websocket'` never falls back; `'http'` never opens a socket.
+   * @default 'auto'
+   */
+  transport?: 'auto' | DuplexTransport;
+  /**
+   * The server's HTTP endpoint for the fallback, e.g. `https://example.com/trpc`. By default
+   * the (first) `url` with `ws:`/`wss:` turned into `http:`/`https:`; a `url` function has no
+   * default, and without `httpUrl` the client does not fall back.
+   */
+  httpUrl?: string;
 }
+
+/** Consecutive WebSocket attempts that never opened before the client tries HTTP. */
+const failuresBeforeFallback = 3;
 
 /** Defaults of {@link DuplexClientOptions}. */
 export const duplexClientDefaults = {
@@ -104,6 +131,8 @@ export type DuplexClient<TRouter extends AnyRouter> = TRPCClient<TRouter> &
   AsyncDisposable & {
     /** The connection status; read it or subscribe to changes. */
     readonly $status: StatusStore;
+    /** The transport in use: `'websocket'`, or `'http'` after a fallback. */
+    readonly $transport: TransportStore;
     /** Closes the connection for good: subscriptions complete, pending calls fail with `CLOSED`. */
     $close(): Promise<void>;
   };
@@ -132,6 +161,31 @@ export function createDuplexClient<TRouter extends AnyRouter>(
       : createReconnectPolicy(opts.reconnect as ReconnectPolicyOptions | undefined);
   const online = opts.onlineManager ?? createBrowserOnlineManager();
   const status = createStatusStore({ state: 'connecting' });
+  const mode = opts.transport ?? 'auto';
+  const httpUrl = opts.httpUrl ?? defaultHttpUrl(opts.url);
+  if (mode === 'http' && !httpUrl)
+    throw new Error("transport 'http' needs `httpUrl` with a `url` function");
+  const transport = createTransportStore(mode === 'http' ? 'http' : 'websocket');
+  let failedAttempts = 0;
+  let probing = false;
+  /** After repeated failures: HTTP answering means the socket is blocked, not the server down. */
+  const maybeFallBack = () => {
+    if (mode !== 'auto' || !httpUrl || transport.get() === 'http' || probing || terminal) return;
+    if (failedAttempts < failuresBeforeFallback) return;
+    probing = true;
+    fetch(httpUrl, { method: 'GET' }).then(
+      () => {
+        probing = false;
+        if (!terminal && openSockets === 0) {
+          transport.set('http');
+          refreshStatus();
+        }
+      },
+      () => {
+        probing = false;
+      },
+    );
+  };
 
   let connects = 0;
   let attempt = 0;
@@ -146,7 +200,7 @@ export function createDuplexClient<TRouter extends AnyRouter>(
   const refreshStatus = () => {
     if (terminal) return;
     const next: DuplexStatus =
-      openSockets > 0
+      openSockets > 0 || transport.get() === 'http'
         ? { state: 'open' }
         : !online.isOnline()
           ? { state: 'offline' }
@@ -204,28 +258,38 @@ export function createDuplexClient<TRouter extends AnyRouter>(
     await wsClient.close();
   };
 
+  /** The token and extra params, fetched anew for every connection (and every HTTP call). */
+  const connectionParams = async (): Promise<Record<string, string>> => {
+    const token = typeof opts.token === 'function' ? await opts.token() : opts.token;
+    const extra = (await opts.connectionParams?.()) ?? {};
+    return token == null ? extra : { ...extra, token };
+  };
+
   const keepAlive =
     opts.keepAlive === false ? null : { ...duplexClientDefaults.keepAlive, ...opts.keepAlive };
   const wsClient = createWSClient({
     url: nextUrl,
     // Backoff happens in `nextUrl`, where it can be cut short by going online.
     retryDelayMs: () => 0,
-    connectionParams: async () => {
-      const token = typeof opts.token === 'function' ? await opts.token() : opts.token;
-      const extra = (await opts.connectionParams?.()) ?? {};
-      return token == null ? extra : { ...extra, token };
-    },
+    connectionParams,
     keepAlive: keepAlive ? { enabled: true, ...keepAlive } : { enabled: false },
+    // HTTP only: the socket is never needed, so it never opens.
+    ...(mode === 'http' ? { lazy: { enabled: true, closeMs: 0 } } : {}),
     WebSocket: trackSockets(BaseSocket, {
       ready() {
         openSockets++;
         attempt = 0;
+        failedAttempts = 0;
+        // The socket works (again): everything moves back to it.
+        if (mode === 'auto') transport.set('websocket');
         refreshStatus();
       },
       closed(code, wasReady) {
         if (wasReady) {
           openSockets--;
           lastCloseCode = code;
+        } else {
+          failedAttempts++;
         }
         if (fatalCloseCodes.has(code)) {
           void stop(
@@ -235,6 +299,7 @@ export function createDuplexClient<TRouter extends AnyRouter>(
           return;
         }
         if (penalizedCloseCodes.has(code)) attempt = Math.max(attempt, penaltyAttempt);
+        maybeFallBack();
         refreshStatus();
       },
     }) as unknown as typeof WebSocket,
@@ -260,13 +325,36 @@ export function createDuplexClient<TRouter extends AnyRouter>(
           closeCodeOf(error) !== closeCodes.payloadTooLarge &&
           (op.type === 'query' || (op.type === 'mutation' && op.context.idempotent === true)),
       }),
-      wsLink({ client: wsClient, transformer: superjson }),
+      transportLink({
+        transport,
+        websocket: wsLink({ client: wsClient, transformer: superjson }),
+        http: httpUrl
+          ? splitLink({
+              condition: (op) => op.type === 'subscription',
+              true: httpSubscriptionLink({
+                url: httpUrl,
+                transformer: superjson,
+                connectionParams,
+                ...(defaultEventSource ? { EventSource: defaultEventSource } : {}),
+              }),
+              false: httpBatchLink({
+                url: httpUrl,
+                transformer: superjson,
+                // tRPC's HTTP calls carry no connectionParams; Duplex servers read this header.
+                headers: async () => ({
+                  'x-duplex-connection-params': JSON.stringify(await connectionParams()),
+                }),
+              }),
+            })
+          : wsLink({ client: wsClient, transformer: superjson }),
+      }),
     ],
   });
 
   const close = () => stop(new DuplexClientError('CLOSED', 'The client was closed'), 'closed');
   const extras: Record<PropertyKey, unknown> = {
     $status: { get: status.get, subscribe: status.subscribe } satisfies StatusStore,
+    $transport: { get: transport.get, subscribe: transport.subscribe } satisfies TransportStore,
     $close: close,
     [Symbol.asyncDispose]: close,
   };
@@ -282,4 +370,11 @@ function shallowEqual(a: object, b: object): boolean {
     keys.length === Object.keys(b).length &&
     keys.every((key) => (a as Record<string, unknown>)[key] === (b as Record<string, unknown>)[key])
   );
+}
+
+/** The HTTP endpoint beside a WebSocket URL: `ws://h/trpc` → `http://h/trpc`. */
+function defaultHttpUrl(url: DuplexUrl): string | undefined {
+  const first = typeof url === 'string' ? url : Array.isArray(url) ? url[0] : undefined;
+  if (typeof first !== 'string') return undefined;
+  return first.replace(/^ws(s?):/i, 'http$1:');
 }

@@ -1,4 +1,5 @@
 export { isGap, type StreamGap } from '@duplex/server/protocol';
+export type { ClientTlsOptions } from '#websocket';
 export type { DuplexStatus, StatusStore } from './connectionStatus';
 export {
   createDuplexClient,
@@ -23,5 +24,4 @@ export {
 } from './reconnectPolicy';
 export { localStorageResumeStore, memoryResumeStore, type ResumeStore } from './resumeStore';
 export type { WebSocketClass } from './trackSockets';
-export type { ClientTlsOptions } from '#websocket';
 export type { DuplexUrl, DuplexUrlContext } from './urlPicker';

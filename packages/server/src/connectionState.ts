@@ -21,12 +21,17 @@ const counters = new WeakMap<DuplexConnection, ConnectionCounters>();
 let nextId = 0;
 const idPrefix = Math.random().toString(36).slice(2, 8);
 
+/**
+ * A new connection with counters of its own, or with `shared` ones (the HTTP requests of one
+ * user share one subscription count).
+ */
 export function createConnection(
   transport: DuplexConnection['transport'],
   limits: Omit<ConnectionCounters, 'subscriptions'>,
+  shared?: ConnectionCounters,
 ): DuplexConnection {
   const connection: DuplexConnection = { id: `${idPrefix}-${++nextId}`, transport };
-  counters.set(connection, { subscriptions: 0, ...limits });
+  counters.set(connection, shared ?? { subscriptions: 0, ...limits });
   return connection;
 }
 

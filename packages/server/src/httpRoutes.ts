@@ -5,7 +5,7 @@ import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import sirv from 'sirv';
 import type { Authenticate } from './auth';
 import type { Broker } from './broker';
-import { createConnection } from './connectionState';
+import { type ConnectionCounters, createConnection } from './connectionState';
 import type { DuplexContext } from './initDuplex';
 import type { DuplexLimits } from './limits';
 import { createTokenBucket, type TokenBucket } from './tokenBucket';
@@ -45,6 +45,30 @@ function userKeyOf(user: unknown, req: IncomingMessage): string {
   return typeof id === 'string' || typeof id === 'number'
     ? `user:${id}`
     : `addr:${req.socket.remoteAddress}`;
+}
+
+/** The most a `X-Duplex-Connection-Params` header may carry. */
+const maxConnectionParamsBytes = 8_192;
+
+/**
+ * The `connectionParams` the Duplex client sends with plain HTTP calls (where tRPC has none) in
+ * the `X-Duplex-Connection-Params` header, as JSON: so `authenticate` sees the same token on
+ * every transport. Anything else is ignored.
+ */
+function connectionParamsHeaderOf(req: IncomingMessage): Record<string, string | undefined> | null {
+  const header = req.headers['x-duplex-connection-params'];
+  if (typeof header !== 'string' || header.length > maxConnectionParamsBytes) return null;
+  try {
+    const parsed: unknown = JSON.parse(header);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+    return Object.fromEntries(
+      Object.entries(parsed).filter(
+        (entry): entry is [string, string] => typeof entry[1] === 'string',
+      ),
+    );
+  } catch {
+    return null;
+  }
 }
 
 /** How many calls a request carries: a batch (`/a,b,c?batch=1`) is one per procedure. */
@@ -92,6 +116,27 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
     }
   };
 
+  const streamLimits = {
+    maxSubscriptions: opts.limits.maxSubscriptionsPerConnection,
+    onSubscriptionsChange: () => {},
+  };
+  const streamCounters = new Map<string, ConnectionCounters>();
+  const streamCountersOf = (userKey: string): ConnectionCounters => {
+    let counters = streamCounters.get(userKey);
+    if (!counters) {
+      const created: ConnectionCounters = {
+        subscriptions: 0,
+        maxSubscriptions: streamLimits.maxSubscriptions,
+        onSubscriptionsChange: () => {
+          if (created.subscriptions === 0) streamCounters.delete(userKey);
+        },
+      };
+      counters = created;
+      streamCounters.set(userKey, counters);
+    }
+    return counters;
+  };
+
   const createContext = async ({
     req,
     res,
@@ -101,20 +146,25 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
     res: ServerResponse;
     info: { connectionParams: Record<string, string | undefined> | null };
   }): Promise<DuplexContext<unknown>> => {
+    const connectionParams = info.connectionParams ?? connectionParamsHeaderOf(req);
     const result = await Promise.resolve(
-      opts.authenticate({ req, connectionParams: info.connectionParams, transport: 'http' }),
+      opts.authenticate({ req, connectionParams, transport: 'http' }),
     ).catch((cause: unknown) => {
       opts.onError(cause);
       return null;
     });
     if (!result) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' });
-    takeCalls(userKeyOf(result.user, req), callsIn(req));
+    const userKey = userKeyOf(result.user, req);
+    takeCalls(userKey, callsIn(req));
     const abort = new AbortController();
     res.once('close', () => abort.abort());
-    const connection = createConnection('http', {
-      maxSubscriptions: opts.limits.maxSubscriptionsPerConnection,
-      onSubscriptionsChange: () => {},
-    });
+    // A user's event streams over HTTP share one subscription count, as on one WebSocket.
+    const isStream = req.headers.accept?.includes('text/event-stream') === true;
+    const connection = createConnection(
+      'http',
+      streamLimits,
+      isStream ? streamCountersOf(userKey) : undefined,
+    );
     return { user: result.user, connection, broker: opts.broker, signal: abort.signal };
   };
 
@@ -141,6 +191,11 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       return;
     }
     if (pathname.startsWith(prefix)) {
+      if (req.headers.accept?.includes('text/event-stream')) {
+        // An event stream must reach the client as it is written: proxies must not buffer it.
+        res.setHeader('X-Accel-Buffering', 'no');
+        res.setHeader('Cache-Control', 'no-cache, no-transform');
+      }
       nodeHTTPRequestHandler({
         router: opts.router,
         req,

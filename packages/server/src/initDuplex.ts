@@ -50,9 +50,14 @@ export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
   const t = initTRPC.context<DuplexContext<TUser>>().create({
     transformer: superjson,
     isDev: exposeErrorDetails,
-    // Subscriptions run on the WebSocket, where the rate, subscription and buffer limits and
-    // the resume contract apply. Plain HTTP serves queries and mutations only.
-    sse: { enabled: false },
+    // Subscriptions run on the WebSocket, or over server-sent events for clients that fell back
+    // to HTTP (a proxy strips the upgrade). Pings every 15 s keep proxies with a 30 s or longer
+    // idle timeout from cutting a quiet stream.
+    sse: {
+      enabled: true,
+      ping: { enabled: true, intervalMs: 15_000 },
+      client: { reconnectAfterInactivityMs: 40_000 },
+    },
     errorFormatter({ shape, error }) {
       const issues = inputIssuesOf(error);
       if (issues) return { ...shape, message: issues };
@@ -63,12 +68,6 @@ export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
   });
 
   const subscriptionLimit = t.middleware(async ({ ctx, type, next }) => {
-    if (type === 'subscription' && ctx.connection.transport === 'http') {
-      throw new TRPCError({
-        code: 'METHOD_NOT_SUPPORTED',
-        message: 'Subscriptions are served over the WebSocket',
-      });
-    }
     const counters = type === 'subscription' ? countersOf(ctx.connection) : undefined;
     if (!counters) return next();
     if (counters.subscriptions >= counters.maxSubscriptions) {

@@ -31,7 +31,9 @@ describe.skipIf(!hasNginx)('behind nginx', () => {
   it('with nginx defaults the upgrade is stripped: the socket never opens, plain HTTP works', async () => {
     await using server = await startTestServer();
     await using proxy = await startNginx({ upstreamPort: server.port, websocket: false });
-    await using client = testClient(`ws://127.0.0.1:${proxy.port}/trpc`);
+    await using client = testClient(`ws://127.0.0.1:${proxy.port}/trpc`, {
+      transport: 'websocket',
+    });
     const states = new Set<string>();
     client.$status.subscribe((s) => states.add(s.state));
     await sleep(500);
@@ -41,5 +43,36 @@ describe.skipIf(!hasNginx)('behind nginx', () => {
       headers: { authorization: 'Bearer user:bob' },
     });
     expect(await res.json()).toMatchObject({ result: { data: { json: { id: 'bob' } } } });
+  });
+});
+
+describe.skipIf(!hasNginx)('falling back to HTTP behind nginx defaults', () => {
+  it('falls back to HTTP and SSE: calls work, events arrive live and resume across a restart', async () => {
+    await using server = await startTestServer();
+    await using proxy = await startNginx({ upstreamPort: server.port, websocket: false });
+    await using client = testClient(`ws://127.0.0.1:${proxy.port}/trpc`);
+    expect(await client.whoami.query()).toEqual({ id: 'alice', name: 'User alice' });
+    expect(client.$transport.get()).toBe('http');
+    expect(client.$status.get().state).toBe('open');
+    const seen = collector<{ n: number }>();
+    client.onEvent.subscribe(
+      { channel: 'fallback' },
+      { onData: ({ data }) => seen.push(data as { n: number }) },
+    );
+    // Live once a probe event comes through the event stream.
+    await vi.waitFor(async () => {
+      await server.broker.publish('fallback', { n: -1 });
+      expect(seen.items.length).toBeGreaterThan(0);
+    });
+    const total = 60;
+    for (let n = 0; n < total; n++) {
+      if (n === 20) void server.restart();
+      await server.broker.publish('fallback', { n });
+      await sleep(10);
+    }
+    const sent = () => seen.items.filter((e) => e.n >= 0).map((e) => e.n);
+    await vi.waitFor(() => expect(sent()).toHaveLength(total), { timeout: 20_000 });
+    expect(sent()).toEqual(Array.from({ length: total }, (_, n) => n));
+    expect(client.$transport.get()).toBe('http');
   });
 });

@@ -192,18 +192,36 @@ describe('HTTP endpoints on the same port', () => {
     expect(res.status).toBe(413);
   });
 
-  it('serves subscriptions on the WebSocket only, not as SSE over plain HTTP', async () => {
+  it('serves subscriptions as server-sent events over plain HTTP, authenticated, unbuffered', async () => {
     await using server = await startTestServer();
-    const res = await fetch(
-      `${server.httpUrl}/trpc/onEvent?input=${encodeURIComponent('{"json":{"channel":"c"}}')}`,
-      {
-        headers: { authorization: 'Bearer user:bob', accept: 'text/event-stream' },
-      },
-    );
-    const body = await res.text();
-    expect(body).toContain('METHOD_NOT_SUPPORTED');
-    expect(body).not.toContain('"type":"data"');
-    expect(server.server.metrics.subscriptions).toBe(0);
+    const url = `${server.httpUrl}/trpc/onEvent?input=${encodeURIComponent('{"json":{"channel":"c"}}')}`;
+    // Without a token the stream says UNAUTHORIZED and ends, with no event in it.
+    const refused = await (await fetch(url, { headers: { accept: 'text/event-stream' } })).text();
+    expect(refused).toContain('event: serialized-error');
+    expect(refused).toContain('"code":"UNAUTHORIZED"');
+    expect(refused).not.toContain('id:');
+
+    const abort = new AbortController();
+    const params = encodeURIComponent(JSON.stringify({ token: 'user:bob' }));
+    const res = await fetch(`${url}&connectionParams=${params}`, {
+      headers: { accept: 'text/event-stream' },
+      signal: abort.signal,
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    expect(res.headers.get('x-accel-buffering')).toBe('no');
+    expect(res.headers.get('cache-control')).toContain('no-cache');
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const publisher = setInterval(() => void server.broker.publish('c', { hello: 'sse' }), 50);
+    try {
+      while (!text.includes('hello')) text += (await reader.read()).value ?? '';
+    } finally {
+      clearInterval(publisher);
+      abort.abort();
+    }
+    // A tracked event: the id line is what EventSource resends as Last-Event-ID.
+    expect(text).toMatch(/id: \S+/);
+    expect(text).toContain('"hello":"sse"');
   });
 
   it('serves static files with their content type and never outside the directory', async () => {

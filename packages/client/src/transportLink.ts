@@ -1,0 +1,110 @@
+import type { Operation, TRPCLink } from '@trpc/client';
+import type { AnyRouter } from '@trpc/server';
+import { observable, type Unsubscribable } from '@trpc/server/observable';
+
+/** Which way calls and subscriptions travel. */
+export type DuplexTransport = 'websocket' | 'http';
+
+/** The current transport, which the client changes when it falls back or comes back. */
+export interface TransportStore {
+  get(): DuplexTransport;
+  subscribe(listener: (transport: DuplexTransport) => void): () => void;
+}
+
+export function createTransportStore(initial: DuplexTransport) {
+  let current = initial;
+  const listeners = new Set<(transport: DuplexTransport) => void>();
+  return {
+    get: () => current,
+    set(next: DuplexTransport) {
+      if (next === current) return;
+      current = next;
+      for (const listener of listeners) listener(next);
+    },
+    subscribe(listener: (transport: DuplexTransport) => void) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  };
+}
+
+/**
+ * Sends each operation over the current transport. When the transport changes, open
+ * subscriptions move: the one on the old transport is stopped and the subscription starts again
+ * on the new one after the last event id it delivered (the resume contract makes the seam
+ * lossless; the Duplex link above drops any repeat). Queries and calls marked `idempotent` still
+ * waiting for an answer are sent again on the new transport; other calls stay where they are.
+ */
+export function transportLink(opts: {
+  websocket: TRPCLink<AnyRouter>;
+  http: TRPCLink<AnyRouter>;
+  transport: TransportStore;
+}): TRPCLink<AnyRouter> {
+  return (runtime) => {
+    const links = { websocket: opts.websocket(runtime), http: opts.http(runtime) };
+    return ({ op }) =>
+      observable((observer) => {
+        let inner: Unsubscribable | null = null;
+        let lastEventId: string | undefined;
+        let answered = false;
+        /** Bumped on every start, so a stopped transport's late callbacks are ignored. */
+        let generation = 0;
+        const start = () => {
+          const mine = ++generation;
+          const current = () => mine === generation;
+          const input =
+            op.type === 'subscription' &&
+            lastEventId !== undefined &&
+            typeof op.input === 'object' &&
+            op.input !== null
+              ? { ...op.input, lastEventId }
+              : op.input;
+          const next: Operation = { ...op, input };
+          inner = links[opts.transport.get()]({
+            op: next,
+            next: () => {
+              throw new Error('transportLink is a terminating link');
+            },
+          }).subscribe({
+            next(result) {
+              if (!current()) return;
+              const data = result.result as { id?: unknown; type?: string } | undefined;
+              if (op.type === 'subscription' && typeof data?.id === 'string') lastEventId = data.id;
+              if (op.type !== 'subscription') answered = true;
+              observer.next(result);
+            },
+            error(error) {
+              if (!current()) return;
+              answered = true;
+              observer.error(error);
+            },
+            complete() {
+              if (!current()) return;
+              answered = true;
+              observer.complete();
+            },
+          });
+        };
+        const movable =
+          op.type === 'subscription' ||
+          op.type === 'query' ||
+          (op.type === 'mutation' && op.context.idempotent === true);
+        const stopWatching = movable
+          ? opts.transport.subscribe(() => {
+              if (answered) return;
+              const previous = inner;
+              generation++;
+              previous?.unsubscribe();
+              start();
+            })
+          : () => {};
+        start();
+        return () => {
+          stopWatching();
+          inner?.unsubscribe();
+        };
+      });
+  };
+}
