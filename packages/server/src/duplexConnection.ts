@@ -424,6 +424,13 @@ class CallRun implements RunSubscriptionOptions {
     sender.send(this.connection.sharedHandler.encoder.data(envelope, value));
   }
 
+  onEvent(eventId: string, data: unknown): void {
+    const { socket, sender } = this.connection;
+    const { envelope } = this;
+    if (socket.readyState !== socket.OPEN || !envelope) return;
+    sender.send(this.connection.sharedHandler.encoder.event(envelope, eventId, data));
+  }
+
   onError(cause: unknown): void {
     const error = getTRPCErrorFromUnknown(cause);
     const { shapeOf, report } = this.connection.sharedHandler;

@@ -62,6 +62,8 @@ export interface FrameEncoder {
   envelope(id: number | string, jsonrpc: '2.0' | undefined): FrameEnvelope;
   /** A subscription `data` frame for a yielded item (tracked or not). */
   data(envelope: FrameEnvelope, value: unknown): Frame;
+  /** The frame of `tracked(eventId, data)`, without building the envelope array. */
+  event(envelope: FrameEnvelope, eventId: string, data: unknown): Frame;
   /** Events served from the cache / encoded, since creation. */
   readonly stats: { hits: number; misses: number };
 }
@@ -79,6 +81,9 @@ interface CachedEvent {
   /** `JSON.stringify(transformer.output.serialize({ id, data }))`. */
   payload: string;
   frames: Map<string, WireFrame>;
+  /** The frame most recently asked for, checked before `frames`. */
+  lastHead: string | null;
+  lastFrame: WireFrame | null;
 }
 
 /**
@@ -112,11 +117,32 @@ export function createFrameEncoder(
       eventId,
       payload: JSON.stringify(config.transformer.output.serialize({ id: eventId, data })),
       frames: new Map(),
+      lastHead: null,
+      lastFrame: null,
     };
     cache.delete(key);
     cache.set(key, entry);
     if (cache.size > cachedEvents) cache.delete(cache.keys().next().value as object);
     return entry;
+  };
+
+  const event: FrameEncoder['event'] = ({ head }, eventId, data) => {
+    if (typeof data !== 'object' || data === null) {
+      const payload = JSON.stringify(config.transformer.output.serialize({ id: eventId, data }));
+      return `${head}${payload},"id":${JSON.stringify(eventId)}}}`;
+    }
+    const entry = encodeEvent(data, eventId, data);
+    if (entry.lastHead === head && entry.lastFrame) return entry.lastFrame;
+    let frame = entry.frames.get(head);
+    if (!frame) {
+      frame = new WireFrame(
+        Buffer.from(`${head}${entry.payload},"id":${JSON.stringify(eventId)}}}`),
+      );
+      if (entry.frames.size < framesPerEvent) entry.frames.set(head, frame);
+    }
+    entry.lastHead = head;
+    entry.lastFrame = frame;
+    return frame;
   };
 
   return {
@@ -126,23 +152,11 @@ export function createFrameEncoder(
       const head = `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''},"result":{"type":"data","data":`;
       return { id, jsonrpc, head };
     },
-    data({ id, jsonrpc, head }, value) {
-      if (!isTrackedEnvelope(value)) {
-        return message({ id, jsonrpc, result: { type: 'data', data: value } });
-      }
-      const [eventId, data] = value;
-      if (typeof data !== 'object' || data === null) {
-        const payload = JSON.stringify(config.transformer.output.serialize({ id: eventId, data }));
-        return `${head}${payload},"id":${JSON.stringify(eventId)}}}`;
-      }
-      const entry = encodeEvent(data, eventId, data);
-      let frame = entry.frames.get(head);
-      if (frame) return frame;
-      frame = new WireFrame(
-        Buffer.from(`${head}${entry.payload},"id":${JSON.stringify(eventId)}}}`),
-      );
-      if (entry.frames.size < framesPerEvent) entry.frames.set(head, frame);
-      return frame;
+    data(envelope, value) {
+      if (isTrackedEnvelope(value)) return event(envelope, value[0], value[1]);
+      const { id, jsonrpc } = envelope;
+      return message({ id, jsonrpc, result: { type: 'data', data: value } });
     },
+    event,
   };
 }

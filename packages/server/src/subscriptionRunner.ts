@@ -11,6 +11,8 @@ export interface RunSubscriptionOptions {
   onStarted(): void;
   /** One yielded item. */
   onData(value: unknown): void;
+  /** One broker event, from {@link runStream}: the same frame as `onData(tracked(id, data))`. */
+  onEvent?(eventId: string, data: unknown): void;
   /** The source failed while running: the client gets this error (then `stopped`). */
   onError(cause: unknown): void;
   /** A failure after the stop (a throwing cleanup): reported on the server only. */
@@ -138,7 +140,9 @@ export async function runStream(
           completed = true;
           break;
         }
-        opts.onData(streamItemOf(next.value));
+        const item = next.value;
+        if (item.type === 'event' && opts.onEvent) opts.onEvent(item.id, item.data);
+        else opts.onData(streamItemOf(item));
       }
     } finally {
       if (!completed) opts.abort();
