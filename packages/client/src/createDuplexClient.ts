@@ -327,6 +327,11 @@ export function createDuplexClient<TRouter extends AnyRouter>(
       }),
       transportLink({
         transport,
+        onAuthRefused: () =>
+          void stop(
+            new DuplexClientError('UNAUTHORIZED', 'The server refused the credentials'),
+            'unauthorized',
+          ),
         websocket: wsLink({ client: wsClient, transformer: superjson }),
         http: httpUrl
           ? splitLink({

@@ -41,6 +41,8 @@ export function transportLink(opts: {
   websocket: TRPCLink<AnyRouter>;
   http: TRPCLink<AnyRouter>;
   transport: TransportStore;
+  /** The server refused the credentials of an HTTP call or stream (`data.authRefused`). */
+  onAuthRefused(): void;
 }): TRPCLink<AnyRouter> {
   return (runtime) => {
     const links = { websocket: opts.websocket(runtime), http: opts.http(runtime) };
@@ -77,6 +79,9 @@ export function transportLink(opts: {
             },
             error(error) {
               if (!current()) return;
+              if ((error.data as { authRefused?: unknown } | undefined)?.authRefused === true) {
+                opts.onAuthRefused();
+              }
               answered = true;
               observer.error(error);
             },

@@ -59,3 +59,15 @@ export function isOriginAllowed(
     return false;
   }
 }
+
+/**
+ * The cause of the `UNAUTHORIZED` a plain HTTP call gets when `authenticate` refuses it, told
+ * apart from an `UNAUTHORIZED` a procedure throws: the error's `data.authRefused` is `true`,
+ * and the Duplex client stops retrying, as on a WebSocket closed with 4401.
+ */
+export class AuthRefusedError extends Error {
+  constructor() {
+    super('Authentication refused');
+    this.name = 'AuthRefusedError';
+  }
+}

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AnyRouter, TRPCError } from '@trpc/server';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import sirv from 'sirv';
-import type { Authenticate } from './auth';
+import { type Authenticate, AuthRefusedError } from './auth';
 import type { Broker } from './broker';
 import { type ConnectionCounters, createConnection } from './connectionState';
 import type { DuplexContext } from './initDuplex';
@@ -153,7 +153,13 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       opts.onError(cause);
       return null;
     });
-    if (!result) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' });
+    if (!result) {
+      throw new TRPCError({
+        code: 'UNAUTHORIZED',
+        message: 'Authentication refused',
+        cause: new AuthRefusedError(),
+      });
+    }
     const userKey = userKeyOf(result.user, req);
     takeCalls(userKey, callsIn(req));
     const abort = new AbortController();

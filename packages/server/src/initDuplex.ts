@@ -1,6 +1,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { isObservable, observable } from '@trpc/server/observable';
 import superjson from 'superjson';
+import { AuthRefusedError } from './auth';
 import type { Broker } from './broker';
 import { countersOf, type DuplexConnection } from './connectionState';
 import { streamSourceKey, streamSourceOf } from './streamChannel';
@@ -59,6 +60,9 @@ export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
       client: { reconnectAfterInactivityMs: 40_000 },
     },
     errorFormatter({ shape, error }) {
+      if (error.cause instanceof AuthRefusedError) {
+        return { ...shape, data: { ...shape.data, authRefused: true } };
+      }
       const issues = inputIssuesOf(error);
       if (issues) return { ...shape, message: issues };
       if (exposeErrorDetails || error.code !== 'INTERNAL_SERVER_ERROR') return shape;

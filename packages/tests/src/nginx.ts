@@ -48,13 +48,7 @@ export interface NginxOptions {
 export async function startNginx(opts: NginxOptions) {
   const dir = await mkdtemp(join(tmpdir(), 'duplex-nginx-'));
   const port = await freePort();
-  const websocket = opts.websocket
-    ? `proxy_http_version 1.1;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $connection_upgrade;
-      proxy_read_timeout 60s;`
-    : '';
-  const config = `
+  const configFor = (websocket: boolean) => `
 ${process.getuid?.() === 0 ? 'user root;' : ''}
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -72,12 +66,19 @@ http {
     listen 127.0.0.1:${port};
     location / {
       proxy_pass http://127.0.0.1:${opts.upstreamPort};
-      ${websocket}
+      ${
+        websocket
+          ? `proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_read_timeout 60s;`
+          : ''
+      }
     }
   }
 }
 `;
-  await writeFile(join(dir, 'nginx.conf'), config);
+  await writeFile(join(dir, 'nginx.conf'), configFor(opts.websocket));
   const child: ChildProcess = spawn(
     nginxPath,
     ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'],
@@ -102,6 +103,12 @@ http {
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    /** Rewrites the configuration and reloads it (SIGHUP); new connections get the new one. */
+    async reconfigure(next: { websocket: boolean }) {
+      await writeFile(join(dir, 'nginx.conf'), configFor(next.websocket));
+      child.kill('SIGHUP');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    },
     async [Symbol.asyncDispose]() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

@@ -75,4 +75,42 @@ describe.skipIf(!hasNginx)('falling back to HTTP behind nginx defaults', () => {
     expect(sent()).toEqual(Array.from({ length: total }, (_, n) => n));
     expect(client.$transport.get()).toBe('http');
   });
+
+  it('moves back to the WebSocket once the proxy passes upgrades, losing and repeating nothing', async () => {
+    await using server = await startTestServer();
+    await using proxy = await startNginx({ upstreamPort: server.port, websocket: false });
+    await using client = testClient(`ws://127.0.0.1:${proxy.port}/trpc`);
+    await client.whoami.query();
+    expect(client.$transport.get()).toBe('http');
+    const seen = collector<{ n: number }>();
+    client.onEvent.subscribe(
+      { channel: 'back' },
+      { onData: ({ data }) => seen.push(data as { n: number }) },
+    );
+    await vi.waitFor(async () => {
+      await server.broker.publish('back', { n: -1 });
+      expect(seen.items.length).toBeGreaterThan(0);
+    });
+    const total = 80;
+    for (let n = 0; n < total; n++) {
+      if (n === 20) await proxy.reconfigure({ websocket: true });
+      await server.broker.publish('back', { n });
+      await sleep(20);
+    }
+    await vi.waitFor(() => expect(client.$transport.get()).toBe('websocket'), { timeout: 15_000 });
+    await server.broker.publish('back', { n: total });
+    const sent = () => seen.items.filter((e) => e.n >= 0).map((e) => e.n);
+    await vi.waitFor(() => expect(sent()).toHaveLength(total + 1), { timeout: 15_000 });
+    expect(sent()).toEqual(Array.from({ length: total + 1 }, (_, n) => n));
+    expect(server.server.connections).toBe(1);
+  });
+
+  it('stops on a refused token over HTTP as it does on the WebSocket', async () => {
+    await using server = await startTestServer();
+    await using proxy = await startNginx({ upstreamPort: server.port, websocket: false });
+    await using client = testClient(`ws://127.0.0.1:${proxy.port}/trpc`, { token: 'nobody' });
+    const error = await client.whoami.query().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNAUTHORIZED', retryable: false });
+    expect(client.$status.get().state).toBe('unauthorized');
+  });
 });
