@@ -190,6 +190,7 @@ export function createDuplexClient<TRouter extends AnyRouter>(
   let connects = 0;
   let attempt = 0;
   let openSockets = 0;
+  let socketsOpened = 0;
   let nextRetryAt: number | null = null;
   let lastCloseCode: number | null = null;
   let terminal: DuplexClientError | null = null;
@@ -278,6 +279,7 @@ export function createDuplexClient<TRouter extends AnyRouter>(
     WebSocket: trackSockets(BaseSocket, {
       ready() {
         openSockets++;
+        socketsOpened++;
         attempt = 0;
         failedAttempts = 0;
         // The socket works (again): everything moves back to it.
@@ -327,6 +329,7 @@ export function createDuplexClient<TRouter extends AnyRouter>(
       }),
       transportLink({
         transport,
+        socketState: () => ({ open: openSockets > 0, opened: socketsOpened }),
         onAuthRefused: () =>
           void stop(
             new DuplexClientError('UNAUTHORIZED', 'The server refused the credentials'),

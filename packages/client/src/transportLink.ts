@@ -43,6 +43,8 @@ export function transportLink(opts: {
   transport: TransportStore;
   /** The server refused the credentials of an HTTP call or stream (`data.authRefused`). */
   onAuthRefused(): void;
+  /** Whether a socket is open now, and how many have opened so far. */
+  socketState(): { open: boolean; opened: number };
 }): TRPCLink<AnyRouter> {
   return (runtime) => {
     const links = { websocket: opts.websocket(runtime), http: opts.http(runtime) };
@@ -92,19 +94,24 @@ export function transportLink(opts: {
             },
           });
         };
-        const movable =
+        const safeToResend =
           op.type === 'subscription' ||
           op.type === 'query' ||
           (op.type === 'mutation' && op.context.idempotent === true);
-        const stopWatching = movable
-          ? opts.transport.subscribe(() => {
-              if (answered) return;
-              const previous = inner;
-              generation++;
-              previous?.unsubscribe();
-              start();
-            })
-          : () => {};
+        // A call made while no socket was open, with none opened since, was never sent: it can
+        // move whatever it is.
+        const atStart = opts.socketState();
+        const neverSent = () =>
+          opts.transport.get() === 'http' &&
+          !atStart.open &&
+          opts.socketState().opened === atStart.opened;
+        const stopWatching = opts.transport.subscribe(() => {
+          if (answered || !(safeToResend || neverSent())) return;
+          const previous = inner;
+          generation++;
+          previous?.unsubscribe();
+          start();
+        });
         start();
         return () => {
           stopWatching();
