@@ -106,4 +106,15 @@ describe('server typing', () => {
     // @ts-expect-error there is no way to skip certificate checks
     createDuplexClient<AppRouter>({ url: 'wss://h/trpc', tls: { rejectUnauthorized: false } });
   });
+
+  it('gives the same client type whichever transport it uses', () => {
+    const auto = createDuplexClient<AppRouter>({ url: 'ws://127.0.0.1:1/trpc' });
+    const http = createDuplexClient<AppRouter>({ url: 'ws://127.0.0.1:1/trpc', transport: 'http' });
+    const ws = createDuplexClient<AppRouter>({ url: 'ws://h/trpc', transport: 'websocket' });
+    expectTypeOf(http).toEqualTypeOf(auto);
+    expectTypeOf(ws).toEqualTypeOf(auto);
+    expectTypeOf(auto.$transport.get()).toEqualTypeOf<'websocket' | 'http'>();
+    // @ts-expect-error no such transport
+    createDuplexClient<AppRouter>({ url: 'ws://h/trpc', transport: 'sse' });
+  });
 });
