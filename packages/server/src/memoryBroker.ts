@@ -1,4 +1,4 @@
-import { createAsyncQueue } from './asyncQueue';
+import { type AsyncQueue, createAsyncQueue } from './asyncQueue';
 import type { Broker, BrokerItem, BrokerSubscribeOptions } from './broker';
 
 /** Options of {@link createMemoryBroker}. */
@@ -38,14 +38,61 @@ interface StoredEvent {
   seq: number;
   at: number;
   data: unknown;
+  /** Its id, made once for every subscriber (they then share one string). */
+  id?: string;
 }
 
 interface Channel {
   /** Retained events, oldest first. */
   events: StoredEvent[];
   headSeq: number;
-  /** `ephemeralId` is set for events that were never logged. */
-  listeners: Set<(event: StoredEvent, ephemeralId?: string) => void>;
+  listeners: Set<Subscriber>;
+}
+
+/** How a broker names its events. */
+interface EventIds {
+  /** A stored event's id, made once and shared. */
+  of(event: StoredEvent): string;
+  /** The id of a sequence number. */
+  at(seq: number): string;
+}
+
+/**
+ * One subscription's end of a channel. A class rather than closures: an idle subscription
+ * (the common case: thousands per process) costs its fields only.
+ */
+class Subscriber {
+  constructor(
+    readonly queue: AsyncQueue<BrokerItem<unknown>>,
+    public lastSeq: number,
+    private readonly ids: EventIds,
+    private readonly maxQueuedEvents: number,
+  ) {}
+
+  deliver(event: StoredEvent, ephemeralId?: string): void {
+    this.lastSeq = event.seq;
+    this.queue.push({ type: 'event', id: ephemeralId ?? this.ids.of(event), data: event.data });
+  }
+
+  /** A live event; `ephemeralId` is set for events that were never logged. */
+  receive(event: StoredEvent, ephemeralId?: string): void {
+    const { queue } = this;
+    if (ephemeralId !== undefined) {
+      if (queue.size < this.maxQueuedEvents) this.deliver(event, ephemeralId);
+      return;
+    }
+    if (queue.size >= this.maxQueuedEvents) {
+      queue.clear();
+      queue.push({
+        type: 'gap',
+        id: this.ids.of(event),
+        requestedEventId: this.ids.at(this.lastSeq),
+      });
+      this.lastSeq = event.seq;
+      return;
+    }
+    this.deliver(event);
+  }
 }
 
 /**
@@ -65,6 +112,11 @@ export function createMemoryBroker(opts: MemoryBrokerOptions = {}): Broker {
   const channels = new Map<string, Channel>();
   const closers = new Set<() => void>();
   const toId = (seq: number) => `${epoch}:${seq}`;
+  const idOf = (event: StoredEvent) => {
+    event.id ??= toId(event.seq);
+    return event.id;
+  };
+  const ids: EventIds = { of: idOf, at: toId };
   let ephemeralCount = 0;
 
   const channelOf = (name: string): Channel => {
@@ -110,49 +162,31 @@ export function createMemoryBroker(opts: MemoryBrokerOptions = {}): Broker {
       const channel = channelOf(name);
       if (publishOpts.ephemeral) {
         const id = `${toId(channel.headSeq)}~${++ephemeralCount}`;
-        for (const listener of channel.listeners)
-          listener({ seq: channel.headSeq, at: o.now(), data }, id);
+        const event = { seq: channel.headSeq, at: o.now(), data };
+        for (const subscriber of channel.listeners) subscriber.receive(event, id);
         return id;
       }
       const event = { seq: ++channel.headSeq, at: o.now(), data };
       channel.events.push(event);
       trim(channel);
-      for (const listener of channel.listeners) listener(event);
-      return toId(event.seq);
+      for (const subscriber of channel.listeners) subscriber.receive(event);
+      return idOf(event);
     },
 
     subscribe<TData>(name: string, subOpts: BrokerSubscribeOptions = {}) {
       const channel = channelOf(name);
       trim(channel);
-      const queue = createAsyncQueue<BrokerItem<TData>>(() => {
-        channel.listeners.delete(listener);
+      const queue: AsyncQueue<BrokerItem<TData>> = createAsyncQueue<BrokerItem<TData>>(() => {
+        channel.listeners.delete(subscriber);
         closers.delete(queue.end);
         subOpts.signal?.removeEventListener('abort', queue.end);
       });
-      let lastSeq = channel.headSeq;
-      const deliver = (event: StoredEvent, ephemeralId?: string) => {
-        lastSeq = event.seq;
-        queue.push({
-          type: 'event',
-          id: ephemeralId ?? toId(event.seq),
-          data: event.data as TData,
-        });
-      };
-      const listener = (event: StoredEvent, ephemeralId?: string) => {
-        if (ephemeralId !== undefined && queue.size >= o.maxQueuedEvents) return;
-        if (ephemeralId !== undefined) return deliver(event, ephemeralId);
-        if (queue.size >= o.maxQueuedEvents) {
-          queue.clear();
-          queue.push({
-            type: 'gap',
-            id: toId(event.seq),
-            requestedEventId: toId(lastSeq),
-          });
-          lastSeq = event.seq;
-          return;
-        }
-        deliver(event);
-      };
+      const subscriber = new Subscriber(
+        queue as AsyncQueue<BrokerItem<unknown>>,
+        channel.headSeq,
+        ids,
+        o.maxQueuedEvents,
+      );
 
       const { lastEventId } = subOpts;
       if (lastEventId == null) {
@@ -163,13 +197,13 @@ export function createMemoryBroker(opts: MemoryBrokerOptions = {}): Broker {
           // Everything still retained is newer than what the subscriber had: replay it all.
           const firstRetained = channel.events[0]?.seq ?? channel.headSeq + 1;
           queue.push({ type: 'gap', id: toId(firstRetained - 1), requestedEventId: lastEventId });
-          for (const event of channel.events) deliver(event);
+          for (const event of channel.events) subscriber.deliver(event);
         } else {
-          for (const event of channel.events) if (event.seq > after) deliver(event);
+          for (const event of channel.events) if (event.seq > after) subscriber.deliver(event);
         }
       }
       // Registered in the same tick as the replay above, so no publish falls between them.
-      channel.listeners.add(listener);
+      channel.listeners.add(subscriber);
       closers.add(queue.end);
       if (subOpts.signal?.aborted) queue.end();
       subOpts.signal?.addEventListener('abort', queue.end, { once: true });
