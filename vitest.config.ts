@@ -35,6 +35,21 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
+      {
+        resolve,
+        ssr: { resolve: { conditions: ['@duplex/source'] } },
+        test: {
+          // The core suites again on the stock tRPC handler (the default is Duplex's own), so
+          // both stay green; the conformance suite compares the two directly.
+          name: 'integration-stock',
+          include: [
+            'packages/tests/src/{auth,failover,fuzz,keepalive,limits,reconnect,roundtrip}.test.ts',
+          ],
+          env: { DUPLEX_TEST_HANDLER: 'stock' },
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
     ],
   },
 });
