@@ -62,7 +62,12 @@ export async function startChat(opts: ChatServerOptions = {}) {
   return { app, url, port: Number(new URL(url).port), close };
 }
 
-const refusedSocket = /^WebSocket connection to '.*' failed: .*net::ERR_CONNECTION_REFUSED$/;
+/**
+ * Chromium logs every refused connection: while a server restarts, that is the client retrying
+ * its socket, and probing plain HTTP before it would fall back to it.
+ */
+const refusedConnection =
+  /^(WebSocket connection to '.*' failed: .*|Failed to load resource: )net::ERR_CONNECTION_REFUSED$/;
 
 export interface ChatPage {
   name: string;
@@ -79,12 +84,13 @@ export async function openPage(browser: Browser, url: string, name: string, sign
   if (signedIn) {
     await context.addInitScript((n) => localStorage.setItem('duplex-chat:name', n), name);
   }
+  // Well inside the 30 s test timeout, so a stuck click or wait fails with its own message.
+  context.setDefaultTimeout(10_000);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => {
-    // Chromium logs every refused socket; while a server restarts, that is the client retrying.
-    if (message.type() === 'error' && !refusedSocket.test(message.text())) {
+    if (message.type() === 'error' && !refusedConnection.test(message.text())) {
       errors.push(message.text());
     }
   });

@@ -43,6 +43,8 @@ export class ChatModel {
   backOnline = false;
   private readonly roomStates = new Map<string, RoomState>();
   private readonly streams = new Map<string, { unsubscribe(): void }>();
+  /** room id → when its stream last (re)started. */
+  private readonly streamStartedAt = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private version = 0;
   /** room id → when this user last sent a typing signal there. */
@@ -163,6 +165,12 @@ export class ChatModel {
     const stream = this.client.chat.onEvent.subscribe(
       { roomId },
       {
+        // A message sent while the stream was starting may be in neither the stream nor a
+        // page loaded before: load the newest page again, merged by id.
+        onStarted: () => {
+          this.streamStartedAt.set(roomId, performance.now());
+          if (this.room(roomId).historyLoaded) void this.mergeNewest(roomId);
+        },
         onData: ({ data }) => {
           if (isGap(data)) void this.reload(roomId);
           else this.apply(roomId, data);
@@ -275,6 +283,7 @@ export class ChatModel {
     this.changed();
     try {
       const oldest = this.ordered(roomId)[0]?.id;
+      const sentAt = performance.now();
       const page = await this.client.chat.history.query({
         roomId,
         limit: pageSize,
@@ -284,6 +293,9 @@ export class ChatModel {
         if (!state.messages.has(message.id)) state.messages.set(message.id, message);
       state.hasOlder = page.length === pageSize;
       state.historyLoaded = true;
+      // The stream started after this page was asked for: something may have fallen between.
+      if (!oldest && (this.streamStartedAt.get(roomId) ?? -1) > sentAt)
+        void this.mergeNewest(roomId);
     } catch (error) {
       this.fail(error);
     } finally {
@@ -298,6 +310,23 @@ export class ChatModel {
     const state = this.room(roomId);
     for (const message of page) state.messages.set(message.id, message);
     await this.refreshRooms();
+  }
+
+  /** The newest page, merged by id into what the room has. */
+  private async mergeNewest(roomId: string) {
+    try {
+      const page = await this.client.chat.history.query({ roomId, limit: pageSize });
+      const state = this.room(roomId);
+      for (const message of page) {
+        const known = state.messages.get(message.id);
+        // A streamed reply the stream has taken further than this page stays as it is.
+        if (!known?.stream || (message.stream?.chunks ?? 0) >= known.stream.chunks)
+          state.messages.set(message.id, message);
+      }
+      this.changed();
+    } catch {
+      // The stream brings what happens next; an error here only leaves what was loaded.
+    }
   }
 
   private markActiveRead() {

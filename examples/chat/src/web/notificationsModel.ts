@@ -25,11 +25,15 @@ export class NotificationsModel {
     private readonly fail: (error: unknown) => void,
   ) {}
 
-  /** Subscribes first, then loads: nothing sent in between is missed (merged by id). */
+  /**
+   * Subscribes, and loads the feed once the stream runs (and again whenever it restarts):
+   * whatever was sent before is in the feed, whatever after arrives on the stream.
+   */
   start() {
     this.stream = this.client.notifications.onNotification.subscribe(
       {},
       {
+        onStarted: () => void this.refresh(),
         onData: ({ data }) => {
           if (isGap(data)) void this.refresh();
           else this.apply(data);
@@ -37,7 +41,6 @@ export class NotificationsModel {
         onError: (error) => this.fail(error),
       },
     );
-    void this.refresh();
     this.client.notifications.preferences
       .query()
       .then((prefs) => {
