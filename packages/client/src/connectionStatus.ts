@@ -1,7 +1,11 @@
 /** The connection status of a Duplex client. */
 export type DuplexStatus =
   | { readonly state: 'connecting' }
-  | { readonly state: 'open' }
+  | {
+      readonly state: 'open';
+      /** Over the WebSocket, or over HTTP and server-sent events after a fallback. */
+      readonly transport: 'websocket' | 'http';
+    }
   | {
       readonly state: 'reconnecting';
       /** 0-based reconnect attempt since the connection was last open. */

@@ -202,7 +202,7 @@ export function createDuplexClient<TRouter extends AnyRouter>(
     if (terminal) return;
     const next: DuplexStatus =
       openSockets > 0 || transport.get() === 'http'
-        ? { state: 'open' }
+        ? { state: 'open', transport: openSockets > 0 ? 'websocket' : 'http' }
         : !online.isOnline()
           ? { state: 'offline' }
           : connects <= 1 && lastCloseCode === null

@@ -53,7 +53,7 @@ describe.skipIf(!hasNginx)('falling back to HTTP behind nginx defaults', () => {
     await using client = testClient(`ws://127.0.0.1:${proxy.port}/trpc`);
     expect(await client.whoami.query()).toEqual({ id: 'alice', name: 'User alice' });
     expect(client.$transport.get()).toBe('http');
-    expect(client.$status.get().state).toBe('open');
+    expect(client.$status.get()).toEqual({ state: 'open', transport: 'http' });
     const seen = collector<{ n: number }>();
     client.onEvent.subscribe(
       { channel: 'fallback' },

@@ -29,7 +29,9 @@ export function Sidebar({
         <div className="me-text">
           <strong>{model.me.name}</strong>
           <span className="conn" data-state={model.status.state}>
-            {statusLabel[model.status.state]}
+            {model.status.state === 'open' && model.status.transport === 'http'
+              ? 'Online (over HTTP)'
+              : statusLabel[model.status.state]}
           </span>
         </div>
         <Bell model={model} onToggle={onToggleNotifications} />
