@@ -359,6 +359,8 @@ export function createDuplexClient<TRouter extends AnyRouter>(
     ],
   });
 
+  // HTTP only: open from the start (there is no socket to wait for).
+  if (mode === 'http') refreshStatus();
   const close = () => stop(new DuplexClientError('CLOSED', 'The client was closed'), 'closed');
   const extras: Record<PropertyKey, unknown> = {
     $status: { get: status.get, subscribe: status.subscribe } satisfies StatusStore,

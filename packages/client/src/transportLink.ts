@@ -81,9 +81,16 @@ export function transportLink(opts: {
             },
             error(error) {
               if (!current()) return;
-              if ((error.data as { authRefused?: unknown } | undefined)?.authRefused === true) {
-                opts.onAuthRefused();
+              const data = error.data as
+                | { authRefused?: unknown; tokenExpired?: unknown }
+                | undefined;
+              // The stream's token expired: start it again (a fresh token) after its last event.
+              if (op.type === 'subscription' && data?.tokenExpired === true) {
+                generation++;
+                start();
+                return;
               }
+              if (data?.authRefused === true) opts.onAuthRefused();
               answered = true;
               observer.error(error);
             },

@@ -71,3 +71,15 @@ export class AuthRefusedError extends Error {
     this.name = 'AuthRefusedError';
   }
 }
+
+/**
+ * The cause of the `UNAUTHORIZED` that ends an HTTP event stream when its token expires: the
+ * error's `data.tokenExpired` is `true`, and the Duplex client starts the stream again with a
+ * fresh token, resuming after its last event id.
+ */
+export class TokenExpiredError extends Error {
+  constructor() {
+    super('Token expired');
+    this.name = 'TokenExpiredError';
+  }
+}

@@ -38,3 +38,15 @@ export function createConnection(
 export function countersOf(connection: DuplexConnection): ConnectionCounters | undefined {
   return counters.get(connection);
 }
+
+const expiries = new WeakMap<DuplexConnection, number>();
+
+/** Records when the credentials of an HTTP event stream's connection expire (epoch ms). */
+export function setExpiry(connection: DuplexConnection, expiresAt: number): void {
+  expiries.set(connection, expiresAt);
+}
+
+/** When the connection's credentials expire, if it is an HTTP event stream that knows. */
+export function expiryOf(connection: DuplexConnection): number | undefined {
+  return expiries.get(connection);
+}

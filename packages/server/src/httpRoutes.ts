@@ -5,7 +5,7 @@ import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import sirv from 'sirv';
 import { type Authenticate, AuthRefusedError } from './auth';
 import type { Broker } from './broker';
-import { type ConnectionCounters, createConnection } from './connectionState';
+import { type ConnectionCounters, createConnection, setExpiry } from './connectionState';
 import type { DuplexContext } from './initDuplex';
 import type { DuplexLimits } from './limits';
 import { createTokenBucket, type TokenBucket } from './tokenBucket';
@@ -171,6 +171,11 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       streamLimits,
       isStream ? streamCountersOf(userKey) : undefined,
     );
+    // An event stream ends when its token does (see `initDuplex`); the client starts it again
+    // with a fresh token and resumes after its last event id.
+    if (isStream && result.expiresAt !== undefined) {
+      setExpiry(connection, new Date(result.expiresAt).getTime());
+    }
     return { user: result.user, connection, broker: opts.broker, signal: abort.signal };
   };
 

@@ -1,5 +1,5 @@
 export type { AllowedOrigins, Authenticate, AuthenticateOptions, AuthResult } from './auth';
-export { AuthRefusedError } from './auth';
+export { AuthRefusedError, TokenExpiredError } from './auth';
 export type {
   Broker,
   BrokerItem,

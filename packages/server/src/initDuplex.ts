@@ -1,10 +1,11 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { isObservable, observable } from '@trpc/server/observable';
 import superjson from 'superjson';
-import { AuthRefusedError } from './auth';
+import { AuthRefusedError, TokenExpiredError } from './auth';
 import type { Broker } from './broker';
-import { countersOf, type DuplexConnection } from './connectionState';
+import { countersOf, type DuplexConnection, expiryOf } from './connectionState';
 import { streamSourceKey, streamSourceOf } from './streamChannel';
+import { setLongTimeout } from './tokenExpiry';
 
 /**
  * The context every Duplex procedure receives. `TUser` is what your `authenticate` returns;
@@ -63,6 +64,9 @@ export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
       if (error.cause instanceof AuthRefusedError) {
         return { ...shape, data: { ...shape.data, authRefused: true } };
       }
+      if (error.cause instanceof TokenExpiredError) {
+        return { ...shape, data: { ...shape.data, tokenExpired: true } };
+      }
       const issues = inputIssuesOf(error);
       if (issues) return { ...shape, message: issues };
       if (exposeErrorDetails || error.code !== 'INTERNAL_SERVER_ERROR') return shape;
@@ -97,7 +101,9 @@ export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
       release();
       return result;
     }
-    return { ...result, data: releaseWhenDone(result.data, release) };
+    const expiresAt = expiryOf(ctx.connection);
+    const data = expiresAt === undefined ? result.data : untilExpiry(result.data, expiresAt);
+    return { ...result, data: releaseWhenDone(data, release) };
   });
 
   return {
@@ -183,4 +189,41 @@ function inputIssuesOf(error: TRPCError): string | null {
       return path ? `${path}: ${String(issue.message)}` : String(issue.message);
     })
     .join('; ');
+}
+
+/**
+ * An HTTP event stream's items until its token expires, then `UNAUTHORIZED` with a
+ * {@link TokenExpiredError} cause, which tells the Duplex client to start it again with a fresh
+ * token. (A WebSocket gets a reconnect notification instead.)
+ */
+function untilExpiry(data: unknown, expiresAt: number): unknown {
+  if (isObservable(data) || !data || typeof data !== 'object' || !(Symbol.asyncIterator in data)) {
+    return data;
+  }
+  const source = data as AsyncIterable<unknown>;
+  return (async function* () {
+    const iterator = source[Symbol.asyncIterator]();
+    let expire: () => void = () => {};
+    const expired = new Promise<'expired'>((resolve) => {
+      expire = () => resolve('expired');
+    });
+    const cancel = setLongTimeout(expire, expiresAt - Date.now());
+    try {
+      for (;;) {
+        const next = await Promise.race([iterator.next(), expired]);
+        if (next === 'expired') {
+          throw new TRPCError({
+            code: 'UNAUTHORIZED',
+            message: 'Token expired',
+            cause: new TokenExpiredError(),
+          });
+        }
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      cancel();
+      await iterator.return?.();
+    }
+  })();
 }

@@ -113,4 +113,42 @@ describe.skipIf(!hasNginx)('falling back to HTTP behind nginx defaults', () => {
     expect(error).toMatchObject({ code: 'UNAUTHORIZED', retryable: false });
     expect(client.$status.get().state).toBe('unauthorized');
   });
+
+  it('refreshes an expiring token on the event stream without losing events', async () => {
+    const ttlMs = 600;
+    await using server = await startTestServer({
+      authenticate: ({ connectionParams }) => {
+        const [, id, exp] = connectionParams?.token?.match(/^(\w+)\|(\d+)$/) ?? [];
+        if (!id || Number(exp) < Date.now()) return null;
+        return { user: { id, name: id }, expiresAt: Number(exp) };
+      },
+    });
+    let issued = 0;
+    await using client = testClient(`ws://127.0.0.1:${server.port}/trpc`, {
+      transport: 'http',
+      token: async () => {
+        issued++;
+        return `alice|${Date.now() + ttlMs}`;
+      },
+    });
+    const seen = collector<{ n: number }>();
+    client.onEvent.subscribe(
+      { channel: 'expiring' },
+      { onData: ({ data }) => seen.push(data as { n: number }) },
+    );
+    await vi.waitFor(async () => {
+      await server.broker.publish('expiring', { n: -1 });
+      expect(seen.items.length).toBeGreaterThan(0);
+    });
+    const total = 100;
+    for (let n = 0; n < total; n++) {
+      await server.broker.publish('expiring', { n });
+      await sleep(20);
+    }
+    const sent = () => seen.items.filter((e) => e.n >= 0).map((e) => e.n);
+    await vi.waitFor(() => expect(sent()).toHaveLength(total), { timeout: 15_000 });
+    expect(sent()).toEqual(Array.from({ length: total }, (_, n) => n));
+    expect(issued).toBeGreaterThanOrEqual(3);
+    expect(client.$status.get()).toEqual({ state: 'open', transport: 'http' });
+  });
 });
