@@ -2,7 +2,7 @@ import type { DuplexStatus } from '@duplex/client';
 import { closeCodes } from '@duplex/server';
 import { describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import { startTestServer, testClient } from './fixtures';
+import { expiringAuth, startTestServer, testClient, tokenIssuer } from './fixtures';
 import { closeCodeOf, deferred, openAuthedRawSocket, openRawSocket, sleep } from './helpers';
 
 describe('authentication at the handshake', () => {
@@ -43,19 +43,10 @@ describe('authentication at the handshake', () => {
 
   it('refreshes an expiring token on a new connection without losing subscription events', async () => {
     const ttlMs = 300;
-    await using server = await startTestServer({
-      authenticate: ({ connectionParams }) => {
-        const [, id, exp] = connectionParams?.token?.match(/^(\w+)\|(\d+)$/) ?? [];
-        if (!id || Number(exp) < Date.now()) return null;
-        return { user: { id, name: id }, expiresAt: Number(exp) };
-      },
-    });
-    let issued = 0;
+    await using server = await startTestServer({ authenticate: expiringAuth });
+    const issuer = tokenIssuer(ttlMs);
     await using client = testClient(server.wsUrl, {
-      token: async () => {
-        issued++;
-        return `alice|${Date.now() + ttlMs}`;
-      },
+      token: issuer.token,
     });
     const states: DuplexStatus['state'][] = [];
     client.$status.subscribe((s) => states.push(s.state));
@@ -78,7 +69,7 @@ describe('authentication at the handshake', () => {
     }
     await vi.waitFor(() => expect(seen).toHaveLength(total));
     expect(seen).toEqual(Array.from({ length: total }, (_, n) => n));
-    expect(issued).toBeGreaterThanOrEqual(3);
+    expect(issuer.issued).toBeGreaterThanOrEqual(3);
     expect(errors).toEqual([]);
     expect(states).not.toContain('reconnecting');
     // Old sockets close once their subscriptions have moved (a refresh may be under way now).

@@ -150,3 +150,23 @@ export function testClient(url: string, opts: Partial<DuplexClientOptions> = {})
     ...opts,
   });
 }
+
+/**
+ * Short-lived tokens for refresh tests: `expiringAuth` accepts `<id>|<expiry epoch ms>` until
+ * then, and `issuer.token` mints a new one lasting `ttlMs` each time a client asks, counting.
+ */
+export const expiringAuth: Authenticate<TestUser> = ({ connectionParams }) => {
+  const [, id, exp] = connectionParams?.token?.match(/^(\w+)\|(\d+)$/) ?? [];
+  if (!id || Number(exp) < Date.now()) return null;
+  return { user: { id, name: id }, expiresAt: Number(exp) };
+};
+export function tokenIssuer(ttlMs: number) {
+  const issuer = {
+    issued: 0,
+    token: async () => {
+      issuer.issued++;
+      return `alice|${Date.now() + ttlMs}`;
+    },
+  };
+  return issuer;
+}

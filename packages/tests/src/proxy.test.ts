@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { startTestServer, testClient } from './fixtures';
+import { expiringAuth, startTestServer, testClient, tokenIssuer } from './fixtures';
 import { collector, sleep } from './helpers';
 import { nginxAvailable, startNginx } from './nginx';
 
@@ -116,20 +116,11 @@ describe.skipIf(!hasNginx)('falling back to HTTP behind nginx defaults', () => {
 
   it('refreshes an expiring token on the event stream without losing events', async () => {
     const ttlMs = 600;
-    await using server = await startTestServer({
-      authenticate: ({ connectionParams }) => {
-        const [, id, exp] = connectionParams?.token?.match(/^(\w+)\|(\d+)$/) ?? [];
-        if (!id || Number(exp) < Date.now()) return null;
-        return { user: { id, name: id }, expiresAt: Number(exp) };
-      },
-    });
-    let issued = 0;
+    await using server = await startTestServer({ authenticate: expiringAuth });
+    const issuer = tokenIssuer(ttlMs);
     await using client = testClient(`ws://127.0.0.1:${server.port}/trpc`, {
       transport: 'http',
-      token: async () => {
-        issued++;
-        return `alice|${Date.now() + ttlMs}`;
-      },
+      token: issuer.token,
     });
     const seen = collector<{ n: number }>();
     client.onEvent.subscribe(
@@ -148,7 +139,7 @@ describe.skipIf(!hasNginx)('falling back to HTTP behind nginx defaults', () => {
     const sent = () => seen.items.filter((e) => e.n >= 0).map((e) => e.n);
     await vi.waitFor(() => expect(sent()).toHaveLength(total), { timeout: 15_000 });
     expect(sent()).toEqual(Array.from({ length: total }, (_, n) => n));
-    expect(issued).toBeGreaterThanOrEqual(3);
+    expect(issuer.issued).toBeGreaterThanOrEqual(3);
     expect(client.$status.get()).toEqual({ state: 'open', transport: 'http' });
   });
 });
