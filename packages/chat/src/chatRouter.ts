@@ -6,7 +6,7 @@ import {
   type Presence,
   streamChannel,
 } from '@duplex/server';
-import { createTokenBucket, type TokenBucket } from '@duplex/server/internal';
+import { createKeyedBuckets } from '@duplex/server/internal';
 import { TRPCError } from '@trpc/server';
 import { type ChatLimits, chatLimitsDefaults } from './chatLimits';
 import type { ChatStore } from './chatStore';
@@ -66,29 +66,15 @@ const notFound = (message: string) => new TRPCError({ code: 'NOT_FOUND', message
 const badRequest = (message: string) => new TRPCError({ code: 'BAD_REQUEST', message });
 const conflict = (message: string) => new TRPCError({ code: 'CONFLICT', message });
 
-/** Token buckets per key (user, stream), dropped once idle and full again. */
+/** Per-key rate limits answered with `TOO_MANY_REQUESTS` and `message`. */
 function createKeyedLimiter(ratePerSecond: number, capacity: number, message: string) {
-  const buckets = new Map<string, { bucket: TokenBucket; usedAt: number }>();
+  const buckets = createKeyedBuckets({ ratePerSecond, capacity });
   return {
     take(key: string) {
-      const now = performance.now();
-      if (buckets.size > 10_000) {
-        for (const [id, entry] of buckets)
-          if (now - entry.usedAt > bucketIdleMs) buckets.delete(id);
-      }
-      let entry = buckets.get(key);
-      if (!entry) {
-        entry = { bucket: createTokenBucket({ ratePerSecond, capacity }), usedAt: now };
-        buckets.set(key, entry);
-      }
-      entry.usedAt = now;
-      if (!entry.bucket.take(1)) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message });
+      if (!buckets.take(key)) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message });
     },
   };
 }
-
-/** Buckets idle this long are full again and can be dropped. */
-const bucketIdleMs = 60_000;
 
 /**
  * The chat router, to mount as `chat` in your app router. Every procedure checks that the

@@ -1,41 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { SqlDatabase } from '@duplex/sql';
-import { dropTestSchema, sqlTestBackends } from '@duplex/sql/testing';
+import { storeTestBackends } from '@duplex/sql/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatStore } from './chatStore';
 import { createMemoryChatStore } from './memoryChatStore';
 import { createSqlChatStore } from './sqlChatStore';
 
-const sql = await sqlTestBackends();
-const backends = [
-  {
-    name: 'memory',
-    available: true,
-    open: async () => ({ store: createMemoryChatStore(), db: null }),
-  },
-  ...sql.map((b) => ({
-    name: b.name,
-    available: b.available,
-    open: async () => {
-      const db = await b.create();
-      return { store: await createSqlChatStore(db), db };
-    },
-  })),
-];
+const backends = await storeTestBackends<ChatStore>({
+  memory: createMemoryChatStore,
+  sql: createSqlChatStore,
+});
 
 for (const backend of backends) {
   describe.skipIf(!backend.available)(`ChatStore on ${backend.name}`, () => {
     let store: ChatStore;
-    let db: SqlDatabase | null;
+    let close: () => Promise<void> = async () => {};
     beforeAll(async () => {
-      ({ store, db } = await backend.open());
+      ({ store, close } = await backend.open());
     });
-    afterAll(async () => {
-      if (db) {
-        await dropTestSchema(db);
-        await db.close();
-      }
-    });
+    afterAll(() => close());
 
     /** A fresh room owned by `owner`, so tests sharing the database never collide. */
     const room = async (

@@ -1,28 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { SqlDatabase } from '@duplex/sql';
-import { dropTestSchema, sqlTestBackends } from '@duplex/sql/testing';
+import { storeTestBackends } from '@duplex/sql/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryNotificationStore } from './memoryNotificationStore';
 import type { NotificationContent, NotificationStore } from './notificationStore';
 import { defaultPreferences, type Preferences } from './schemas';
 import { createSqlNotificationStore } from './sqlNotificationStore';
 
-const sql = await sqlTestBackends();
-const backends = [
-  {
-    name: 'memory',
-    available: true,
-    open: async () => ({ store: createMemoryNotificationStore(), db: null }),
-  },
-  ...sql.map((b) => ({
-    name: b.name,
-    available: b.available,
-    open: async () => {
-      const db = await b.create();
-      return { store: await createSqlNotificationStore(db), db };
-    },
-  })),
-];
+const backends = await storeTestBackends<NotificationStore>({
+  memory: createMemoryNotificationStore,
+  sql: createSqlNotificationStore,
+});
 
 const content = (over: Partial<NotificationContent> = {}): NotificationContent => ({
   category: 'test',
@@ -38,16 +25,11 @@ const content = (over: Partial<NotificationContent> = {}): NotificationContent =
 for (const backend of backends) {
   describe.skipIf(!backend.available)(`NotificationStore on ${backend.name}`, () => {
     let store: NotificationStore;
-    let db: SqlDatabase | null;
+    let close: () => Promise<void> = async () => {};
     beforeAll(async () => {
-      ({ store, db } = await backend.open());
+      ({ store, close } = await backend.open());
     });
-    afterAll(async () => {
-      if (db) {
-        await dropTestSchema(db);
-        await db.close();
-      }
-    });
+    afterAll(() => close());
     /** A user no other test touches. */
     const user = () => `u-${randomUUID()}`;
     const unread = async (userId: string) => (await store.unreadCounts([userId])).get(userId);

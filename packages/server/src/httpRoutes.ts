@@ -8,7 +8,7 @@ import type { Broker } from './broker';
 import { type ConnectionCounters, createConnection, setExpiry } from './connectionState';
 import type { DuplexContext } from './initDuplex';
 import type { DuplexLimits } from './limits';
-import { createTokenBucket, type TokenBucket } from './tokenBucket';
+import { createKeyedBuckets } from './tokenBucket';
 
 /** An extra HTTP route on the Duplex port, e.g. the chat module's attachment uploads. */
 export interface DuplexRoute {
@@ -92,23 +92,12 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
 
   // Plain HTTP calls share the WebSocket's call budget, per user (per address before sign-in
   // is known): a bucket of `burstCalls` refilled at `callsPerSecond`, in debt when overdrawn.
-  const buckets = new Map<string, { bucket: TokenBucket; usedAt: number }>();
+  const callBuckets = createKeyedBuckets({
+    ratePerSecond: opts.limits.callsPerSecond,
+    capacity: opts.limits.burstCalls,
+  });
   const takeCalls = (key: string, cost: number) => {
-    const now = performance.now();
-    if (buckets.size > 10_000) {
-      for (const [k, entry] of buckets) if (now - entry.usedAt > 60_000) buckets.delete(k);
-    }
-    let entry = buckets.get(key);
-    if (!entry) {
-      const { callsPerSecond, burstCalls } = opts.limits;
-      entry = {
-        bucket: createTokenBucket({ ratePerSecond: callsPerSecond, capacity: burstCalls }),
-        usedAt: now,
-      };
-      buckets.set(key, entry);
-    }
-    entry.usedAt = now;
-    if (!entry.bucket.take(cost)) {
+    if (!callBuckets.take(key, cost)) {
       throw new TRPCError({
         code: 'TOO_MANY_REQUESTS',
         message: `Too many calls: at most ${opts.limits.callsPerSecond} per second`,

@@ -1,4 +1,9 @@
 /** Internals shared between Duplex packages; not a public API, may change in any release. */
 
 export { type AsyncQueue, createAsyncQueue } from './asyncQueue';
-export { createTokenBucket, type TokenBucket, type TokenBucketOptions } from './tokenBucket';
+export {
+  createKeyedBuckets,
+  createTokenBucket,
+  type TokenBucket,
+  type TokenBucketOptions,
+} from './tokenBucket';

@@ -46,3 +46,29 @@ export class TokenBucket {
 }
 
 const performanceNow = () => performance.now();
+
+/**
+ * Token buckets by key (a user, a stream), made on first use. Once there are many, the ones
+ * idle long enough to be full again are dropped, so memory stays bounded by active keys.
+ */
+export function createKeyedBuckets(opts: { ratePerSecond: number; capacity: number }) {
+  const buckets = new Map<string, { bucket: TokenBucket; usedAt: number }>();
+  // Long enough to refill from a burst's worth of debt: dropping it then changes nothing.
+  const idleMs = Math.max(60_000, ((2 * opts.capacity) / opts.ratePerSecond) * 1_000);
+  return {
+    /** Takes `cost` tokens from `key`'s bucket; `false` when it had too few (see `take`). */
+    take(key: string, cost = 1): boolean {
+      const now = performance.now();
+      if (buckets.size > 10_000) {
+        for (const [k, entry] of buckets) if (now - entry.usedAt > idleMs) buckets.delete(k);
+      }
+      let entry = buckets.get(key);
+      if (!entry) {
+        entry = { bucket: createTokenBucket(opts), usedAt: now };
+        buckets.set(key, entry);
+      }
+      entry.usedAt = now;
+      return entry.bucket.take(cost);
+    },
+  };
+}

@@ -70,3 +70,42 @@ export async function dropTestSchema(db: SqlDatabase): Promise<void> {
   const [row] = await db.query<{ schema: string }>('SELECT current_schema() AS schema');
   if (row?.schema.startsWith('duplex_test_')) await db.query(`DROP SCHEMA ${row.schema} CASCADE`);
 }
+
+/** A store under test, on one back-end; `close()` drops its schema and closes its database. */
+export interface StoreTestBackend<TStore> {
+  name: string;
+  available: boolean;
+  open(): Promise<{ store: TStore; close(): Promise<void> }>;
+}
+
+/**
+ * The back-ends a store suite runs on: memory, PGlite and PostgreSQL (see
+ * {@link sqlTestBackends} for when PostgreSQL is skipped or required).
+ */
+export async function storeTestBackends<TStore>(factories: {
+  memory: () => TStore;
+  sql: (db: SqlDatabase) => Promise<TStore>;
+}): Promise<StoreTestBackend<TStore>[]> {
+  const sql = await sqlTestBackends();
+  return [
+    {
+      name: 'memory',
+      available: true,
+      open: async () => ({ store: factories.memory(), close: async () => {} }),
+    },
+    ...sql.map((b) => ({
+      name: b.name,
+      available: b.available,
+      open: async () => {
+        const db = await b.create();
+        return {
+          store: await factories.sql(db),
+          close: async () => {
+            await dropTestSchema(db);
+            await db.close();
+          },
+        };
+      },
+    })),
+  ];
+}

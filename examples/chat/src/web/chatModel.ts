@@ -306,9 +306,7 @@ export class ChatModel {
 
   /** After a gap: the newest page again, merged by id, and fresh counts. */
   private async reload(roomId: string) {
-    const page = await this.client.chat.history.query({ roomId, limit: pageSize });
-    const state = this.room(roomId);
-    for (const message of page) state.messages.set(message.id, message);
+    await this.mergeNewest(roomId);
     await this.refreshRooms();
   }
 
