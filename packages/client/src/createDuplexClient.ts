@@ -1,20 +1,19 @@
 import { closeCodes, fatalCloseCodes } from '@duplex/server/protocol';
 import {
-  createTRPCClient,
-  createWSClient,
+  createTRPCClientProxy,
   httpBatchLink,
   httpSubscriptionLink,
   retryLink,
   splitLink,
   type TRPCClient,
   type TRPCRequestOptions,
-  wsLink,
 } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
-import superjson from 'superjson';
+import superjson, { type SuperJSONResult } from 'superjson';
 import { defaultEventSource } from '#eventsource';
 import { type ClientTlsOptions, defaultWebSocket, webSocketWithTls } from '#websocket';
 import { createStatusStore, type DuplexStatus, type StatusStore } from './connectionStatus';
+import { createDirectCalls, DuplexUntypedClient, directAttemptsKey } from './directCalls';
 import { closeCodeOf, DuplexClientError } from './duplexClientError';
 import { duplexLink } from './duplexLink';
 import { createBrowserOnlineManager, type OnlineManager } from './onlineManager';
@@ -24,7 +23,9 @@ import {
   type ReconnectPolicyOptions,
 } from './reconnectPolicy';
 import type { ResumeStore } from './resumeStore';
-import { trackSockets, type WebSocketClass } from './trackSockets';
+import { createSocketClient } from './socketClient';
+import type { WebSocketClass } from './socketConnection';
+import { socketLink } from './socketLink';
 import {
   createTransportStore,
   type DuplexTransport,
@@ -256,7 +257,7 @@ export function createDuplexClient<TRouter extends AnyRouter>(
     stopOnline();
     wakeGate?.();
     if (state === 'unauthorized') for (const listener of terminalListeners) listener();
-    await wsClient.close();
+    socketClient.close(error);
   };
 
   /** The token and extra params, fetched anew for every connection (and every HTTP call). */
@@ -268,96 +269,120 @@ export function createDuplexClient<TRouter extends AnyRouter>(
 
   const keepAlive =
     opts.keepAlive === false ? null : { ...duplexClientDefaults.keepAlive, ...opts.keepAlive };
-  const wsClient = createWSClient({
-    url: nextUrl,
+  const socketClient = createSocketClient({
     // Backoff happens in `nextUrl`, where it can be cut short by going online.
-    retryDelayMs: () => 0,
+    url: nextUrl,
     connectionParams,
-    keepAlive: keepAlive ? { enabled: true, ...keepAlive } : { enabled: false },
+    keepAlive,
     // HTTP only: the socket is never needed, so it never opens.
-    ...(mode === 'http' ? { lazy: { enabled: true, closeMs: 0 } } : {}),
-    WebSocket: trackSockets(BaseSocket, {
-      ready() {
-        openSockets++;
-        socketsOpened++;
-        attempt = 0;
-        failedAttempts = 0;
-        // The socket works (again): everything moves back to it.
-        if (mode === 'auto') transport.set('websocket');
-        refreshStatus();
-      },
-      closed(code, wasReady) {
-        if (wasReady) {
-          openSockets--;
-          lastCloseCode = code;
-        } else {
-          failedAttempts++;
-        }
-        if (fatalCloseCodes.has(code)) {
-          void stop(
-            new DuplexClientError('UNAUTHORIZED', 'The server refused the credentials'),
-            'unauthorized',
-          );
-          return;
-        }
-        if (penalizedCloseCodes.has(code)) attempt = Math.max(attempt, penaltyAttempt);
-        maybeFallBack();
-        refreshStatus();
-      },
-    }) as unknown as typeof WebSocket,
+    lazy: mode === 'http',
+    WebSocket: BaseSocket,
+    onReady() {
+      openSockets++;
+      socketsOpened++;
+      attempt = 0;
+      failedAttempts = 0;
+      // The socket works (again): everything moves back to it.
+      if (mode === 'auto') transport.set('websocket');
+      refreshStatus();
+    },
+    onClosed(code, wasReady) {
+      if (wasReady) {
+        openSockets--;
+        lastCloseCode = code;
+      } else {
+        failedAttempts++;
+      }
+      if (fatalCloseCodes.has(code)) {
+        void stop(
+          new DuplexClientError('UNAUTHORIZED', 'The server refused the credentials'),
+          'unauthorized',
+        );
+        return;
+      }
+      if (penalizedCloseCodes.has(code)) attempt = Math.max(attempt, penaltyAttempt);
+      maybeFallBack();
+      refreshStatus();
+    },
   });
+  const transformer = {
+    serialize: (value: unknown) => superjson.serialize(value),
+    // The frame was just parsed and is read once: no need for superjson's defensive copy.
+    deserialize: (value: unknown) =>
+      superjson.deserialize(value as SuperJSONResult, { inPlace: true }),
+  };
+  const websocket = socketLink<TRouter>({ client: socketClient, transformer });
 
   const maxCallRetries = opts.maxCallRetries ?? duplexClientDefaults.maxCallRetries;
-  const trpc = createTRPCClient<TRouter>({
-    links: [
-      duplexLink({
-        resumeStore: opts.resumeStore,
-        terminalError: () => terminal,
-        onTerminal(listener) {
-          terminalListeners.add(listener);
-          return () => terminalListeners.delete(listener);
-        },
-      }),
-      retryLink({
-        retry: ({ op, error, attempts }) =>
-          !terminal &&
-          attempts <= maxCallRetries &&
-          error.shape === undefined &&
-          // An oversized request would be refused again, on a fresh socket each time.
-          closeCodeOf(error) !== closeCodes.payloadTooLarge &&
-          (op.type === 'query' || (op.type === 'mutation' && op.context.idempotent === true)),
-      }),
-      transportLink({
-        transport,
-        socketState: () => ({ open: openSockets > 0, opened: socketsOpened }),
-        onAuthRefused: () =>
-          void stop(
-            new DuplexClientError('UNAUTHORIZED', 'The server refused the credentials'),
-            'unauthorized',
-          ),
-        websocket: wsLink({ client: wsClient, transformer: superjson }),
-        http: httpUrl
-          ? splitLink({
-              condition: (op) => op.type === 'subscription',
-              true: httpSubscriptionLink({
-                url: httpUrl,
-                transformer: superjson,
-                connectionParams,
-                ...(defaultEventSource ? { EventSource: defaultEventSource } : {}),
-              }),
-              false: httpBatchLink({
-                url: httpUrl,
-                transformer: superjson,
-                // tRPC's HTTP calls carry no connectionParams; Duplex servers read this header.
-                headers: async () => ({
-                  'x-duplex-connection-params': JSON.stringify(await connectionParams()),
-                }),
-              }),
-            })
-          : wsLink({ client: wsClient, transformer: superjson }),
-      }),
-    ],
+  const mayRetry = (
+    type: string,
+    context: Record<string, unknown> | undefined,
+    error: { shape?: unknown; cause?: unknown },
+  ) =>
+    !terminal &&
+    error.shape === undefined &&
+    // An oversized request would be refused again, on a fresh socket each time.
+    closeCodeOf(error) !== closeCodes.payloadTooLarge &&
+    (type === 'query' || (type === 'mutation' && context?.idempotent === true));
+  const toError = (cause: unknown) => terminal ?? DuplexClientError.fromUnknown(cause);
+  const directCalls = createDirectCalls({
+    socket: socketClient,
+    transformer,
+    usesSocket: () => transport.get() === 'websocket',
+    mayRetry: (type, callOpts, error) =>
+      maxCallRetries > 0 && mayRetry(type, callOpts?.context, { cause: error }),
+    toError,
   });
+  const untyped = new DuplexUntypedClient<TRouter>(
+    {
+      links: [
+        duplexLink({
+          resumeStore: opts.resumeStore,
+          terminalError: () => terminal,
+          onTerminal(listener) {
+            terminalListeners.add(listener);
+            return () => terminalListeners.delete(listener);
+          },
+        }),
+        retryLink({
+          retry: ({ op, error, attempts }) =>
+            attempts + Number(op.context[directAttemptsKey] ?? 0) <= maxCallRetries &&
+            mayRetry(op.type, op.context, error),
+        }),
+        transportLink({
+          transport,
+          socketState: () => ({ open: openSockets > 0, opened: socketsOpened }),
+          onAuthRefused: () =>
+            void stop(
+              new DuplexClientError('UNAUTHORIZED', 'The server refused the credentials'),
+              'unauthorized',
+            ),
+          websocket,
+          http: httpUrl
+            ? splitLink({
+                condition: (op) => op.type === 'subscription',
+                true: httpSubscriptionLink({
+                  url: httpUrl,
+                  transformer: superjson,
+                  connectionParams,
+                  ...(defaultEventSource ? { EventSource: defaultEventSource } : {}),
+                }),
+                false: httpBatchLink({
+                  url: httpUrl,
+                  transformer: superjson,
+                  // tRPC's HTTP calls carry no connectionParams; Duplex servers read this header.
+                  headers: async () => ({
+                    'x-duplex-connection-params': JSON.stringify(await connectionParams()),
+                  }),
+                }),
+              })
+            : websocket,
+        }),
+      ],
+    },
+    directCalls,
+  );
+  const trpc = createTRPCClientProxy<TRouter>(untyped);
 
   // HTTP only: open from the start (there is no socket to wait for).
   if (mode === 'http') refreshStatus();

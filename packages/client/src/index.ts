@@ -23,5 +23,5 @@ export {
   reconnectPolicyDefaults,
 } from './reconnectPolicy';
 export { localStorageResumeStore, memoryResumeStore, type ResumeStore } from './resumeStore';
-export type { WebSocketClass } from './trackSockets';
+export type { WebSocketClass } from './socketConnection';
 export type { DuplexUrl, DuplexUrlContext } from './urlPicker';

@@ -1,4 +1,4 @@
-import type { WebSocketClass } from './trackSockets';
+import type { WebSocketClass } from './socketConnection';
 
 /** The browser's own `WebSocket`. */
 export const defaultWebSocket: WebSocketClass | undefined = globalThis.WebSocket;

@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import type { WebSocketClass } from './trackSockets';
+import type { WebSocketClass } from './socketConnection';
 
 /** Node's `WebSocket`: `ws` (Node 20 has no global one). */
 export const defaultWebSocket = WebSocket as unknown as WebSocketClass;

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { Frame } from './frameEncoder';
 import type { DuplexMetrics } from './metrics';
@@ -21,8 +22,28 @@ const send = WebSocket.prototype.send as (
 
 /** The parts of a `ws` 8 socket a prebuilt frame is written through. */
 interface WsInternals {
-  _socket?: { write(chunk: Buffer): boolean } | null;
+  _socket?: (Writable & { write(chunk: Buffer): boolean }) | null;
   _sender?: { _state?: number; _queue?: unknown[]; _bufferedBytes?: number } | null;
+}
+
+/** TCP streams corked in this turn of the event loop, uncorked together right after it. */
+const corked = new Set<Writable>();
+const uncorkAll = () => {
+  for (const stream of corked) stream.uncork();
+  corked.clear();
+};
+
+/**
+ * Holds a socket's writes until the end of this turn of the event loop, so the replies and
+ * events produced in one turn leave in one `writev` rather than one system call each (the
+ * profile of 64 calls in flight showed a `writev` per reply at a quarter of the server's CPU).
+ */
+function corkForThisTurn(socket: WebSocket): void {
+  const stream = (socket as unknown as WsInternals)._socket;
+  if (!stream || corked.has(stream)) return;
+  if (corked.size === 0) setImmediate(uncorkAll);
+  stream.cork();
+  corked.add(stream);
 }
 
 /**
@@ -60,6 +81,7 @@ export class SocketSender {
     const { socket, opts } = this;
     if (this.cutOff || socket.readyState !== WebSocket.OPEN) return;
     const { metrics } = opts;
+    corkForThisTurn(socket);
     if (typeof frame === 'string') {
       send.call(socket, frame);
       metrics.bytesOut += Buffer.byteLength(frame);
