@@ -46,6 +46,16 @@ function corkForThisTurn(socket: WebSocket): void {
   corked.add(stream);
 }
 
+/** Past this many corked bytes a socket's writes go out at once, before the turn ends. */
+const corkedBytesLimit = 64 * 1024;
+
+/** Sends what a socket holds corked once it is large, so it never counts as unsent backlog. */
+function uncorkIfLarge(socket: WebSocket): void {
+  const stream = (socket as unknown as WsInternals)._socket;
+  if (!stream || stream.writableLength < corkedBytesLimit || !corked.delete(stream)) return;
+  stream.uncork();
+}
+
 /**
  * The socket's TCP stream, when `ws` has nothing queued of its own (its sender is idle: no
  * compression, no pending blob), so a frame written there lands right after everything sent
@@ -94,6 +104,7 @@ export class SocketSender {
       metrics.bytesOut += frame.payload.byteLength;
     }
     metrics.framesOut++;
+    uncorkIfLarge(socket);
     if (socket.bufferedAmount <= opts.maxBufferedBytes) return;
     this.cutOff = true;
     metrics.closedSlowConsumer++;

@@ -101,6 +101,34 @@ describe('limits', () => {
     await expect(bystander.whoami.query()).resolves.toMatchObject({ id: 'alice' });
   });
 
+  it('keeps a reading client that gets more than maxBufferedBytes in one event-loop turn', async () => {
+    await using server = await startTestServer({ limits: { maxBufferedBytes: 256 * 1024 } });
+    const socket = await openAuthedRawSocket(server.wsUrl);
+    const received: unknown[] = [];
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { result?: { type?: string } };
+      if (message.result?.type === 'data') received.push(message);
+    });
+    socket.send(
+      JSON.stringify({
+        id: 1,
+        method: 'subscription',
+        params: { path: 'onEvent', input: { json: { channel: 'burst' } } },
+      }),
+    );
+    // The stream's cursor event: it is live.
+    await vi.waitFor(() => expect(received).toHaveLength(1));
+    const payload = 'x'.repeat(16 * 1024);
+    // 20 × 16 KiB in one turn: what the server holds back to write at once must not count as
+    // a backlog the client failed to read.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, n) => server.broker.publish('burst', { n, payload })),
+    );
+    await vi.waitFor(() => expect(received).toHaveLength(21), { timeout: 5_000 });
+    expect(server.server.metrics.closedSlowConsumer).toBe(0);
+    expect(socket.readyState).toBe(socket.OPEN);
+  });
+
   it('refuses upgrades beyond maxConnections with 503', async () => {
     await using server = await startTestServer({ limits: { maxConnections: 1 } });
     const first = await openAuthedRawSocket(server.wsUrl);
