@@ -1,7 +1,15 @@
 import type { DuplexStatus } from '@duplex/client';
-import { createManualOnlineManager, idempotent, memoryResumeStore } from '@duplex/client';
+import {
+  createDuplexClient,
+  createManualOnlineManager,
+  idempotent,
+  memoryResumeStore,
+} from '@duplex/client';
+import { initDuplex } from '@duplex/server';
+import { tracked } from '@trpc/server';
 import { describe, expect, it, vi } from 'vitest';
-import { startTestServer, testClient } from './fixtures';
+import { z } from 'zod';
+import { startTestServer, type TestUser, testClient } from './fixtures';
 import { collector, deferred, sleep } from './helpers';
 
 type Event = { id: string; data: unknown };
@@ -170,6 +178,37 @@ describe('reconnect and resume', () => {
     expect(waits[0]).toMatchObject({ closeCode: 1012 });
     await server.start();
     await vi.waitFor(() => expect(client.$status.get().state).toBe('open'));
+  });
+
+  it('drops events a source repeats after a resubscribe', async () => {
+    const d = initDuplex<TestUser>();
+    // An at-least-once source: a resume starts two events before the cursor.
+    const router = d.router({
+      numbers: d.procedure
+        .input(z.object({ lastEventId: z.string().nullish() }))
+        .subscription(async function* ({ input, signal }) {
+          const after = Number(input.lastEventId ?? 0);
+          for (let n = Math.max(1, after - 1); n <= after + 3; n++) yield tracked(String(n), { n });
+          await new Promise((resolve) => signal?.addEventListener('abort', resolve));
+        }),
+    });
+    await using server = await startTestServer({ router });
+    const client = createDuplexClient<typeof router>({
+      url: server.wsUrl,
+      token: 'user:alice',
+      reconnect: { delayMs: () => 10 },
+    });
+    const seen: number[] = [];
+    let starts = 0;
+    client.numbers.subscribe(
+      {},
+      { onData: ({ data }) => seen.push(data.n), onStarted: () => starts++ },
+    );
+    await vi.waitFor(() => expect(seen).toEqual([1, 2, 3]));
+    await server.restart();
+    await vi.waitFor(() => expect(starts).toBe(2));
+    await vi.waitFor(() => expect(seen).toEqual([1, 2, 3, 4, 5, 6]));
+    await client.$close();
   });
 
   it('asks clients to reconnect on graceful close and closes the rest with 1012 after the drain', async () => {
