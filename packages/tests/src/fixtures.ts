@@ -9,7 +9,7 @@ import {
   initDuplex,
   streamChannel,
 } from '@duplex/server';
-import { TRPCError, tracked } from '@trpc/server';
+import { type AnyRouter, TRPCError, tracked } from '@trpc/server';
 import { z } from 'zod';
 
 export interface TestUser {
@@ -99,14 +99,16 @@ function parseHandler(value: string | undefined): DuplexHandlerKind | undefined 
 
 /**
  * A Duplex server on 127.0.0.1 that can be restarted on the same port, with a broker that
- * outlives restarts (as Redis would).
+ * outlives restarts (as Redis would). It serves the test `appRouter` unless given a `router`.
  */
-export async function startTestServer(opts: TestServerOptions = {}) {
+export async function startTestServer<TRouter extends AnyRouter = AppRouter>(
+  opts: Partial<DuplexServerOptions<TRouter>> = {},
+) {
   const broker: Broker = opts.broker ?? createMemoryBroker();
   const make = () =>
-    createDuplexServer({
-      router: appRouter,
-      authenticate: tokenAuth,
+    createDuplexServer<TRouter>({
+      router: appRouter as unknown as TRouter,
+      authenticate: tokenAuth as Authenticate<never>,
       onError: () => {},
       handler: testHandler,
       ...opts,
