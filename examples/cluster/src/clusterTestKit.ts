@@ -94,12 +94,12 @@ export async function chatMember(name: string, urls: string[], lastEventId?: str
     events,
     errors,
     texts: () => messages.map((m) => m.text),
-    /** Sends with a stable `clientMsgId`, retried across reconnects (sends are idempotent). */
-    send(text: string) {
-      return client.chat.send.mutate(
-        { roomId: 'general', clientMsgId: `${name}-${++sent}`, text },
-        idempotent,
-      );
+    /**
+     * Sends with a stable `clientMsgId`, retried across reconnects (sends are idempotent); pass
+     * the same `clientMsgId` to send the same message again after a failure.
+     */
+    send(text: string, clientMsgId = `${name}-${++sent}`) {
+      return client.chat.send.mutate({ roomId: 'general', clientMsgId, text }, idempotent);
     },
     close: () => client.$close(),
   };
