@@ -194,6 +194,7 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     routes: opts.routes ?? [],
     isClosing: () => closing,
     renderMetrics: () => renderMetrics(metrics, wss.clients.size),
+    metrics,
     onError,
   });
   const attached = opts.server !== undefined;

@@ -8,6 +8,7 @@ import type { Broker } from './broker';
 import { type ConnectionCounters, createConnection, setExpiry } from './connectionState';
 import type { DuplexContext } from './initDuplex';
 import type { DuplexLimits } from './limits';
+import type { DuplexMetrics } from './metrics';
 import { createKeyedBuckets } from './tokenBucket';
 
 /** An extra HTTP route on the Duplex port, e.g. the chat module's attachment uploads. */
@@ -27,6 +28,8 @@ export interface DuplexRouteContext {
 
 export interface HttpRoutesOptions {
   router: AnyRouter;
+  /** Event streams count toward its `subscriptions` gauge, as WebSocket subscriptions do. */
+  metrics: DuplexMetrics;
   /** Where tRPC is served: WebSocket upgrades and plain HTTP calls. */
   path: string;
   authenticate: Authenticate<unknown>;
@@ -116,7 +119,8 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       const created: ConnectionCounters = {
         subscriptions: 0,
         maxSubscriptions: streamLimits.maxSubscriptions,
-        onSubscriptionsChange: () => {
+        onSubscriptionsChange: (delta) => {
+          opts.metrics.subscriptions += delta;
           if (created.subscriptions === 0) streamCounters.delete(userKey);
         },
       };

@@ -52,29 +52,32 @@ describe('limits', () => {
     await expect(bystander.whoami.query()).resolves.toMatchObject({ id: 'alice' });
   });
 
-  it('caps subscriptions per connection and frees a slot when one stops', async () => {
-    await using server = await startTestServer({ limits: { maxSubscriptionsPerConnection: 2 } });
-    await using client = testClient(server.wsUrl);
-    const open = async (channel: string) => {
-      const started = deferred();
-      const failed = deferred<unknown>();
-      const sub = client.onEvent.subscribe(
-        { channel },
-        { onStarted: () => started.resolve(), onError: (e) => failed.resolve(e) },
-      );
-      const outcome = await Promise.race([started.promise.then(() => 'started'), failed.promise]);
-      return { sub, outcome };
-    };
-    const a = await open('a');
-    const b = await open('b');
-    expect([a.outcome, b.outcome]).toEqual(['started', 'started']);
-    const c = await open('c');
-    expect(c.outcome).toMatchObject({ code: 'RATE_LIMITED' });
-    expect(server.server.metrics.subscriptions).toBe(2);
-    a.sub.unsubscribe();
-    await vi.waitFor(() => expect(server.server.metrics.subscriptions).toBe(1));
-    expect((await open('d')).outcome).toBe('started');
-  });
+  for (const transport of ['websocket', 'http'] as const) {
+    it(`caps subscriptions per connection (${transport}) and frees a slot when one stops`, async () => {
+      await using server = await startTestServer({ limits: { maxSubscriptionsPerConnection: 2 } });
+      // Over HTTP, a user's event streams share one count, as if on one socket.
+      await using client = testClient(server.wsUrl, { transport });
+      const open = (channel: string) => {
+        const started = deferred();
+        const failed = deferred<unknown>();
+        const sub = client.onEvent.subscribe(
+          { channel },
+          { onStarted: () => started.resolve(), onError: (e) => failed.resolve(e) },
+        );
+        return { sub, started: started.promise, failed: failed.promise };
+      };
+      const a = open('a');
+      const b = open('b');
+      await Promise.all([a.started, b.started]);
+      // An event stream opens (`started`) before its procedure's error arrives on it.
+      expect(await open('c').failed).toMatchObject({ code: 'RATE_LIMITED' });
+      expect(server.server.metrics.subscriptions).toBe(2);
+      a.sub.unsubscribe();
+      await vi.waitFor(() => expect(server.server.metrics.subscriptions).toBe(1));
+      await open('d').started;
+      await vi.waitFor(() => expect(server.server.metrics.subscriptions).toBe(2));
+    });
+  }
 
   it('cuts off a slow consumer with 4507 so its buffer stops growing', async () => {
     await using server = await startTestServer({ limits: { maxBufferedBytes: 256 * 1024 } });
