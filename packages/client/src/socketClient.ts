@@ -337,11 +337,11 @@ export function createSocketClient(opts: SocketClientOptions) {
         overlap: null,
         started: false,
       };
-      if (message.method === 'subscription') subscriptions.add(request);
       if (closed) {
         callbacks.error(new SocketClosedError('The client is closed', 1000));
         return () => {};
       }
+      if (message.method === 'subscription') subscriptions.add(request);
       dispatch(request);
       return () => {
         const index = waiting.indexOf(request);
