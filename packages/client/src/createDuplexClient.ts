@@ -12,6 +12,7 @@ import type { AnyRouter } from '@trpc/server';
 import superjson, { type SuperJSONResult } from 'superjson';
 import { defaultEventSource } from '#eventsource';
 import { type ClientTlsOptions, defaultWebSocket, webSocketWithTls } from '#websocket';
+import { type DuplexClientOptions, duplexClientDefaults } from './clientOptions';
 import { createStatusStore, type DuplexStatus, type StatusStore } from './connectionStatus';
 import { createDirectCalls, DuplexUntypedClient, directAttemptsKey } from './directCalls';
 import { closeCodeOf, DuplexClientError } from './duplexClientError';
@@ -34,90 +35,8 @@ import {
 } from './transportLink';
 import { createUrlPicker, type DuplexUrl } from './urlPicker';
 
-/**
- * Call options marking a mutation as safe to send again if the connection drops before its
- * answer (it carries an idempotency key, say). Queries are always re-sent.
- * @example
- * ```ts
- * await client.chat.send.mutate({ roomId, clientMsgId, text }, idempotent);
- * ```
- */
-export const idempotent = { context: { idempotent: true } } as const satisfies TRPCRequestOptions;
-
-/** A token, or a function called for a fresh one on every (re)connect. */
-export type TokenSource =
-  | string
-  | null
-  | (() => string | null | undefined | Promise<string | null | undefined>);
-
-/** Options of {@link createDuplexClient}. */
-export interface DuplexClientOptions {
-  /**
-   * The server's tRPC endpoint, e.g. `ws://localhost:3000/trpc` (`http(s)` is turned into
-   * `ws(s)`). Behind several nodes, list them (`['ws://a:3000/trpc', 'ws://b:3000/trpc']`):
-   * the client stays on one while it works and moves to the next each time it reconnects. Or
-   * pass a function called before every attempt (service discovery, a load-balancing rule).
-   */
-  url: DuplexUrl;
-  /** Sent as `connectionParams.token` on every (re)connect. */
-  token?: TokenSource;
-  /** Extra `connectionParams` for `authenticate`. */
-  connectionParams?: () => Record<string, string> | Promise<Record<string, string>>;
-  /**
-   * Reconnect backoff: options for the default full-jitter policy, or your own policy.
-   * @default { baseDelayMs: 500, maxDelayMs: 30_000 }
-   */
-  reconnect?: ReconnectPolicyOptions | ReconnectPolicy;
-  /**
-   * Network signals: pause reconnecting while offline, reconnect at once when back online.
-   * @default browser `online`/`offline` events; always online in Node
-   */
-  onlineManager?: OnlineManager;
-  /**
-   * Client-side keepalive: a `PING` after this much silence, and the socket is dropped (and
-   * reconnected) if no `PONG` follows within `pongTimeoutMs`. `false` turns it off.
-   * @default { intervalMs: 15_000, pongTimeoutMs: 5_000 }
-   */
-  keepAlive?: { intervalMs?: number; pongTimeoutMs?: number } | false;
-  /** Persists subscription cursors, e.g. {@link localStorageResumeStore}, so reloads resume too. */
-  resumeStore?: ResumeStore;
-  /**
-   * How many times a query (or a mutation marked `idempotent`) is re-sent after the connection
-   * drops before its answer.
-   * @default 3
-   */
-  maxCallRetries?: number;
-  /** A `WebSocket` class; by default the browser's, or `ws` in Node. */
-  WebSocket?: WebSocketClass;
-  /**
-   * Node only: TLS trust for `wss://` URLs, e.g. `{ ca: readFileSync('dev-ca.pem') }` for a
-   * self-signed development certificate. Browsers use the certificates they trust.
-   */
-  tls?: ClientTlsOptions;
-  /**
-   * `'auto'` uses the WebSocket and falls back to HTTP (calls over tRPC HTTP, subscriptions over
-   * server-sent events) when the socket cannot be opened but the server answers plain HTTP, as
-   * behind a proxy that strips the upgrade; it keeps trying the WebSocket and moves back to it.
-   * `'websocket'` never falls back; `'http'` never opens a socket.
-   * @default 'auto'
-   */
-  transport?: 'auto' | DuplexTransport;
-  /**
-   * The server's HTTP endpoint for the fallback, e.g. `https://example.com/trpc`. By default
-   * the (first) `url` with `ws:`/`wss:` turned into `http:`/`https:`; a `url` function has no
-   * default, and without `httpUrl` the client does not fall back.
-   */
-  httpUrl?: string;
-}
-
 /** Consecutive WebSocket attempts that never opened before the client tries HTTP. */
 const failuresBeforeFallback = 3;
-
-/** Defaults of {@link DuplexClientOptions}. */
-export const duplexClientDefaults = {
-  keepAlive: { intervalMs: 15_000, pongTimeoutMs: 5_000 },
-  maxCallRetries: 3,
-};
 
 /** Close codes after which the next attempt waits as if several had failed already. */
 const penalizedCloseCodes: ReadonlySet<number> = new Set([

@@ -1,14 +1,13 @@
 export { isGap, type StreamGap } from '@duplex/server/protocol';
 export type { ClientTlsOptions } from '#websocket';
-export type { DuplexStatus, StatusStore } from './connectionStatus';
 export {
-  createDuplexClient,
-  type DuplexClient,
   type DuplexClientOptions,
   duplexClientDefaults,
   idempotent,
   type TokenSource,
-} from './createDuplexClient';
+} from './clientOptions';
+export type { DuplexStatus, StatusStore } from './connectionStatus';
+export { createDuplexClient, type DuplexClient } from './createDuplexClient';
 export { DuplexClientError, type DuplexErrorCode } from './duplexClientError';
 export {
   createBrowserOnlineManager,

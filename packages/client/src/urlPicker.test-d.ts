@@ -1,6 +1,7 @@
 import type { AnyRouter } from '@trpc/server';
 import { describe, expectTypeOf, it } from 'vitest';
-import { createDuplexClient, type DuplexClientOptions } from './createDuplexClient';
+import type { DuplexClientOptions } from './clientOptions';
+import { createDuplexClient } from './createDuplexClient';
 import type { DuplexUrl, DuplexUrlContext } from './urlPicker';
 
 describe('the url option', () => {
