@@ -6,33 +6,21 @@ import {
   retryLink,
   splitLink,
   type TRPCClient,
-  type TRPCRequestOptions,
 } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import superjson, { type SuperJSONResult } from 'superjson';
 import { defaultEventSource } from '#eventsource';
-import { type ClientTlsOptions, defaultWebSocket, webSocketWithTls } from '#websocket';
+import { defaultWebSocket, webSocketWithTls } from '#websocket';
 import { type DuplexClientOptions, duplexClientDefaults } from './clientOptions';
 import { createStatusStore, type DuplexStatus, type StatusStore } from './connectionStatus';
 import { createDirectCalls, DuplexUntypedClient, directAttemptsKey } from './directCalls';
 import { closeCodeOf, DuplexClientError } from './duplexClientError';
 import { duplexLink } from './duplexLink';
-import { createBrowserOnlineManager, type OnlineManager } from './onlineManager';
-import {
-  createReconnectPolicy,
-  type ReconnectPolicy,
-  type ReconnectPolicyOptions,
-} from './reconnectPolicy';
-import type { ResumeStore } from './resumeStore';
+import { createBrowserOnlineManager } from './onlineManager';
+import { createReconnectPolicy, type ReconnectPolicyOptions } from './reconnectPolicy';
 import { createSocketClient } from './socketClient';
-import type { WebSocketClass } from './socketConnection';
 import { socketLink } from './socketLink';
-import {
-  createTransportStore,
-  type DuplexTransport,
-  type TransportStore,
-  transportLink,
-} from './transportLink';
+import { createTransportStore, type TransportStore, transportLink } from './transportLink';
 import { createUrlPicker, type DuplexUrl } from './urlPicker';
 
 /** Consecutive WebSocket attempts that never opened before the client tries HTTP. */
