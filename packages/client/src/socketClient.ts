@@ -192,24 +192,19 @@ export function createSocketClient(opts: SocketClientOptions) {
       request.overlap = previous.eventIds;
       finishMove(request);
     }
-    if (request.message.method === 'subscription' && result) {
-      if (result.type === 'started') {
-        // The subscriber does not see a move.
-        if (request.started) return;
-        request.started = true;
-      } else if (result.type !== 'stopped') {
-        if (result.id !== undefined) {
-          // Already delivered by the old socket.
-          if (request.overlap?.delete(result.id)) return;
-          request.message.params.lastEventId = result.id;
-        }
-        request.callbacks.next(message);
-        return;
-      }
+    const isSubscription = request.message.method === 'subscription';
+    if (isSubscription && result?.type === 'started') {
+      // The subscriber does not see a move.
+      if (request.started) return;
+      request.started = true;
+    } else if (isSubscription && result?.id !== undefined && result.type !== 'stopped') {
+      // Already delivered by the old socket.
+      if (request.overlap?.delete(result.id)) return;
+      request.message.params.lastEventId = result.id;
     }
     request.callbacks.next(message);
-    if (request.message.method !== 'subscription' || !result || result.type === 'stopped')
-      complete(request);
+    // A call ends with its answer; a subscription with `stopped` or an error.
+    if (!isSubscription || !result || result.type === 'stopped') complete(request);
   };
 
   const onReady = (connection: SocketConnection) => {

@@ -38,9 +38,8 @@ const uncorkAll = () => {
  * events produced in one turn leave in one `writev` rather than one system call each (the
  * profile of 64 calls in flight showed a `writev` per reply at a quarter of the server's CPU).
  */
-function corkForThisTurn(socket: WebSocket): void {
-  const stream = (socket as unknown as WsInternals)._socket;
-  if (!stream || corked.has(stream)) return;
+function corkForThisTurn(stream: Writable): void {
+  if (corked.has(stream)) return;
   if (corked.size === 0) setImmediate(uncorkAll);
   stream.cork();
   corked.add(stream);
@@ -50,21 +49,18 @@ function corkForThisTurn(socket: WebSocket): void {
 const corkedBytesLimit = 64 * 1024;
 
 /** Sends what a socket holds corked once it is large, so it never counts as unsent backlog. */
-function uncorkIfLarge(socket: WebSocket): void {
-  const stream = (socket as unknown as WsInternals)._socket;
-  if (!stream || stream.writableLength < corkedBytesLimit || !corked.delete(stream)) return;
+function uncorkIfLarge(stream: Writable): void {
+  if (stream.writableLength < corkedBytesLimit || !corked.delete(stream)) return;
   stream.uncork();
 }
 
 /**
- * The socket's TCP stream, when `ws` has nothing queued of its own (its sender is idle: no
- * compression, no pending blob), so a frame written there lands right after everything sent
- * before it. `null` sends through `ws` instead.
+ * Whether `ws` has nothing queued of its own (its sender is idle: no compression, no pending
+ * blob), so a frame written straight onto the TCP stream lands right after everything sent
+ * before it.
  */
-function idleStreamOf(socket: WebSocket) {
-  const { _socket: stream, _sender: sender } = socket as unknown as WsInternals;
-  if (!stream || !sender || sender._state !== 0 || sender._queue?.length !== 0) return null;
-  return stream;
+function isIdle(sender: WsInternals['_sender']): boolean {
+  return !!sender && sender._state === 0 && sender._queue?.length === 0;
 }
 
 /**
@@ -91,20 +87,20 @@ export class SocketSender {
     const { socket, opts } = this;
     if (this.cutOff || socket.readyState !== WebSocket.OPEN) return;
     const { metrics } = opts;
-    corkForThisTurn(socket);
+    const { _socket: stream, _sender: sender } = socket as unknown as WsInternals;
+    if (stream) corkForThisTurn(stream);
     if (typeof frame === 'string') {
       send.call(socket, frame);
       metrics.bytesOut += Buffer.byteLength(frame);
     } else {
-      const stream = idleStreamOf(socket);
       // The prebuilt frame straight onto the TCP socket: the same bytes `ws` would write, in
       // the same order, without its per-send header and option objects.
-      if (stream) stream.write(frame.wire);
+      if (stream && isIdle(sender)) stream.write(frame.wire);
       else send.call(socket, frame.payload, textFrame);
       metrics.bytesOut += frame.payload.byteLength;
     }
     metrics.framesOut++;
-    uncorkIfLarge(socket);
+    if (stream) uncorkIfLarge(stream);
     if (socket.bufferedAmount <= opts.maxBufferedBytes) return;
     this.cutOff = true;
     metrics.closedSlowConsumer++;
