@@ -1,5 +1,5 @@
 import { createDuplexClient } from '@duplex/client';
-import { isGap } from '@duplex/server/protocol';
+import { isGap } from '@duplex/protocol';
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import { io } from 'socket.io-client';
 import superjson from 'superjson';

@@ -1,5 +1,4 @@
 import type { TRPCRequestOptions } from '@trpc/client';
-import type { ClientTlsOptions } from '#websocket';
 import type { OnlineManager } from './onlineManager';
 import type { ReconnectPolicy, ReconnectPolicyOptions } from './reconnectPolicy';
 import type { ResumeStore } from './resumeStore';
@@ -16,6 +15,12 @@ import type { DuplexUrl } from './urlPicker';
  * ```
  */
 export const idempotent = { context: { idempotent: true } } as const satisfies TRPCRequestOptions;
+
+/** Extra trust for `wss://` in Node, e.g. a development certificate's CA. Browsers ignore it. */
+export interface ClientTlsOptions {
+  /** Certificate authorities to trust (PEM), in place of Node's bundled ones. */
+  ca: string | Uint8Array | (string | Uint8Array)[];
+}
 
 /** A token, or a function called for a fresh one on every (re)connect. */
 export type TokenSource =

@@ -1,4 +1,4 @@
-import { closeCodes, fatalCloseCodes } from '@duplex/server/protocol';
+import { closeCodes, fatalCloseCodes } from '@duplex/protocol';
 import {
   createTRPCClientProxy,
   httpBatchLink,

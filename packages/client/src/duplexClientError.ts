@@ -1,4 +1,4 @@
-import { closeCodes } from '@duplex/server/protocol';
+import { closeCodes } from '@duplex/protocol';
 import { TRPCClientError } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 

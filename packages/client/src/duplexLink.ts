@@ -1,4 +1,4 @@
-import { isCursor } from '@duplex/server/protocol';
+import { isCursor } from '@duplex/protocol';
 import type { Operation, TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';

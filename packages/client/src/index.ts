@@ -1,6 +1,6 @@
-export { isGap, type StreamGap } from '@duplex/server/protocol';
-export type { ClientTlsOptions } from '#websocket';
+export { isGap, type StreamGap } from '@duplex/protocol';
 export {
+  type ClientTlsOptions,
   type DuplexClientOptions,
   duplexClientDefaults,
   idempotent,

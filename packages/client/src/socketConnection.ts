@@ -1,4 +1,4 @@
-import { readyNotification } from '@duplex/server/protocol';
+import { readyNotification } from '@duplex/protocol';
 
 /** The `WebSocket` constructor shape Duplex needs (the browser's, or `ws`'s in Node). */
 export type WebSocketClass = new (url: string, protocols?: string | string[]) => WebSocket;

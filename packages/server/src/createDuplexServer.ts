@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server }
 import { createServer as createHttpsServer, type ServerOptions as TlsOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { closeCodes } from '@duplex/protocol';
 import type { AnyRouter, inferRouterContext } from '@trpc/server';
 import { WebSocketServer } from 'ws';
 import { type AllowedOrigins, type Authenticate, isOriginAllowed } from './auth';
@@ -14,7 +15,6 @@ import { createKeepAlive, type KeepAliveOptions } from './keepAlive';
 import { type DuplexLimits, limitsDefaults } from './limits';
 import { createMemoryBroker } from './memoryBroker';
 import { createMetrics, type DuplexMetrics, renderMetrics } from './metrics';
-import { closeCodes } from './protocol';
 import { reconnectNotification } from './tokenExpiry';
 import { createWsConnections } from './wsConnections';
 

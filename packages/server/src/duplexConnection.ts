@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { closeCodes, readyNotification } from '@duplex/protocol';
 import {
   type AnyRouter,
   callTRPCProcedure,
@@ -18,7 +19,6 @@ import { createConnection } from './connectionState';
 import type { DuplexSocket } from './duplexSocket';
 import type { FrameEncoder, FrameEnvelope } from './frameEncoder';
 import type { DuplexContext } from './initDuplex';
-import { closeCodes, readyNotification } from './protocol';
 import { SocketSender } from './socketSender';
 import { streamSourceOf } from './streamChannel';
 import { type RunSubscriptionOptions, runStream, runSubscription } from './subscriptionRunner';

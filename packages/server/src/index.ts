@@ -1,3 +1,13 @@
+export {
+  type CloseCode,
+  closeCodes,
+  fatalCloseCodes,
+  isCursor,
+  isGap,
+  readyNotification,
+  type StreamCursor,
+  type StreamGap,
+} from '@duplex/protocol';
 export type { AllowedOrigins, Authenticate, AuthenticateOptions, AuthResult } from './auth';
 export { AuthRefusedError, TokenExpiredError } from './auth';
 export type {
@@ -33,14 +43,4 @@ export {
   type PresenceJoin,
   type PresenceMember,
 } from './presence';
-export {
-  type CloseCode,
-  closeCodes,
-  fatalCloseCodes,
-  isCursor,
-  isGap,
-  readyNotification,
-  type StreamCursor,
-  type StreamGap,
-} from './protocol';
 export { type StreamChannelOptions, streamChannel } from './streamChannel';

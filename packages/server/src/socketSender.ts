@@ -1,8 +1,8 @@
 import type { Writable } from 'node:stream';
+import { closeCodes } from '@duplex/protocol';
 import { WebSocket } from 'ws';
 import type { Frame } from './frameEncoder';
 import type { DuplexMetrics } from './metrics';
-import { closeCodes } from './protocol';
 
 /** Options of {@link SocketSender}. */
 export interface SocketSenderOptions {

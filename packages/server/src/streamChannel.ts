@@ -1,6 +1,6 @@
+import type { StreamCursor, StreamGap } from '@duplex/protocol';
 import { type TrackedEnvelope, tracked } from '@trpc/server';
 import type { Broker, BrokerItem } from './broker';
-import type { StreamCursor, StreamGap } from './protocol';
 
 /** Options of {@link streamChannel}. */
 export interface StreamChannelOptions {

@@ -1,5 +1,5 @@
+import { closeCodes } from '@duplex/protocol';
 import type { WebSocket } from 'ws';
-import { closeCodes } from './protocol';
 
 /** The tRPC notification that makes a client open a new socket and move its subscriptions. */
 export const reconnectNotification = JSON.stringify({ id: null, method: 'reconnect' });

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { closeCodes, readyNotification } from '@duplex/protocol';
 import { type AnyRouter, getErrorShape, TRPCError, transformTRPCResponse } from '@trpc/server';
 import { type CreateWSSContextFnOptions, getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
@@ -10,7 +11,6 @@ import type { DuplexContext } from './initDuplex';
 import type { KeepAlive } from './keepAlive';
 import type { DuplexLimits } from './limits';
 import type { DuplexMetrics } from './metrics';
-import { closeCodes, readyNotification } from './protocol';
 import { createTokenBucket } from './tokenBucket';
 import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
 

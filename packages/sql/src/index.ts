@@ -1,3 +1,4 @@
+export { DriverMissingError } from './loadDriver';
 export { type Migrations, migrate } from './migrate';
 export { createPgliteDatabase, type PgliteDatabaseOptions } from './pgliteDatabase';
 export { createPostgresDatabase, type PostgresDatabaseOptions } from './postgresDatabase';

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
+import { loadDriver } from './loadDriver';
 import type { SqlDatabase } from './sqlDatabase';
 
 /** Options of {@link createPgliteDatabase}. */
@@ -13,7 +13,9 @@ export interface PgliteDatabaseOptions {
 
 /**
  * Embedded PostgreSQL (PGlite, compiled to WebAssembly): no server to install, data in a
- * directory. One process at a time may open a directory.
+ * directory. One process at a time may open a directory. Needs the optional peer
+ * `@electric-sql/pglite` (`npm install @electric-sql/pglite`), loaded on the first call; without
+ * it this rejects with a {@link DriverMissingError}.
  * @example
  * ```ts
  * const db = await createPgliteDatabase({ dataDir: '.data/chat' });
@@ -22,6 +24,11 @@ export interface PgliteDatabaseOptions {
 export async function createPgliteDatabase(opts: PgliteDatabaseOptions = {}): Promise<SqlDatabase> {
   // PGlite creates only the last path segment; a fresh checkout has no `.data/` yet.
   if (opts.dataDir) await mkdir(opts.dataDir, { recursive: true });
+  const { PGlite } = await loadDriver(
+    '@electric-sql/pglite',
+    'createPgliteDatabase',
+    () => import('@electric-sql/pglite'),
+  );
   const pglite = await PGlite.create(opts.dataDir);
   return {
     kind: 'pglite',

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { loadDriver } from './loadDriver';
 import type { SqlDatabase } from './sqlDatabase';
 
 /** Options of {@link createPostgresDatabase}. */
@@ -21,7 +21,9 @@ export interface PostgresDatabaseOptions {
 const schemaName = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
- * A PostgreSQL server through a `pg` connection pool: what several Duplex nodes share.
+ * A PostgreSQL server through a `pg` connection pool: what several Duplex nodes share. Needs the
+ * optional peer `pg` (`npm install pg`), loaded on the first call; without it this rejects with a
+ * {@link DriverMissingError}.
  * @example
  * ```ts
  * const db = await createPostgresDatabase({ connectionString: process.env.DATABASE_URL! });
@@ -31,6 +33,7 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
   const schema = opts.schema ?? 'public';
   if (!schemaName.test(schema))
     throw new TypeError(`Invalid schema name ${JSON.stringify(schema)}`);
+  const { default: pg } = await loadDriver('pg', 'createPostgresDatabase', () => import('pg'));
   const pool = new pg.Pool({
     connectionString: opts.connectionString,
     max: opts.maxConnections ?? 10,

@@ -1,6 +1,6 @@
 import { createDuplexClient } from '@duplex/client';
+import { isCursor } from '@duplex/protocol';
 import type { DuplexHandlerKind, DuplexServerOptions } from '@duplex/server';
-import { isCursor } from '@duplex/server/protocol';
 import { createTRPCClient, createWSClient, type TRPCClient, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import { describe, expect, it, vi } from 'vitest';

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createDuplexClient, type DuplexStatus, type WebSocketClass } from '@duplex/client';
+import { readyNotification } from '@duplex/protocol';
 import { type Broker, createDuplexServer, createMemoryBroker, streamChannel } from '@duplex/server';
-import { readyNotification } from '@duplex/server/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';

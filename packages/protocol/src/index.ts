@@ -1,6 +1,6 @@
 /**
  * The parts of the Duplex wire contract that both the server and the client need.
- * Browser-safe: no `node:` imports. Exported as `@duplex/server/protocol`.
+ * Browser-safe and dependency-free, so a browser client installs no server code for it.
  */
 
 /**
