@@ -31,6 +31,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['packages/tests/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
+          exclude: ['packages/tests/src/consumer.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
@@ -48,6 +49,16 @@ export default defineConfig({
           env: { DUPLEX_TEST_HANDLER: 'stock' },
           testTimeout: 30_000,
           hookTimeout: 30_000,
+        },
+      },
+      {
+        // Packs every package and installs the tarballs in a project outside the repo: run on
+        // its own after the others (`npm test`), as it builds, installs and type-checks.
+        test: {
+          name: 'consumer',
+          include: ['packages/tests/src/consumer.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 360_000,
         },
       },
     ],

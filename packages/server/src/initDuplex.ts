@@ -90,9 +90,13 @@ export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
     const release = () => {
       if (released) return;
       released = true;
+      ctx.signal?.removeEventListener('abort', release);
       counters.subscriptions--;
       counters.onSubscriptionsChange(-1);
     };
+    // tRPC before 11.25 drops a subscription whose socket closed during its setup without
+    // disposing it, so only the connection's signal tells that it ended.
+    ctx.signal?.addEventListener('abort', release, { once: true });
     const result = await next().catch((cause: unknown) => {
       release();
       throw cause;

@@ -88,44 +88,50 @@ export function createWsConnections<TRouter extends AnyRouter>(
     },
   });
 
-  /** Answers every call in a refused frame, so clients do not wait for replies that never come. */
-  const rejectCalls = (socket: WebSocket, text: string) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return;
-    }
-    const error = new TRPCError({
+  const rateLimited = () =>
+    new TRPCError({
       code: 'TOO_MANY_REQUESTS',
       message: `Rate limit: at most ${limits.callsPerSecond} calls per second`,
     });
-    for (const msg of Array.isArray(parsed) ? parsed : [parsed]) {
-      const { id, method } = (msg ?? {}) as { id?: unknown; method?: unknown };
+  const batchTooLarge = () =>
+    new TRPCError({ code: 'BAD_REQUEST', message: 'Batch call exceeds maximum size' });
+
+  /**
+   * Answers every call in a refused frame, so clients do not wait for replies that never come;
+   * `orNull` answers `id: null` when no call in it had an id, as tRPC does for a batch too large.
+   */
+  const rejectCalls = (socket: WebSocket, calls: unknown[], error: TRPCError, orNull = false) => {
+    const shape = getErrorShape({
+      config,
+      error,
+      type: 'unknown',
+      path: undefined,
+      input: undefined,
+      ctx: undefined,
+    });
+    let answered = false;
+    for (const msg of calls) {
+      const { id, method, jsonrpc } = (msg ?? {}) as Record<string, unknown>;
       if ((typeof id !== 'number' && typeof id !== 'string') || method === 'subscription.stop') {
         continue;
       }
-      metrics.rateLimitedCalls++;
-      const shape = getErrorShape({
-        config,
-        error,
-        type: 'unknown',
-        path: undefined,
-        input: undefined,
-        ctx: undefined,
-      });
-      socket.send(JSON.stringify(transformTRPCResponse(config, { id, error: shape })));
+      if (error.code === 'TOO_MANY_REQUESTS') metrics.rateLimitedCalls++;
+      answered = true;
+      const reply = { id, ...(jsonrpc === '2.0' ? { jsonrpc: '2.0' as const } : {}), error: shape };
+      socket.send(JSON.stringify(transformTRPCResponse(config, reply)));
+    }
+    if (orNull && !answered) {
+      socket.send(JSON.stringify(transformTRPCResponse(config, { id: null, error: shape })));
     }
   };
 
-  /** Tokens a frame costs: one, or one per call for a batch. */
-  const costOf = (text: string) => {
-    if (text.charCodeAt(0) !== 91 /* [ */) return 1;
+  /** The calls in a frame: a batch's elements, or the one message; none if it is not JSON. */
+  const callsIn = (text: string): unknown[] => {
     try {
       const parsed: unknown = JSON.parse(text);
-      return Array.isArray(parsed) ? Math.max(1, parsed.length) : 1;
+      return Array.isArray(parsed) ? parsed : [parsed];
     } catch {
-      return 1;
+      return [];
     }
   };
 
@@ -151,12 +157,19 @@ export function createWsConnections<TRouter extends AnyRouter>(
         metrics.framesIn++;
         metrics.bytesIn += bytes;
         const text = isBinary ? '' : data.toString();
-        if (bucket.take(costOf(text))) return true;
+        // A batch costs one token per call. Only batches are parsed here: a lone call costs one.
+        const batch = text.charCodeAt(0) === 91 /* [ */ ? callsIn(text) : null;
+        // tRPC before 11.25 does not hold WebSocket batches to `maxBatchSize`; 11.25 answers so.
+        if (batch && batch.length > limits.maxBatchSize) {
+          rejectCalls(socket, batch, batchTooLarge(), true);
+          return false;
+        }
+        if (bucket.take(Math.max(1, batch?.length ?? 1))) return true;
         if (bucket.debt > limits.burstCalls) {
           metrics.closedRateLimited++;
           socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
         } else {
-          rejectCalls(socket, text);
+          rejectCalls(socket, batch ?? callsIn(text), rateLimited());
         }
         return false;
       };

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { createDuplexClient } from '@duplex/client';
 import { isCursor } from '@duplex/protocol';
 import type { DuplexHandlerKind, DuplexServerOptions } from '@duplex/server';
@@ -29,7 +30,23 @@ interface WireCase {
   ordered?: boolean;
   /** Checks the (stock) transcript makes sense, so identical-but-wrong cannot pass. */
   check(transcript: Transcript): void;
+  /**
+   * The first tRPC version whose stock handler gets this case right. On an older installed tRPC
+   * (the consumer suite runs this file on the oldest supported one), the Duplex handler is held
+   * to `check` alone instead of to the stock transcript.
+   */
+  stockSince?: string;
 }
+
+/** The installed tRPC: the repo's, or the consumer project's when that suite runs this file. */
+const trpcVersion = (
+  createRequire(import.meta.url)('@trpc/server/package.json') as { version: string }
+).version;
+const olderThan = (version: string, than: string) => {
+  const [a, b] = [version, than].map((v) => v.split('.').map(Number)) as [number[], number[]];
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  return false;
+};
 
 async function transcriptOf(handler: DuplexHandlerKind, wireCase: WireCase): Promise<Transcript> {
   await using server = await startConformanceServer(handler, wireCase.options);
@@ -183,6 +200,9 @@ const wireCases: Record<string, WireCase> = {
     check({ frames }) {
       expect(frames.slice(1).map((f) => parse(f).result.type)).toEqual(['stopped']);
     },
+    // 11.22's stock handler registers a subscription only once its setup is done, so it misses
+    // the stop and starts it anyway.
+    stockSince: '11.25.0',
   },
   'stops a running subscription and frees its id for reuse': {
     ordered: true,
@@ -385,8 +405,12 @@ const normalize = (transcript: Transcript): Transcript => ({
 describe('the Duplex handler speaks the stock handler’s wire protocol', () => {
   for (const [name, wireCase] of Object.entries(wireCases)) {
     it(name, async () => {
-      const stock = normalize(await transcriptOf('stock', wireCase));
       const duplex = normalize(await transcriptOf('duplex', wireCase));
+      if (wireCase.stockSince && olderThan(trpcVersion, wireCase.stockSince)) {
+        wireCase.check(duplex);
+        return;
+      }
+      const stock = normalize(await transcriptOf('stock', wireCase));
       wireCase.check(stock);
       if (wireCase.ordered) expect(duplex).toEqual(stock);
       else {

@@ -1,0 +1,32 @@
+// A chat server as an app outside the Duplex repo writes it: the chat module on embedded PGlite.
+import { createChatRouter, createSqlChatStore } from '@duplex/chat';
+import { type Authenticate, createDuplexServer, initDuplex } from '@duplex/server';
+import { createPgliteDatabase } from '@duplex/sql';
+
+export interface User {
+  id: string;
+  name: string;
+}
+
+const duplex = initDuplex<User>();
+const store = await createSqlChatStore(await createPgliteDatabase({ dataDir: '.data/chat' }));
+
+export const appRouter = duplex.router({
+  chat: createChatRouter(duplex, { store }),
+  ping: duplex.procedure.query(() => 'pong' as const),
+});
+export type AppRouter = typeof appRouter;
+
+const users: Record<string, User> = {
+  'token-ada': { id: 'ada', name: 'Ada' },
+  'token-grace': { id: 'grace', name: 'Grace' },
+};
+const authenticate: Authenticate<User> = ({ connectionParams }) => {
+  const user = connectionParams?.token ? users[connectionParams.token] : undefined;
+  return user ? { user } : null;
+};
+
+const server = createDuplexServer({ router: appRouter, authenticate });
+const { url } = await server.listen(0);
+console.log(`listening ${url}`);
+process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));

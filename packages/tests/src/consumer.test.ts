@@ -1,0 +1,278 @@
+/**
+ * Duplex as a stranger installs it: every package packed to a tarball, installed into a project
+ * in a temporary folder outside this repository (no workspace links, no `@duplex/source`
+ * condition), with tRPC at the oldest and the newest version of the supported range.
+ */
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ConsumerVersions,
+  codeBlocksOf,
+  consumerVersions,
+  dependencyClosure,
+  newestTrpcVersion,
+  oldestTrpcVersion,
+  type Packed,
+  packDuplex,
+  run,
+  startProcess,
+} from './consumerKit';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const fixtures = fileURLToPath(new URL('../consumer/', import.meta.url));
+const keep = process.env.DUPLEX_KEEP_CONSUMER === '1';
+
+/** The compiler's error lines for one tsconfig of the consumer: none when it passes. */
+async function typeErrors(dir: string, tsconfig: string): Promise<string[]> {
+  const outcome = await run('npx', ['tsc', '-p', tsconfig, '--pretty', 'false'], {
+    cwd: dir,
+    timeoutMs: 120_000,
+  }).then(
+    () => '',
+    (error: Error) => error.message,
+  );
+  return outcome.split('\n').filter((line) => /\): error TS\d+/.test(line));
+}
+
+/**
+ * tRPC 11.22's own `adapters/ws` declarations (`import ws from 'ws'`, then `ws.WebSocket`) fail
+ * under `skipLibCheck: false` with today's `@types/ws`, in any tRPC app that imports
+ * `@trpc/client`; 11.25 imports the names instead. docs/getting-started.md says so.
+ */
+function knownTrpcDeclarationError(trpcVersion: string, line: string): boolean {
+  return (
+    trpcVersion.startsWith('11.22.') &&
+    /^node_modules\/@trpc\/server\/dist\/ws-[\w-]+\.d\.mts\(\d+,\d+\): error TS2694: Namespace 'WebSocket' has no exported member/.test(
+      line,
+    )
+  );
+}
+
+let workDir: string;
+let packed: Packed[];
+let versions: ConsumerVersions;
+const trpcVersions = [oldestTrpcVersion, await newestTrpcVersion()];
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'duplex-consumer-'));
+  versions = await consumerVersions(repoRoot);
+  packed = await packDuplex(repoRoot, join(workDir, 'tarballs'));
+  for (const p of packed)
+    console.log(
+      `[consumer] ${p.filename}: ${p.size} bytes packed, ${p.unpackedSize} unpacked, ${p.entryCount} files`,
+    );
+}, 300_000);
+
+afterAll(async () => {
+  if (workDir && !keep) await rm(workDir, { recursive: true, force: true });
+});
+
+it('packs every package with its build, sources and README, and no tests', () => {
+  expect(packed.map((p) => p.name).sort()).toEqual([
+    '@duplex/chat',
+    '@duplex/client',
+    '@duplex/notifications',
+    '@duplex/protocol',
+    '@duplex/redis',
+    '@duplex/server',
+    '@duplex/sql',
+  ]);
+  for (const p of packed) {
+    const paths = p.files.map((f) => f.path);
+    expect(paths).toContain('dist/index.js');
+    expect(paths).toContain('dist/index.d.ts');
+    expect(paths).toContain('README.md');
+    expect(paths.filter((path) => /\.test(-d)?\.ts$/.test(path))).toEqual([]);
+  }
+});
+
+describe.each(trpcVersions)('a consumer on tRPC %s', (version) => {
+  let dir: string;
+  const trpcVersion = () => version;
+
+  beforeAll(async () => {
+    dir = join(workDir, `app-${trpcVersion()}`);
+    await mkdir(dir, { recursive: true });
+    const tarball = (name: string) =>
+      `file:${join(workDir, 'tarballs', packed.find((p) => p.name === name)!.filename)}`;
+    const manifest = {
+      name: 'duplex-consumer',
+      private: true,
+      type: 'module',
+      dependencies: {
+        '@duplex/chat': tarball('@duplex/chat'),
+        '@duplex/client': tarball('@duplex/client'),
+        '@duplex/notifications': tarball('@duplex/notifications'),
+        '@duplex/protocol': tarball('@duplex/protocol'),
+        '@duplex/redis': tarball('@duplex/redis'),
+        '@duplex/server': tarball('@duplex/server'),
+        '@duplex/sql': tarball('@duplex/sql'),
+        '@electric-sql/pglite': versions.pglite,
+        '@trpc/client': trpcVersion(),
+        '@trpc/server': trpcVersion(),
+        zod: versions.zod,
+      },
+      devDependencies: {
+        '@types/node': versions.typesNode,
+        esbuild: versions.esbuild,
+        superjson: versions.superjson,
+        tsx: versions.tsx,
+        typescript: versions.typescript,
+        vitest: versions.vitest,
+        ws: versions.ws,
+      },
+    };
+    await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await cp(fixtures, dir, { recursive: true });
+    // docs/getting-started.md, verbatim: each ```ts block that opens with `// name.ts`.
+    for (const block of codeBlocksOf(
+      await readFile(join(repoRoot, 'docs/getting-started.md'), 'utf8'),
+    )) {
+      await writeFile(join(dir, block.file), block.code);
+    }
+    // The handler conformance suite, as it runs in this repo, now on the installed packages.
+    await mkdir(join(dir, 'conformance'));
+    for (const file of ['conformance.test.ts', 'conformanceFixtures.ts', 'helpers.ts']) {
+      await cp(join(repoRoot, 'packages/tests/src', file), join(dir, 'conformance', file));
+    }
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd: dir,
+      timeoutMs: 300_000,
+    });
+  }, 360_000);
+
+  it('installs the tRPC version under test, once', async () => {
+    const { stdout } = await run('npm', ['ls', '--all', '--json', '@trpc/server', '@trpc/client'], {
+      cwd: dir,
+    });
+    const found = new Set<string>();
+    type Tree = { version?: string; dependencies?: Record<string, Tree> };
+    const walk = (node: Tree) => {
+      for (const [name, dep] of Object.entries(node.dependencies ?? {})) {
+        if (name.startsWith('@trpc/')) found.add(`${name}@${dep.version}`);
+        walk(dep);
+      }
+    };
+    walk(JSON.parse(stdout));
+    expect([...found].sort()).toEqual([
+      `@trpc/client@${trpcVersion()}`,
+      `@trpc/server@${trpcVersion()}`,
+    ]);
+  });
+
+  it.each(['node16', 'bundler'])(
+    'type-checks a server and clients under %s resolution, with skipLibCheck off',
+    async (resolution) => {
+      const errors = await typeErrors(dir, `tsconfig.${resolution}.json`);
+      expect(errors.filter((line) => !knownTrpcDeclarationError(version, line))).toEqual([]);
+    },
+    130_000,
+  );
+
+  it('rejects wrong inputs and outputs through the installed client', async () => {
+    await writeFile(
+      join(dir, 'wrong.ts'),
+      [
+        "import { createDuplexClient } from '@duplex/client';",
+        "import type { AppRouter } from './chatServer.js';",
+        "const c = createDuplexClient<AppRouter>({ url: 'ws://127.0.0.1:1/trpc' });",
+        'const n: number = await c.ping.query();',
+        'await c.chat.history.query({ roomId: 1 });',
+        'export { n };',
+        '',
+      ].join('\n'),
+    );
+    try {
+      const errors = await typeErrors(dir, 'tsconfig.node16.json');
+      expect(errors.filter((line) => !knownTrpcDeclarationError(version, line))).toEqual([
+        expect.stringMatching(
+          /^wrong\.ts\(4,7\): error TS2322: Type '"pong"' is not assignable to type 'number'/,
+        ),
+        expect.stringMatching(
+          /^wrong\.ts\(5,29\): error TS2322: Type 'number' is not assignable to type 'string'/,
+        ),
+      ]);
+    } finally {
+      await rm(join(dir, 'wrong.ts'));
+    }
+  }, 130_000);
+
+  it('runs the getting-started app as the guide writes it', async () => {
+    await using server = await startProcess('npx', ['tsx', 'server.ts'], {
+      cwd: dir,
+      env: { PORT: '0' },
+    });
+    const listening = await server.waitFor(/Listening on (http:\/\/\S+)/);
+    const port = new URL(listening[1]!).port;
+    // The guide's client dials port 3000; the test runs it against the port the OS gave.
+    const clientCode = (await readFile(join(dir, 'client.ts'), 'utf8')).replace(
+      'ws://127.0.0.1:3000/trpc',
+      `ws://127.0.0.1:${port}/trpc`,
+    );
+    await writeFile(join(dir, 'clientOnPort.ts'), clientCode);
+    await using client = await startProcess('npx', ['tsx', 'clientOnPort.ts'], { cwd: dir });
+    await client.waitFor(/signed in as Alice/);
+    await client.waitFor(/Alice: hello/);
+  }, 60_000);
+
+  it('sends a chat message on PGlite and receives it on a subscription', async () => {
+    await using server = await startProcess('npx', ['tsx', 'chatServer.ts'], { cwd: dir });
+    const [, url] = await server.waitFor(/listening (http:\/\/\S+)/);
+    const { stdout } = await run('npx', ['tsx', 'chatClient.ts'], {
+      cwd: dir,
+      env: { SERVER_URL: url! },
+      timeoutMs: 30_000,
+    });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ pong: 'pong', text: 'hello' });
+  }, 60_000);
+
+  it('names the package to install when a driver is missing', async () => {
+    const { stdout } = await run('npx', ['tsx', 'missingDriver.ts'], { cwd: dir });
+    expect(stdout).toContain(
+      'DriverMissingError createPostgresDatabase() needs the optional peer dependency pg',
+    );
+    expect(stdout).toContain('npm install pg');
+  });
+
+  it('bundles the client for browsers with no Node code', async () => {
+    const { stdout } = await run('node', ['bundleBrowser.mjs'], { cwd: dir });
+    const report = JSON.parse(stdout) as {
+      nodeImports: string[];
+      inputs: string[];
+      minBytes: number;
+      gzipBytes: number;
+    };
+    console.log(
+      `[consumer] tRPC ${trpcVersion()}: browser bundle ${report.minBytes} B min, ${report.gzipBytes} B min+gzip`,
+    );
+    expect(report.nodeImports).toEqual([]);
+    expect(
+      report.inputs.filter((input) =>
+        /node_modules\/(ws|eventsource|sirv|@duplex\/server)\//.test(input),
+      ),
+    ).toEqual([]);
+    expect(
+      report.inputs.some((input) =>
+        input.includes('node_modules/@duplex/client/dist/webSocketBrowser.js'),
+      ),
+    ).toBe(true);
+  });
+
+  it('gives a browser app no server code in its dependency tree', async () => {
+    const closure = await dependencyClosure(dir, '@duplex/client');
+    expect(closure).toContain('@duplex/protocol');
+    for (const serverOnly of ['@duplex/server', 'sirv', '@electric-sql/pglite', 'pg', 'ioredis']) {
+      expect(closure).not.toContain(serverOnly);
+    }
+  });
+
+  it('passes the handler conformance suite', async () => {
+    await run('npx', ['vitest', 'run', '--root', 'conformance', '--reporter', 'dot'], {
+      cwd: dir,
+      timeoutMs: 240_000,
+    });
+  }, 250_000);
+});
