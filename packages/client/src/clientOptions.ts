@@ -28,8 +28,11 @@ export type TokenSource =
   | null
   | (() => string | null | undefined | Promise<string | null | undefined>);
 
-/** Options of {@link createDuplexClient}. */
-export interface DuplexClientOptions {
+/**
+ * Options of {@link createDuplexConnection}, and so of {@link createDuplexClient}, which takes the
+ * same. `resumeStore` and `maxCallRetries` are read by the links ({@link duplexLinks}).
+ */
+export interface DuplexConnectionOptions {
   /**
    * The server's tRPC endpoint, e.g. `ws://localhost:3000/trpc` (`http(s)` is turned into
    * `ws(s)`). Behind several nodes, list them (`['ws://a:3000/trpc', 'ws://b:3000/trpc']`):
@@ -88,8 +91,14 @@ export interface DuplexClientOptions {
   httpUrl?: string;
 }
 
-/** Defaults of {@link DuplexClientOptions}. */
-export const duplexClientDefaults = {
+/** Options of {@link createDuplexClient}: those of a connection. */
+export type DuplexClientOptions = DuplexConnectionOptions;
+
+/** Defaults of {@link DuplexConnectionOptions}. */
+export const duplexConnectionDefaults = {
   keepAlive: { intervalMs: 15_000, pongTimeoutMs: 5_000 },
   maxCallRetries: 3,
 };
+
+/** Defaults of {@link DuplexClientOptions}: those of a connection. */
+export const duplexClientDefaults = duplexConnectionDefaults;

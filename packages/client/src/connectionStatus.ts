@@ -21,6 +21,7 @@ export type DuplexStatus =
 
 /** A readable, subscribable status. */
 export interface StatusStore {
+  /** The status now. */
   get(): DuplexStatus;
   /** Calls `listener` on every change (not with the current value); returns the unsubscribe. */
   subscribe(listener: (status: DuplexStatus) => void): () => void;
@@ -41,4 +42,13 @@ export function createStatusStore(initial: DuplexStatus) {
     },
   };
   return store;
+}
+
+/** Whether two statuses say the same (statuses are flat objects). */
+export function sameStatus(a: DuplexStatus, b: DuplexStatus): boolean {
+  const keys = Object.keys(a);
+  return (
+    keys.length === Object.keys(b).length &&
+    keys.every((key) => (a as Record<string, unknown>)[key] === (b as Record<string, unknown>)[key])
+  );
 }

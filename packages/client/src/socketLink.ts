@@ -1,6 +1,7 @@
 import { type OperationResultEnvelope, TRPCClientError, type TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
+import superjson, { type SuperJSONResult } from 'superjson';
 import type { SocketClient } from './socketClient';
 import type { ServerResult } from './socketConnection';
 
@@ -9,6 +10,12 @@ export interface SocketTransformer {
   serialize(value: unknown): unknown;
   deserialize(value: unknown): unknown;
 }
+
+/** superjson for frames parsed just before and read once: no defensive copy needed. */
+export const superjsonInPlace: SocketTransformer = {
+  serialize: (value) => superjson.serialize(value),
+  deserialize: (value) => superjson.deserialize(value as SuperJSONResult, { inPlace: true }),
+};
 
 type Envelope = OperationResultEnvelope<unknown, TRPCClientError<AnyRouter>>;
 

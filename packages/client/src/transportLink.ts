@@ -7,7 +7,9 @@ export type DuplexTransport = 'websocket' | 'http';
 
 /** The current transport, which the client changes when it falls back or comes back. */
 export interface TransportStore {
+  /** The transport in use now. */
   get(): DuplexTransport;
+  /** Calls `listener` on every change (not with the current value); returns the unsubscribe. */
   subscribe(listener: (transport: DuplexTransport) => void): () => void;
 }
 

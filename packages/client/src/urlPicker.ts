@@ -52,3 +52,10 @@ export function toWebSocketUrl(raw: string): string {
   parsed.protocol = scheme;
   return parsed.toString();
 }
+
+/** The HTTP endpoint beside a WebSocket URL: `ws://h/trpc` → `http://h/trpc`; none for a function. */
+export function defaultHttpUrl(url: DuplexUrl): string | undefined {
+  const first = typeof url === 'string' ? url : Array.isArray(url) ? url[0] : undefined;
+  if (typeof first !== 'string') return undefined;
+  return first.replace(/^ws(s?):/i, 'http$1:');
+}
