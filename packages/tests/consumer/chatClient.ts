@@ -12,24 +12,27 @@ const room = await ada.chat.createRoom.mutate({ name: 'Consumers', visibility: '
 await ada.chat.invite.mutate({ roomId: room.id, userId: 'grace' });
 await grace.chat.joinRoom.mutate({ roomId: room.id });
 
-const received = new Promise<string>((resolve, reject) => {
-  let started = () => {};
-  const live = new Promise<void>((r) => {
-    started = r;
-  });
+let markLive = () => {};
+const live = new Promise<void>((resolve) => {
+  markLive = resolve;
+});
+const received = new Promise<{ id: string; text: string | null }>((resolve, reject) => {
   grace.chat.onEvent.subscribe(
     { roomId: room.id },
     {
-      onStarted: () => started(),
+      onStarted: () => markLive(),
       onData: ({ data }) => {
-        if (!isGap(data) && data.type === 'message.created') resolve(data.message.text ?? '');
+        if (!isGap(data) && data.type === 'message.created') resolve(data.message);
       },
       onError: reject,
     },
   );
-  void live.then(() =>
-    ada.chat.send.mutate({ roomId: room.id, clientMsgId: crypto.randomUUID(), text: 'hello' }),
-  );
 });
-const text = await received;
-console.log(JSON.stringify({ pong, text }));
+await live;
+const sent = await ada.chat.send.mutate({
+  roomId: room.id,
+  clientMsgId: crypto.randomUUID(),
+  text: 'hello',
+});
+const message = await received;
+console.log(JSON.stringify({ pong, text: message.text, sameId: message.id === sent.id }));
