@@ -48,7 +48,9 @@ export function duplexLink<TRouter extends AnyRouter>(opts: DuplexLinkOptions): 
             const eventId = 'id' in result && typeof result.id === 'string' ? result.id : null;
             // A (re)start or a connection change is a seam where repeats can come.
             if (seen && (result.type === 'started' || result.type === 'state')) seen.seam();
-            if (seen && result.type === 'data' && eventId !== null) {
+            // tRPC's contract: a result without a type is data (httpSubscriptionLink sends those).
+            const isData = result.type === 'data' || result.type === undefined;
+            if (seen && isData && eventId !== null) {
               if (!seen.add(eventId)) return;
               if (key !== null) opts.resumeStore?.set(key, eventId);
               // The stream's starting point: tRPC has recorded its id; the app has no use for it.

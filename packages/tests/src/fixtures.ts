@@ -172,3 +172,20 @@ export function tokenIssuer(ttlMs: number) {
   };
   return issuer;
 }
+
+/**
+ * An at-least-once source: `numbers` resumes two events before the cursor, then yields three
+ * new ones and waits, so a client must drop the repeats itself.
+ */
+export function replayingRouter() {
+  const d = initDuplex<TestUser>();
+  return d.router({
+    numbers: d.procedure
+      .input(z.object({ lastEventId: z.string().nullish() }))
+      .subscription(async function* ({ input, signal }) {
+        const after = Number(input.lastEventId ?? 0);
+        for (let n = Math.max(1, after - 1); n <= after + 3; n++) yield tracked(String(n), { n });
+        await new Promise((resolve) => signal?.addEventListener('abort', resolve));
+      }),
+  });
+}

@@ -5,11 +5,8 @@ import {
   idempotent,
   memoryResumeStore,
 } from '@duplex/client';
-import { initDuplex } from '@duplex/server';
-import { tracked } from '@trpc/server';
 import { describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
-import { startTestServer, type TestUser, testClient } from './fixtures';
+import { replayingRouter, startTestServer, testClient } from './fixtures';
 import { collector, deferred, sleep } from './helpers';
 
 type Event = { id: string; data: unknown };
@@ -181,17 +178,7 @@ describe('reconnect and resume', () => {
   });
 
   it('drops events a source repeats after a resubscribe', async () => {
-    const d = initDuplex<TestUser>();
-    // An at-least-once source: a resume starts two events before the cursor.
-    const router = d.router({
-      numbers: d.procedure
-        .input(z.object({ lastEventId: z.string().nullish() }))
-        .subscription(async function* ({ input, signal }) {
-          const after = Number(input.lastEventId ?? 0);
-          for (let n = Math.max(1, after - 1); n <= after + 3; n++) yield tracked(String(n), { n });
-          await new Promise((resolve) => signal?.addEventListener('abort', resolve));
-        }),
-    });
+    const router = replayingRouter();
     await using server = await startTestServer({ router });
     const client = createDuplexClient<typeof router>({
       url: server.wsUrl,
