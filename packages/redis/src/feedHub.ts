@@ -96,11 +96,12 @@ export function createFeedHub(opts: FeedHubOptions) {
         opts.pageSize,
       );
       if (feed.closed) return progressed;
+      // The entries then follow the trimmed id, read in the same step: one gap, however
+      // busy trimming is.
       if (!resumable) {
         feed.cursor = trimmed;
         dispatch(feed, { type: 'gap', id: trimmed });
         progressed = true;
-        continue;
       }
       for (const [id, fields] of entries as StreamEntry[]) {
         if (compareIds(id, feed.cursor as string) <= 0) continue;

@@ -113,6 +113,125 @@ describe.runIf(redisAvailable('the Redis broker suite'))('createRedisBroker', ()
     });
   });
 
+  describe('retention', () => {
+    const brokers: Broker[] = [];
+    const node = async (keyPrefix: string, opts: RedisBrokerOptions = {}) => {
+      const broker = await createRedisBroker({ url: redis.url, keyPrefix, ...quiet, ...opts });
+      brokers.push(broker);
+      return broker;
+    };
+    afterEach(async () => {
+      await Promise.all(brokers.splice(0).map((b) => b.close()));
+    });
+
+    it('keeps events without an age limit or expiry when maxAgeMs is Infinity', async () => {
+      let clock = Date.now();
+      const broker = await node('r1:', { maxAgeMs: Number.POSITIVE_INFINITY, now: () => clock });
+      const first = await broker.publish('room', 1);
+      clock += 10 * 365 * 86_400_000;
+      await broker.publish('room', 2);
+      const replay = reader(broker.subscribe<number>('room', { lastEventId: first }));
+      await vi.waitFor(() => expect(replay.types()).toEqual([2]));
+      replay.stop();
+      const admin = new Redis(redis.url);
+      try {
+        expect(await admin.xlen('r1:log:room')).toBe(2);
+        // channelTtlMs is at least maxAgeMs: a log kept forever by age never expires.
+        expect(await admin.pttl('r1:log:room')).toBe(-1);
+      } finally {
+        admin.disconnect();
+      }
+    });
+
+    it('refuses a retention option that is not a positive number when created', async () => {
+      const url = redis.url;
+      for (const [option, value] of [
+        ['maxAgeMs', -1],
+        ['maxAgeMs', Number.NaN],
+        ['channelTtlMs', 0],
+        ['maxEventsPerChannel', 0],
+        ['maxEventsPerChannel', 1.5],
+      ] as const) {
+        await expect(createRedisBroker({ url, [option]: value, ...quiet })).rejects.toThrow(
+          new RegExp(`${option} must be a positive`),
+        );
+      }
+    });
+
+    it('reports one gap to a resume that races trimming', async () => {
+      const [pub, sub] = [await node('r2:', { maxEventsPerChannel: 3 }), await node('r2:')];
+      const first = await pub.publish('room', 0);
+      let next = 1;
+      for (; next < 6; next++) await pub.publish('room', next);
+      // Every publish trims one event while twenty subscribers resume from a trimmed id.
+      let publishing = true;
+      const publishers = Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (publishing) await pub.publish('room', next++);
+        }),
+      );
+      const resumes = Array.from({ length: 20 }, () =>
+        reader(sub.subscribe<number>('room', { lastEventId: first })),
+      );
+      try {
+        await vi.waitFor(() => expect(resumes.every((r) => r.data().length >= 20)).toBe(true), {
+          timeout: 10_000,
+        });
+      } finally {
+        publishing = false;
+        await publishers;
+      }
+      for (const resume of resumes) {
+        expect(resume.items.filter((i) => i.type === 'gap')).toHaveLength(1);
+        expect(resume.items[0]).toMatchObject({ type: 'gap', requestedEventId: first });
+        // After the gap nothing is skipped: the events follow on one from the next.
+        const data = resume.data();
+        expect(data).toEqual(data.map((_, i) => data[0]! + i));
+        resume.stop();
+      }
+    });
+
+    it("costs Redis the same per publish whatever the length of the channel's log", async () => {
+      await using own = await startTestRedis({ appendOnly: false });
+      const admin = new Redis(own.url);
+      const broker = await createRedisBroker({
+        url: own.url,
+        keyPrefix: 'r3:',
+        maxEventsPerChannel: 100_000,
+        ...quiet,
+      });
+      try {
+        const payload = JSON.stringify({ json: 0 });
+        for (let done = 0; done < 50_000; done += 10_000) {
+          const batch = admin.pipeline();
+          for (let i = 0; i < 10_000; i++) batch.xadd('r3:log:long', '*', 'd', payload);
+          await batch.exec();
+        }
+        await broker.publish('short', 0);
+        /** Median Redis time of a publish, from the slow log (every command, with its µs). */
+        const medianUsec = async (channel: string) => {
+          await admin.config('SET', 'slowlog-log-slower-than', '0', 'slowlog-max-len', '1000');
+          await admin.slowlog('RESET');
+          for (let i = 0; i < 100; i++) await broker.publish(channel, i);
+          const log = (await admin.slowlog('GET', 1000)) as [number, number, number, string[]][];
+          const usec = log
+            .filter(([, , , args]) => args[0]?.toLowerCase() === 'evalsha')
+            .map(([, , took]) => took)
+            .sort((a, b) => a - b);
+          expect(usec).toHaveLength(100);
+          return usec[50]!;
+        };
+        const short = await medianUsec('short');
+        const long = await medianUsec('long');
+        // Walking 50k entries took milliseconds; a constant publish takes tens of µs at both.
+        expect(long).toBeLessThan(5 * short + 100);
+      } finally {
+        await broker.close();
+        admin.disconnect();
+      }
+    });
+  });
+
   // Restarts redis-server: more than the unit project's default 5 s on a loaded machine.
   describe('when Redis goes away', { timeout: 20_000 }, () => {
     it('fails publishes clearly, keeps subscribers, and resumes them when it returns', async () => {

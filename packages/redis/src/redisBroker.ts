@@ -7,7 +7,7 @@ import { BrokerUnavailableError } from './brokerUnavailableError';
 import { createFeedHub, type FeedItem } from './feedHub';
 import {
   closeRedisConnection,
-  openRedisConnection,
+  openRedisConnections,
   type RedisConnectionOptions,
 } from './redisConnection';
 import { type BrokerScripts, defineBrokerScripts, type StreamEntry } from './redisScripts';
@@ -21,18 +21,21 @@ export interface RedisBrokerOptions extends RedisConnectionOptions {
    */
   keyPrefix?: string;
   /**
-   * Events kept per channel for resume (exact `MAXLEN` trimming); older ones are reported as a gap.
+   * Events kept per channel for resume (exact trimming); older ones are reported as a gap.
+   * A positive integer, or `Infinity` for no limit by count.
    * @default 1000
    */
   maxEventsPerChannel?: number;
   /**
-   * How long events are kept for resume, in milliseconds (trimmed on each publish).
+   * How long events are kept for resume, in milliseconds (trimmed on each publish). Positive,
+   * or `Infinity` for no limit by age.
    * @default 3_600_000 (one hour)
    */
   maxAgeMs?: number;
   /**
    * A channel's log is deleted this long after its last publish, so idle channels don't hold
-   * Redis memory; resuming after that reports a gap. At least `maxAgeMs`.
+   * Redis memory; resuming after that reports a gap. At least `maxAgeMs`: with `maxAgeMs:
+   * Infinity` (or `channelTtlMs: Infinity`) logs never expire.
    * @default 86_400_000 (one day)
    */
   channelTtlMs?: number;
@@ -83,15 +86,12 @@ const replayRetryMs = 250;
  */
 export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<RedisBroker> {
   const o = { ...redisBrokerDefaults, ...opts };
-  const ttlMs = Math.max(o.channelTtlMs, o.maxAgeMs);
-  const commands = defineBrokerScripts(await openRedisConnection(opts, 'broker'));
-  let subscriber: Redis;
-  try {
-    subscriber = await openRedisConnection(opts, 'broker-subscriber');
-  } catch (error) {
-    commands.disconnect();
-    throw error;
-  }
+  const retention = retentionOf(o);
+  const [connection, subscriber] = (await openRedisConnections(opts, [
+    'broker',
+    'broker-subscriber',
+  ])) as [Redis, Redis];
+  const commands = defineBrokerScripts(connection);
   const streamKey = (channel: string) => `${o.keyPrefix}log:${channel}`;
   const liveChannel = (channel: string) => `${o.keyPrefix}live:${channel}`;
   const hub = createFeedHub({ commands, subscriber, streamKey, liveChannel, pageSize });
@@ -122,13 +122,14 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
             liveChannel(channel),
           );
         }
-        const oldest = Number.isFinite(o.maxAgeMs) ? Math.max(0, o.now() - o.maxAgeMs) : 0;
+        const oldest =
+          retention.maxAgeMs === null ? 0 : Math.max(0, Math.floor(o.now() - retention.maxAgeMs));
         return await commands.duplexAppend(
           streamKey(channel),
           payload,
-          o.maxEventsPerChannel,
+          retention.maxLen,
           oldest,
-          ttlMs,
+          retention.ttlMs,
           liveChannel(channel),
         );
       } catch (error) {
@@ -252,8 +253,36 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
 }
 
 /**
- * Replays a channel's log after `after` into `push`, retrying while Redis is away, and reports
- * a gap (then replays all that is retained) when `after` can't be resumed from.
+ * The retention options as the append script takes them, checked when the broker is created:
+ * a bad value would otherwise fail every publish as if Redis were away.
+ */
+function retentionOf(
+  o: Pick<typeof redisBrokerDefaults, 'maxEventsPerChannel' | 'maxAgeMs' | 'channelTtlMs'>,
+) {
+  const check = (option: string, value: number, integer: boolean) => {
+    const infinite = value === Number.POSITIVE_INFINITY;
+    if (infinite || (value > 0 && (!integer || Number.isInteger(value)))) return infinite;
+    throw new RangeError(
+      `createRedisBroker: ${option} must be a positive ${integer ? 'integer' : 'number'} or Infinity, got ${value}`,
+    );
+  };
+  const countless = check('maxEventsPerChannel', o.maxEventsPerChannel, true);
+  const ageless = check('maxAgeMs', o.maxAgeMs, false);
+  const ttlless = check('channelTtlMs', o.channelTtlMs, false);
+  return {
+    /** 0: no limit by count. */
+    maxLen: countless ? 0 : o.maxEventsPerChannel,
+    /** `null`: no limit by age. */
+    maxAgeMs: ageless ? null : o.maxAgeMs,
+    /** 0: the log never expires. */
+    ttlMs: ageless || ttlless ? 0 : Math.ceil(Math.max(o.channelTtlMs, o.maxAgeMs)),
+  };
+}
+
+/**
+ * Replays a channel's log after `after` into `push`, retrying while Redis is away. When `after`
+ * can't be resumed from, reports one gap and replays all that is retained: the read that finds
+ * the gap returns the entries after it, so trimming racing the resume can't add more gaps.
  * @returns the newest logged id pushed, or `after` when there was nothing newer
  */
 async function readLog(
@@ -264,26 +293,27 @@ async function readLog(
   requested: string,
   signal: AbortSignal,
 ): Promise<string> {
-  let cursor = isStreamId(after) ? after : null;
+  // An id this log never issued (another broker's) starts with a gap, whatever the log holds.
+  const foreign = !isStreamId(after);
+  let cursor = foreign ? '0-0' : after;
+  let first = true;
   for (;;) {
-    if (signal.aborted) return cursor ?? '0-0';
+    if (signal.aborted) return cursor;
     let page: Awaited<ReturnType<BrokerScripts['duplexReadAfter']>>;
     try {
-      page = await commands.duplexReadAfter(stream, cursor ?? '0-0', pageSize);
+      page = await commands.duplexReadAfter(stream, cursor, pageSize);
     } catch {
       await new Promise((resolve) => setTimeout(resolve, replayRetryMs));
       continue;
     }
     const [trimmed, resumable, entries] = page;
-    if (!resumable || cursor === null) {
-      push({ type: 'gap', id: trimmed, requestedEventId: requested });
-      // From the trimmed id the log is whole: read it again from there.
-      if (!resumable || trimmed !== '0-0') {
-        cursor = trimmed;
-        continue;
-      }
+    // On a later page, a gap means publishes outran the replay itself and trimmed what it
+    // had not read yet: a loss after delivered events, reported as such.
+    if (!resumable || (first && foreign)) {
+      push({ type: 'gap', id: trimmed, requestedEventId: first ? requested : cursor });
       cursor = trimmed;
     }
+    first = false;
     for (const [id, fields] of entries as StreamEntry[]) {
       const at = fields.indexOf('d');
       push({ type: 'event', id, data: superjson.parse(fields[at + 1] ?? 'null') });

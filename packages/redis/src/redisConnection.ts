@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { ConnectionHealth } from './connectionHealth';
 
 /** Connection settings shared by the broker and presence. */
 export interface RedisConnectionOptions {
@@ -9,7 +10,8 @@ export interface RedisConnectionOptions {
    */
   url?: string;
   /**
-   * How long to wait for Redis at startup before giving up with an error.
+   * How long to keep trying to reach Redis at startup (refused attempts are retried meanwhile)
+   * before giving up with an error.
    * @default 5_000
    */
   connectTimeoutMs?: number;
@@ -19,7 +21,8 @@ export interface RedisConnectionOptions {
    */
   commandTimeoutMs?: number;
   /**
-   * Reports losing and regaining Redis (once per outage, not per retry).
+   * Reports losing and regaining Redis: once per outage, not per connection or retry (`lost`
+   * when Redis drops the first of the broker's connections, `restored` once all are back).
    * @default console.warn
    */
   onConnectionChange?: (event: { state: 'lost' | 'restored'; error?: Error }) => void;
@@ -40,66 +43,82 @@ export const redisConnectionDefaults = {
 
 /** Reconnect delays: quick at first, then every 2 s for as long as Redis stays away. */
 const retryDelayMs = (attempt: number) => Math.min(50 * 2 ** attempt, 2_000);
+/** While starting, a Redis that comes up within `connectTimeoutMs` is met at most this late. */
+const startupRetryMaxMs = 250;
 
 /**
- * Opens a connection that fails commands at once while Redis is away (no offline queue: a
- * publish must fail, not wait silently) and reconnects forever in the background.
- * Resolves once connected; rejects with a clear error if Redis can't be reached in time.
+ * Opens one connection per role, at once. Each fails commands at once while Redis is away (no
+ * offline queue: a publish must fail, not wait silently) and reconnects forever in the
+ * background; their outages reach `onConnectionChange` once each, whichever connections they
+ * drop (see {@link ConnectionHealth}). Resolves once every connection is ready, retrying refused
+ * attempts meanwhile; rejects with a clear error if Redis can't be reached in
+ * `connectTimeoutMs`.
  */
-export async function openRedisConnection(
+export async function openRedisConnections(
   opts: RedisConnectionOptions,
-  role: string,
-): Promise<Redis> {
+  roles: readonly string[],
+): Promise<Redis[]> {
   const o = { ...redisConnectionDefaults, ...opts };
-  const redis = new Redis(o.url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResubscribe: false,
-    commandTimeout: o.commandTimeoutMs,
-    connectTimeout: o.connectTimeoutMs,
-    retryStrategy: retryDelayMs,
-    connectionName: `duplex:${role}`,
-  });
-  let up = false;
+  const health = new ConnectionHealth(o.onConnectionChange);
   let started = false;
-  const report = (event: { state: 'lost' | 'restored'; error?: Error }) => {
-    if (!closing.has(redis)) o.onConnectionChange(event);
-  };
-  redis.on('error', (error: Error) => {
-    if (up && started) {
-      up = false;
-      report({ state: 'lost', error });
-    }
+  const connections = roles.map((role) => {
+    const redis = new Redis(o.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResubscribe: false,
+      commandTimeout: o.commandTimeoutMs,
+      connectTimeout: o.connectTimeoutMs,
+      retryStrategy: (attempt) =>
+        started ? retryDelayMs(attempt) : Math.min(retryDelayMs(attempt), startupRetryMaxMs),
+      connectionName: `duplex:${role}`,
+    });
+    /** Why the connection last failed, for the startup error and the outage report. */
+    let lastError: Error | undefined;
+    // Every socket error is followed by `close`: an outage is reported from `close` only, so
+    // an `error` that doesn't drop the connection can't leave it marked down for good.
+    redis.on('error', (error: Error) => {
+      lastError = error;
+    });
+    redis.on('close', () => {
+      if (started && !closing.has(redis)) health.down(role, lastError);
+    });
+    redis.on('ready', () => {
+      lastError = undefined;
+      if (started && !closing.has(redis)) health.up(role);
+    });
+    const ready = new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+    // connect() rejects on the first refused attempt, though retryStrategy goes on trying in
+    // the background: what counts is `ready` within the deadline.
+    redis.connect().catch(() => {});
+    return { role, redis, ready, lastError: () => lastError };
   });
-  redis.on('close', () => {
-    if (up && started) {
-      up = false;
-      report({ state: 'lost' });
-    }
-  });
-  redis.on('ready', () => {
-    if (!up && started) report({ state: 'restored' });
-    up = true;
-  });
-  const timeout = AbortSignal.timeout(o.connectTimeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
-      redis.connect(),
-      new Promise((_, reject) =>
-        timeout.addEventListener('abort', () => reject(new Error('timed out')), { once: true }),
-      ),
+      Promise.all(connections.map((c) => c.ready)),
+      new Promise((_, reject) => {
+        timer = setTimeout(reject, o.connectTimeoutMs);
+      }),
     ]);
-  } catch (error) {
-    redis.disconnect();
+  } catch {
+    for (const { redis } of connections) redis.disconnect();
+    const cause =
+      connections.map((c) => c.lastError()).find((error) => error !== undefined) ??
+      new Error('timed out');
     throw new Error(
-      `Duplex could not connect to Redis at ${redactUrl(o.url)} (${(error as Error).message}). Is redis-server running?`,
-      { cause: error },
+      `Duplex could not connect to Redis at ${redactUrl(o.url)} (${cause.message}). Is redis-server running?`,
+      { cause },
     );
+  } finally {
+    clearTimeout(timer);
   }
   started = true;
-  up = true;
-  return redis;
+  // One that was ready and dropped again while another was still connecting is down now.
+  for (const { role, redis } of connections) {
+    if (redis.status !== 'ready') health.down(role);
+  }
+  return connections.map((c) => c.redis);
 }
 
 const closing = new WeakSet<Redis>();

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Presence, PresenceJoin, PresenceMember } from '@duplex/server';
+import type Redis from 'ioredis';
 import { BrokerUnavailableError } from './brokerUnavailableError';
 import { definePresenceScripts } from './presenceScripts';
 import {
   closeRedisConnection,
-  openRedisConnection,
+  openRedisConnections,
   type RedisConnectionOptions,
 } from './redisConnection';
 
@@ -54,7 +55,8 @@ const channelTtlMs = 86_400_000;
  */
 export async function createRedisPresence(opts: RedisPresenceOptions = {}): Promise<RedisPresence> {
   const o = { ...redisPresenceDefaults, ...opts };
-  const redis = definePresenceScripts(await openRedisConnection(opts, 'presence'));
+  const [connection] = (await openRedisConnections(opts, ['presence'])) as [Redis];
+  const redis = definePresenceScripts(connection);
   const nodeId = randomBytes(6).toString('hex');
   const nodePrefix = `${o.keyPrefix}node:`;
   const nodeKey = `${nodePrefix}${nodeId}`;
