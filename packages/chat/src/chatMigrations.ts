@@ -70,5 +70,26 @@ export const chatMigrations: Migrations = {
     // Whether a message's \`message.created\` went out: a send whose publish failed is announced
     // by its retry. Messages from before this step were announced.
     `ALTER TABLE chat_messages ADD COLUMN announced boolean NOT NULL DEFAULT true;`,
+    // Announcements claimed one at a time, so each goes out at most once (issue 14): the
+    // announced flag moves here, beside the streams that ended and the messages deleted so far.
+    `CREATE TABLE chat_announcements (
+      message_id bigint NOT NULL REFERENCES chat_messages (id) ON DELETE CASCADE,
+      event_type text NOT NULL
+        CHECK (event_type IN ('message.created', 'message.streamEnded', 'message.deleted')),
+      after_event_id text,
+      attempts integer NOT NULL DEFAULT 0,
+      claim_token text,
+      claimed_until timestamptz,
+      announced_at timestamptz,
+      PRIMARY KEY (message_id, event_type)
+    );
+    INSERT INTO chat_announcements (message_id, event_type, announced_at)
+      SELECT id, 'message.created', now() FROM chat_messages WHERE announced
+      UNION ALL
+      SELECT id, 'message.streamEnded', now() FROM chat_messages
+        WHERE stream_state IS NOT NULL AND stream_state <> 'streaming'
+      UNION ALL
+      SELECT id, 'message.deleted', now() FROM chat_messages WHERE deleted_at IS NOT NULL;
+    ALTER TABLE chat_messages DROP COLUMN announced;`,
   ],
 };

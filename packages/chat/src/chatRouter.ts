@@ -8,6 +8,7 @@ import {
 } from '@duplex/server';
 import { createKeyedBuckets } from '@duplex/server/internal';
 import { TRPCError } from '@trpc/server';
+import { announcerDefaults, createAnnouncer } from './announcer';
 import { type ChatLimits, chatLimitsDefaults } from './chatLimits';
 import type { ChatStore } from './chatStore';
 import {
@@ -54,8 +55,19 @@ export interface ChatRouterOptions {
     userId: string;
     invitedBy: ChatUser;
   }) => void | Promise<void>;
-  /** Called after a message is stored (e.g. to notify @mentioned users). */
+  /**
+   * Called once a message is stored and announced, by the call that announced it (e.g. to
+   * notify @mentioned users). A hook that must never repeat should still be idempotent on the
+   * message id: a node can die after announcing and before its hook ran, or during the hook.
+   */
   onMessage?: (event: { message: Message; roomName: string }) => void | Promise<void>;
+  /**
+   * How long one attempt holds the right to announce a message's creation, stream end or
+   * deletion before another attempt may take over (the holder died or hangs). Longer than a
+   * publish may take: the Redis broker gives up on a command after `commandTimeoutMs` (5 s).
+   * @default 10_000
+   */
+  announceLeaseMs?: number;
 }
 
 /** The broker channel of a room's events. */
@@ -93,6 +105,10 @@ export function createChatRouter<TUser extends ChatUser>(
 ) {
   const { store } = opts;
   const limits: ChatLimits = { ...chatLimitsDefaults, ...opts.limits };
+  const announcer = createAnnouncer({
+    store,
+    leaseMs: opts.announceLeaseMs ?? announcerDefaults.leaseMs,
+  });
   const presence = opts.presence ?? createMemoryPresence();
   const { procedure } = duplex;
 
@@ -101,11 +117,13 @@ export function createChatRouter<TUser extends ChatUser>(
       ephemeral: event.type === 'typing' || event.type === 'presence',
     });
 
-  /** Publishes `message.created`, then records that it went out. */
-  const announce = async (broker: Broker, message: Message) => {
-    await publish(broker, message.roomId, { type: 'message.created', message });
-    await store.markAnnounced(message.id);
-  };
+  /** Publishes `message.created` at most once; `true` if this call settled it. */
+  const announceCreated = (broker: Broker, message: Message) =>
+    announcer.announce(broker, {
+      ref: { messageId: message.id, type: 'message.created' },
+      channel: roomChannel(message.roomId),
+      event: { type: 'message.created', message },
+    });
 
   const requireRoom = async (roomId: string) => {
     const room = await store.getRoom(roomId);
@@ -146,7 +164,10 @@ export function createChatRouter<TUser extends ChatUser>(
     `Too many chunks: at most ${limits.chunksPerSecond} per second per stream`,
   );
 
-  /** Ends a stream and tells the room; a no-op if it had ended already. */
+  /**
+   * Ends a stream and tells the room, once: a stream that had ended already is announced now
+   * only if no attempt did it before (the one that ended it failed to publish).
+   */
   const endStream = async (
     broker: Broker,
     messageId: string,
@@ -155,14 +176,12 @@ export function createChatRouter<TUser extends ChatUser>(
   ) => {
     const result = await store.endStream(messageId, state);
     if (!result) throw badRequest('Not a streamed message');
-    if (result.ended) {
-      activeStreams.delete(messageId);
-      await publish(broker, result.message.roomId, {
-        type: 'message.streamEnded',
-        message: result.message,
-        endedBy,
-      });
-    }
+    if (result.ended) activeStreams.delete(messageId);
+    await announcer.announce(broker, {
+      ref: { messageId, type: 'message.streamEnded' },
+      channel: roomChannel(result.message.roomId),
+      event: { type: 'message.streamEnded', message: result.message, endedBy },
+    });
     return result.message;
   };
 
@@ -235,8 +254,10 @@ export function createChatRouter<TUser extends ChatUser>(
     leaveRoom: procedure.input(roomInput).mutation(async ({ ctx, input }) => {
       const member = await requireMember(input.roomId, ctx.user.id);
       if (member.role === 'owner') throw forbidden('The owner cannot leave the room');
-      await store.removeMember(input.roomId, ctx.user.id);
-      await publish(ctx.broker, input.roomId, { type: 'member.left', userId: ctx.user.id });
+      // Only the call that removed them says so: overlapping leaves announce it once.
+      if (await store.removeMember(input.roomId, ctx.user.id)) {
+        await publish(ctx.broker, input.roomId, { type: 'member.left', userId: ctx.user.id });
+      }
       return { left: true as const };
     }),
 
@@ -302,9 +323,8 @@ export function createChatRouter<TUser extends ChatUser>(
         attachmentIds,
         replyTo: input.replyTo ?? null,
       });
-      // Stored but never announced (a first attempt's publish failed): this attempt does it.
-      if (!announced) {
-        await announce(ctx.broker, message);
+      // Not yet announced (new, or a first attempt failed or is in flight): at most once.
+      if (!announced && (await announceCreated(ctx.broker, message))) {
         if (opts.onMessage) {
           const room = await store.getRoom(input.roomId);
           await opts.onMessage({ message, roomName: room?.name ?? '' });
@@ -330,12 +350,12 @@ export function createChatRouter<TUser extends ChatUser>(
       if (message.authorId !== ctx.user.id && !canModerate(member)) {
         throw forbidden('Only the author or a moderator can delete a message');
       }
-      if (message.deletedAt) return message;
+      // Deleted already: announced still, once, in case the call that deleted it failed to.
       const deleted = (await store.deleteMessage(message.id))!;
-      await publish(ctx.broker, message.roomId, {
-        type: 'message.deleted',
-        message: deleted,
-        deletedBy: ctx.user.id,
+      await announcer.announce(ctx.broker, {
+        ref: { messageId: message.id, type: 'message.deleted' },
+        channel: roomChannel(message.roomId),
+        event: { type: 'message.deleted', message: deleted, deletedBy: ctx.user.id },
       });
       return deleted;
     }),
@@ -399,8 +419,7 @@ export function createChatRouter<TUser extends ChatUser>(
         streaming: true,
       });
       if (!message.stream) throw badRequest('clientMsgId belongs to an ordinary message');
-      if (!announced) {
-        await announce(ctx.broker, message);
+      if (!announced && (await announceCreated(ctx.broker, message))) {
         await sweep(ctx.broker).catch(() => {});
       }
       if (message.stream.state === 'streaming') watchStream(ctx.broker, message.id);

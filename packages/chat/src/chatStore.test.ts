@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { storeTestBackends } from '@duplex/sql/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatStore } from './chatStore';
+import type { AnnouncedEventType, ChatStore } from './chatStore';
 import { createMemoryChatStore } from './memoryChatStore';
 import { createSqlChatStore } from './sqlChatStore';
 
@@ -66,11 +66,81 @@ for (const backend of backends) {
       const retry = await send(r.id, owner, 'same-id', 'second');
       expect(first).toMatchObject({ created: true, announced: false });
       expect(retry).toEqual({ created: false, announced: false, message: first.message });
-      await store.markAnnounced(first.message.id);
+      const ref = { messageId: first.message.id, type: 'message.created' } as const;
+      await store.claimAnnouncement(ref, { token: 't', leaseMs: 10_000, afterEventId: 'e0' });
+      await store.settleAnnouncement(ref, 't', 'announced');
       expect((await send(r.id, owner, 'same-id')).announced).toBe(true);
       expect(await store.history(r.id, { limit: 10 })).toHaveLength(1);
       // The key is per user: another author may use the same client id.
       expect((await send(r.id, 'someone-else', 'same-id')).created).toBe(true);
+    });
+
+    describe('announcement claims', () => {
+      const claimOf = (messageId: string, type: AnnouncedEventType = 'message.created') => ({
+        ref: { messageId, type },
+        claim: (token: string, leaseMs = 10_000, afterEventId = 'e1') =>
+          store.claimAnnouncement({ messageId, type }, { token, leaseMs, afterEventId }),
+        settle: (token: string, outcome: 'announced' | 'released') =>
+          store.settleAnnouncement({ messageId, type }, token, outcome),
+      });
+
+      it('grants one of 20 overlapping claims', async () => {
+        const { room: r, owner } = await room();
+        const { message } = await send(r.id, owner);
+        const a = claimOf(message.id);
+        const claims = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => a.claim(`t${i}`, 10_000, `head-${i}`)),
+        );
+        const granted = claims.filter((c) => c.status === 'claimed');
+        expect(granted).toHaveLength(1);
+        expect(granted[0]).toMatchObject({ retry: false });
+        expect(claims.filter((c) => c.status === 'busy')).toHaveLength(19);
+        for (const c of claims) {
+          if (c.status === 'busy') expect(c.until.getTime()).toBeGreaterThan(Date.now());
+        }
+      });
+
+      it('settles for good: an announced claim is never granted again', async () => {
+        const { room: r, owner } = await room();
+        const { message } = await send(r.id, owner);
+        const a = claimOf(message.id);
+        expect(await a.claim('t1')).toMatchObject({ status: 'claimed', retry: false });
+        await a.settle('t1', 'announced');
+        expect(await a.claim('t2', 0)).toEqual({ status: 'announced' });
+        // The other announcements of the message are claimed apart.
+        expect(await claimOf(message.id, 'message.deleted').claim('t3')).toMatchObject({
+          status: 'claimed',
+        });
+      });
+
+      it('hands a released or lapsed claim on as a retry, with the first head read', async () => {
+        const { room: r, owner } = await room();
+        const { message } = await send(r.id, owner);
+        const a = claimOf(message.id);
+        expect(await a.claim('t1', 10_000, 'e0')).toEqual({
+          status: 'claimed',
+          retry: false,
+          afterEventId: 'e0',
+        });
+        // Only its holder releases a claim.
+        await a.settle('someone-else', 'released');
+        expect(await a.claim('t2')).toMatchObject({ status: 'busy' });
+        await a.settle('t1', 'released');
+        expect(await a.claim('t2', 1, 'e9')).toEqual({
+          status: 'claimed',
+          retry: true,
+          afterEventId: 'e0',
+        });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(await a.claim('t3', 10_000, 'e10')).toEqual({
+          status: 'claimed',
+          retry: true,
+          afterEventId: 'e0',
+        });
+        // Settling as announced holds whoever holds the claim now: the event is out.
+        await a.settle('t2', 'announced');
+        expect(await a.claim('t4')).toEqual({ status: 'announced' });
+      });
     });
 
     it('pages history newest first with a before cursor', async () => {

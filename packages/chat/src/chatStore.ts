@@ -22,6 +22,32 @@ export interface StoredAttachment {
 }
 
 /**
+ * The message events each announced at most once: a message's creation, its stream's end and
+ * its deletion. Other events announce one change each, made by the call that publishes them.
+ */
+export type AnnouncedEventType = 'message.created' | 'message.streamEnded' | 'message.deleted';
+
+/** One announcement: the event of `type` for one message. */
+export interface AnnouncementRef {
+  messageId: string;
+  type: AnnouncedEventType;
+}
+
+/** What {@link ChatStore.claimAnnouncement} answers. */
+export type AnnouncementClaim =
+  /**
+   * The caller holds the claim until its lease ends and alone may publish. `retry`: an earlier
+   * claim was given up or lapsed, so its holder may have published: look for the event in the
+   * channel's log after `afterEventId` (where the log stood before the first claim) before
+   * publishing.
+   */
+  | { status: 'claimed'; retry: boolean; afterEventId: string }
+  /** It went out (or was given up for good): nothing to do. */
+  | { status: 'announced' }
+  /** Another caller holds the claim until `until`. */
+  | { status: 'busy'; until: Date };
+
+/**
  * Where chat state lives. Two implementations: {@link createMemoryChatStore} (tests, demos)
  * and {@link createSqlChatStore} (PGlite or PostgreSQL). Authorization is the router's job; the
  * store trusts its caller.
@@ -53,16 +79,32 @@ export interface ChatStore {
   hasInvite(roomId: string, userId: string): Promise<boolean>;
   /**
    * Stores a message, idempotent on (`authorId`, `clientMsgId`): a repeat returns the first
-   * message with `created: false` and stores nothing.
+   * message with `created: false` and stores nothing. `announced`: its `message.created` is
+   * settled (see {@link ChatStore.settleAnnouncement}).
    */
   appendMessage(
     message: NewMessage,
   ): Promise<{ message: Message; created: boolean; announced: boolean }>;
   /**
-   * Records that the message's `message.created` went out. A message stored but not announced
-   * (the publish failed) is announced by the next attempt of the same send.
+   * Claims the right to publish an announcement, in one atomic step: granted when it is not
+   * settled and nobody else's claim is live, and then held for `leaseMs` (by the store's
+   * clock). The first claim records `afterEventId`, where the channel's log stood just before
+   * it; later claims keep that one. The message must exist.
    */
-  markAnnounced(messageId: string): Promise<void>;
+  claimAnnouncement(
+    ref: AnnouncementRef,
+    claim: { token: string; leaseMs: number; afterEventId: string },
+  ): Promise<AnnouncementClaim>;
+  /**
+   * Ends a claim: `announced` settles the announcement for good (from any caller: the event is
+   * known to be out, or can no longer be looked for); `released` gives the claim up so that the
+   * next attempt may take it at once (only while `token` still holds it).
+   */
+  settleAnnouncement(
+    ref: AnnouncementRef,
+    token: string,
+    outcome: 'announced' | 'released',
+  ): Promise<void>;
   getMessage(messageId: string): Promise<Message | null>;
   /**
    * Appends chunk `seq` to a streamed message in one step, only if every condition of the

@@ -12,7 +12,15 @@ export {
   createChatRouter,
   roomChannel,
 } from './chatRouter';
-export { attachmentUrl, type ChatStore, type NewMessage, type StoredAttachment } from './chatStore';
+export {
+  type AnnouncedEventType,
+  type AnnouncementClaim,
+  type AnnouncementRef,
+  attachmentUrl,
+  type ChatStore,
+  type NewMessage,
+  type StoredAttachment,
+} from './chatStore';
 export { createMemoryChatStore } from './memoryChatStore';
 export {
   type Attachment,

@@ -1,13 +1,27 @@
-import { attachmentUrl, type ChatStore, type NewMessage, type StoredAttachment } from './chatStore';
+import {
+  type AnnouncementRef,
+  attachmentUrl,
+  type ChatStore,
+  type NewMessage,
+  type StoredAttachment,
+} from './chatStore';
 import type { Member, Message, Room, RoomSummary } from './schemas';
 
 interface StoredMessage extends Omit<Message, 'attachments' | 'reactions'> {
   attachmentIds: string[];
   /** When the stream last got a chunk (or started). */
   streamUpdatedAt: Date | null;
-  announced: boolean;
   /** emoji → user ids, in the order they reacted. */
   reactions: Map<string, string[]>;
+}
+
+/** Where one announcement stands (see {@link ChatStore.claimAnnouncement}). */
+interface AnnouncementState {
+  afterEventId: string;
+  token: string | null;
+  /** When the live claim lapses (ms since the epoch); 0 when none is held. */
+  claimedUntil: number;
+  announced: boolean;
 }
 
 /** A {@link ChatStore} in memory: for tests and demos; everything is gone on restart. */
@@ -18,9 +32,11 @@ export function createMemoryChatStore(): ChatStore {
   const messages = new Map<string, StoredMessage>();
   const byClientId = new Map<string, string>();
   const attachments = new Map<string, StoredAttachment & { bytes: Uint8Array }>();
+  const announcements = new Map<string, AnnouncementState>();
   let nextMessageId = 0;
 
-  const toMessage = ({ streamUpdatedAt: _, announced: __, ...m }: StoredMessage): Message => ({
+  const announcementKey = ({ messageId, type }: AnnouncementRef) => `${messageId}\u0000${type}`;
+  const toMessage = ({ streamUpdatedAt: _, ...m }: StoredMessage): Message => ({
     ...m,
     stream: m.stream && { ...m.stream },
     attachments: m.attachmentIds.flatMap((id) => {
@@ -123,8 +139,12 @@ export function createMemoryChatStore(): ChatStore {
       const key = `${input.authorId}\u0000${input.clientMsgId}`;
       const existingId = byClientId.get(key);
       const existing = existingId === undefined ? undefined : messages.get(existingId);
-      if (existing)
-        return { message: toMessage(existing), created: false, announced: existing.announced };
+      if (existing) {
+        const announced = announcements.get(
+          announcementKey({ messageId: existing.id, type: 'message.created' }),
+        )?.announced;
+        return { message: toMessage(existing), created: false, announced: announced ?? false };
+      }
       const id = String(++nextMessageId);
       const stored: StoredMessage = {
         id,
@@ -141,15 +161,42 @@ export function createMemoryChatStore(): ChatStore {
         deletedAt: null,
         stream: input.streaming ? { state: 'streaming', chunks: 0 } : null,
         streamUpdatedAt: input.streaming ? new Date() : null,
-        announced: false,
       };
       messages.set(id, stored);
       byClientId.set(key, id);
       return { message: toMessage(stored), created: true, announced: false };
     },
-    async markAnnounced(messageId) {
-      const m = messages.get(messageId);
-      if (m) m.announced = true;
+    async claimAnnouncement(ref, { token, leaseMs, afterEventId }) {
+      if (!messages.has(ref.messageId)) throw new Error(`No message ${ref.messageId}`);
+      const key = announcementKey(ref);
+      const now = Date.now();
+      const existing = announcements.get(key);
+      if (!existing) {
+        announcements.set(key, {
+          afterEventId,
+          token,
+          claimedUntil: now + leaseMs,
+          announced: false,
+        });
+        return { status: 'claimed', retry: false, afterEventId };
+      }
+      if (existing.announced) return { status: 'announced' };
+      if (existing.claimedUntil > now)
+        return { status: 'busy', until: new Date(existing.claimedUntil) };
+      existing.token = token;
+      existing.claimedUntil = now + leaseMs;
+      return { status: 'claimed', retry: true, afterEventId: existing.afterEventId };
+    },
+    async settleAnnouncement(ref, token, outcome) {
+      const a = announcements.get(announcementKey(ref));
+      if (!a || a.announced) return;
+      if (outcome === 'announced') {
+        a.announced = true;
+      } else if (a.token !== token) {
+        return;
+      }
+      a.token = null;
+      a.claimedUntil = 0;
     },
     async getMessage(messageId) {
       const m = messages.get(messageId);

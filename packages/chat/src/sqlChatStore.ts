@@ -212,9 +212,9 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
       return db.transaction(async (tx) => {
         const [inserted] = await tx.query<{ id: string }>(
           `INSERT INTO chat_messages (room_id, author_id, author_name, client_msg_id, text, attachment_ids, reply_to,
-             stream_state, stream_updated_at, announced)
+             stream_state, stream_updated_at)
            VALUES ($1, $2, $3, $4, $5, $6::text[], $7::bigint,
-             CASE WHEN $8 THEN 'streaming' END, CASE WHEN $8 THEN now() END, false)
+             CASE WHEN $8 THEN 'streaming' END, CASE WHEN $8 THEN now() END)
            ON CONFLICT (author_id, client_msg_id) DO NOTHING RETURNING id::text AS id`,
           [
             input.roomId,
@@ -234,16 +234,55 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
             announced: false,
           };
         const [existing] = await tx.query<MessageRow & { announced: boolean }>(
-          `${messageSelect.replace('SELECT ', 'SELECT m.announced, ')} WHERE m.author_id = $1 AND m.client_msg_id = $2`,
+          `${messageSelect.replace('SELECT ', `SELECT EXISTS (SELECT 1 FROM chat_announcements a WHERE a.message_id = m.id AND a.event_type = 'message.created' AND a.announced_at IS NOT NULL) AS announced, `)}
+           WHERE m.author_id = $1 AND m.client_msg_id = $2`,
           [input.authorId, input.clientMsgId],
         );
         return { message: toMessage(existing!), created: false, announced: existing!.announced };
       });
     },
-    async markAnnounced(messageId) {
-      await db.query('UPDATE chat_messages SET announced = true WHERE id = $1 AND NOT announced', [
-        messageId,
-      ]);
+    async claimAnnouncement({ messageId, type }, { token, leaseMs, afterEventId }) {
+      // One statement: concurrent claimers queue on the row, and only one finds it free.
+      const [claimed] = await db.query<{ attempts: number; after_event_id: string | null }>(
+        `INSERT INTO chat_announcements AS a
+           (message_id, event_type, after_event_id, attempts, claim_token, claimed_until)
+         VALUES ($1::bigint, $2, $3, 1, $4, clock_timestamp() + $5 * interval '1 millisecond')
+         ON CONFLICT (message_id, event_type) DO UPDATE
+           SET attempts = a.attempts + 1, claim_token = EXCLUDED.claim_token,
+             claimed_until = EXCLUDED.claimed_until
+           WHERE a.announced_at IS NULL
+             AND (a.claimed_until IS NULL OR a.claimed_until <= clock_timestamp())
+         RETURNING a.attempts, a.after_event_id`,
+        [messageId, type, afterEventId, token, leaseMs],
+      );
+      if (claimed) {
+        return {
+          status: 'claimed',
+          retry: claimed.attempts > 1,
+          // Only rows carried over from before claims have none, and those are announced.
+          afterEventId: claimed.after_event_id ?? afterEventId,
+        };
+      }
+      const [row] = await db.query<{ announced: boolean; claimed_until: Date | null }>(
+        `SELECT announced_at IS NOT NULL AS announced, claimed_until FROM chat_announcements
+         WHERE message_id = $1::bigint AND event_type = $2`,
+        [messageId, type],
+      );
+      if (!row || row.announced) return { status: 'announced' };
+      // Released between the two statements: busy until now, so the caller claims again.
+      return { status: 'busy', until: row.claimed_until ?? new Date() };
+    },
+    async settleAnnouncement({ messageId, type }, token, outcome) {
+      await db.query(
+        outcome === 'announced'
+          ? `UPDATE chat_announcements
+             SET announced_at = clock_timestamp(), claim_token = NULL, claimed_until = NULL
+             WHERE message_id = $1::bigint AND event_type = $2 AND announced_at IS NULL`
+          : `UPDATE chat_announcements SET claim_token = NULL, claimed_until = NULL
+             WHERE message_id = $1::bigint AND event_type = $2 AND claim_token = $3
+               AND announced_at IS NULL`,
+        outcome === 'announced' ? [messageId, type] : [messageId, type, token],
+      );
     },
     getMessage: (messageId) => messageById(db, messageId),
     async appendChunk({ messageId, authorId, seq, text, maxTextLength, startedAfter }) {
