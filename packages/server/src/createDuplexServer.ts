@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { closeCodes } from '@duplex/protocol';
 import type { AnyRouter, inferRouterContext } from '@trpc/server';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { type AllowedOrigins, type Authenticate, isOriginAllowed } from './auth';
 import type { Broker } from './broker';
 import { createDuplexHandler } from './duplexHandler';
@@ -15,6 +15,7 @@ import { createKeepAlive, type KeepAliveOptions } from './keepAlive';
 import { type DuplexLimits, limitsDefaults } from './limits';
 import { createMemoryBroker } from './memoryBroker';
 import { createMetrics, type DuplexMetrics, renderMetrics } from './metrics';
+import { realTimers } from './realTimers';
 import { reconnectNotification } from './tokenExpiry';
 import { createWsConnections } from './wsConnections';
 
@@ -248,12 +249,29 @@ export function createDuplexServer<TRouter extends AnyRouter>(
   };
   httpServer.on('upgrade', onUpgrade);
 
-  const waitForSockets = async (timeoutMs: number) => {
-    const deadline = performance.now() + timeoutMs;
-    while (wss.clients.size > 0 && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
+  /**
+   * Resolves once every socket has closed, or after `timeoutMs`. Driven by the sockets' `close`
+   * events and one real timer, not by polling a clock: a test that fakes timers must not be able
+   * to keep `close()` waiting forever.
+   */
+  const waitForSockets = (timeoutMs: number) =>
+    new Promise<void>((resolve) => {
+      if (wss.clients.size === 0 || timeoutMs <= 0) return resolve();
+      const done = () => {
+        realTimers.clearTimeout(timer);
+        wss.off('connection', watch);
+        resolve();
+      };
+      const onClose = () => {
+        if (wss.clients.size === 0) done();
+      };
+      // `ws` forgets a socket before its `close` listeners run, so the count is already down.
+      const watch = (socket: WebSocket) => socket.once('close', onClose);
+      const timer = realTimers.setTimeout(done, timeoutMs);
+      for (const socket of wss.clients) watch(socket);
+      // An upgrade already past the `closing` check when shutdown began still lands.
+      wss.on('connection', watch);
+    });
 
   let closed: Promise<void> | null = null;
   const close = (closeOpts: DuplexCloseOptions = {}) => {

@@ -19,6 +19,8 @@ import { createConnection } from './connectionState';
 import type { DuplexSocket } from './duplexSocket';
 import type { FrameEncoder, FrameEnvelope } from './frameEncoder';
 import type { DuplexContext } from './initDuplex';
+import { realTimers } from './realTimers';
+import { SocketRefusal } from './socketRefusal';
 import { SocketSender } from './socketSender';
 import { streamSourceOf } from './streamChannel';
 import { type RunSubscriptionOptions, runStream, runSubscription } from './subscriptionRunner';
@@ -62,6 +64,10 @@ export class DuplexWsConnection {
   private ctxPromise: Promise<Ctx | null> | null = null;
   private ctxError: TRPCError | undefined;
   private authTimer: NodeJS.Timeout | undefined;
+  /** Set once `authenticate` refused the connection, until the socket closes. */
+  private refusal: SocketRefusal | null = null;
+  /** Whether a call frame arrived (the `connectionParams` frame aside). */
+  private sawCalls = false;
   /** The upgrade request, until `authenticate` has seen it. */
   private req: IncomingMessage | null;
 
@@ -84,7 +90,7 @@ export class DuplexWsConnection {
     const wantsParams =
       new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
     if (wantsParams) {
-      this.authTimer = setTimeout(
+      this.authTimer = realTimers.setTimeout(
         () => socket.close(closeCodes.authTimeout, 'Authentication timeout'),
         limits.authTimeoutMs,
       );
@@ -104,7 +110,7 @@ export class DuplexWsConnection {
 
   /** The socket closed: everything it started stops. */
   onClose(): void {
-    clearTimeout(this.authTimer);
+    realTimers.clearTimeout(this.authTimer);
     for (const subscription of this.subscriptions.values()) subscription.abort();
     this.subscriptions.clear();
     this.abort.abort();
@@ -134,12 +140,12 @@ export class DuplexWsConnection {
       return null;
     });
     const { socket, abort } = this;
+    realTimers.clearTimeout(this.authTimer);
     if (!result || abort.signal.aborted) {
       metrics.refusedUnauthorized++;
-      socket.close(closeCodes.unauthorized, 'Unauthorized');
+      this.refuse();
       return null;
     }
-    clearTimeout(this.authTimer);
     this.sender.send(readyNotification);
     if (result.expiresAt !== undefined) {
       scheduleTokenExpiry(socket, {
@@ -155,6 +161,17 @@ export class DuplexWsConnection {
     });
     this.ctx = { user: result.user, connection, broker: opts.broker, signal: abort.signal };
     return this.ctx;
+  }
+
+  /**
+   * Tells the client its connection is refused, as the stock handler does when `createContext`
+   * throws (an `id: null` error), answers its calls with the same error, then closes with 4401.
+   */
+  private refuse(): void {
+    const error = new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' });
+    this.ctxError = error;
+    this.respond({ id: null, error: this.shared.shapeOf(error) });
+    this.refusal = new SocketRefusal(this.socket, this.sawCalls);
   }
 
   /** The first frame of a `?connectionParams=1` socket; a malformed one closes it. */
@@ -177,7 +194,7 @@ export class DuplexWsConnection {
     } catch (cause) {
       this.ctxError = getTRPCErrorFromUnknown(cause);
       this.respond({ id: null, error: this.shared.shapeOf(this.ctxError) });
-      setImmediate(() => this.socket.close());
+      realTimers.setImmediate(() => this.socket.close());
       return Promise.resolve(null);
     }
     return this.authenticate(connectionParams);
@@ -232,6 +249,8 @@ export class DuplexWsConnection {
       return;
     }
     const ready = this.ctxPromise;
+    this.sawCalls = true;
+    this.refusal?.onCalls();
     for (let index = 0; index < calls.length; index++) {
       this.handleCall(calls[index] as TRPCClientOutgoingMessage, index, ready).catch(opts.onError);
     }

@@ -4,21 +4,32 @@ import { type RawData, WebSocket } from 'ws';
 export type FrameGate = (data: RawData, isBinary: boolean) => boolean;
 
 /**
- * The `ws` socket class the Duplex server uses. It adds two hooks the stock tRPC handler has no
- * room for: a gate in front of every incoming frame (rate limits, keepalive bookkeeping) and a
- * check after every send (slow consumers), while staying a plain `ws` WebSocket for tRPC.
+ * The `ws` socket class the Duplex server uses. It adds hooks the stock tRPC handler has no
+ * room for: a gate in front of every incoming frame (rate limits, keepalive bookkeeping), a
+ * check after every send (slow consumers) and a hold on its plain `close()` (refusals), while
+ * staying a plain `ws` WebSocket for tRPC.
  */
 export class DuplexSocket extends WebSocket {
   /** Set by the server on connection; frames it refuses never reach tRPC. */
   gate: FrameGate | null = null;
   /** Called after each send with the frame's size. */
   afterSend: ((bytes: number) => void) | null = null;
+  /**
+   * Ignores `close()` without a code: the stock handler closes a socket that way once
+   * `createContext` throws, and Duplex closes a refused one itself, later and with 4401.
+   */
+  holdPlainClose = false;
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'message' && this.gate && !this.gate(args[0] as RawData, args[1] as boolean)) {
       return false;
     }
     return super.emit(event, ...args);
+  }
+
+  override close(code?: number, reason?: string | Buffer): void {
+    if (code === undefined && this.holdPlainClose) return;
+    super.close(code, reason);
   }
 
   override send(data: unknown, ...rest: unknown[]): void {

@@ -78,13 +78,16 @@ export interface FrameEnvelope {
 
 interface CachedEvent {
   eventId: string;
-  /** `JSON.stringify(transformer.output.serialize({ id, data }))`. */
-  payload: string;
+  /** `JSON.stringify(transformer.output.serialize({ id, data }))`; `null` once evicted. */
+  payload: string | null;
   frames: Map<string, WireFrame>;
   /** The frame most recently asked for, checked before `frames`. */
   lastHead: string | null;
   lastFrame: WireFrame | null;
 }
+
+/** A cached event that still holds its encoded payload. */
+type LiveEvent = CachedEvent & { payload: string };
 
 /**
  * Encodes tRPC response frames for one router. A tracked event's payload is serialized once
@@ -93,6 +96,9 @@ interface CachedEvent {
  * serialization, and those sharing a subscription id share one prebuilt frame. Only the
  * envelope differs, built by concatenation in the byte order the stock handler produces
  * (`{"id","result":{"type","data","id"}}`), so both handlers put identical bytes on the wire.
+ * The cache holds its keys weakly, so it keeps no event alive: one nothing else holds (a
+ * generator's, an ephemeral broker event) is freed once sent, and only the newest
+ * `cachedEvents` entries keep their encoded frames.
  * Cached data must not be mutated after it is yielded, which broker events never are.
  */
 export function createFrameEncoder(
@@ -101,28 +107,40 @@ export function createFrameEncoder(
 ): FrameEncoder {
   const { cachedEvents, framesPerEvent } = { ...frameEncoderDefaults, ...opts };
   const config = router._def._config;
-  const cache = new Map<object, CachedEvent>();
+  const cache = new WeakMap<object, CachedEvent>();
+  /** The entries holding encoded frames, oldest first from `next`; older ones are evicted. */
+  const recent: (CachedEvent | undefined)[] = new Array(cachedEvents);
+  let next = 0;
   const stats = { hits: 0, misses: 0 };
 
   const message = (msg: TRPCResponseMessage) => JSON.stringify(transformTRPCResponse(config, msg));
 
-  const encodeEvent = (key: object, eventId: string, data: unknown): CachedEvent => {
-    let entry = cache.get(key);
-    if (entry && entry.eventId === eventId) {
+  const encodeEvent = (key: object, eventId: string, data: unknown): LiveEvent => {
+    const cached = cache.get(key);
+    if (cached?.payload != null && cached.eventId === eventId) {
       stats.hits++;
-      return entry;
+      return cached as LiveEvent;
     }
     stats.misses++;
-    entry = {
+    const payload = JSON.stringify(config.transformer.output.serialize({ id: eventId, data }));
+    const entry: LiveEvent = {
       eventId,
-      payload: JSON.stringify(config.transformer.output.serialize({ id: eventId, data })),
+      payload,
       frames: new Map(),
       lastHead: null,
       lastFrame: null,
     };
-    cache.delete(key);
     cache.set(key, entry);
-    if (cache.size > cachedEvents) cache.delete(cache.keys().next().value as object);
+    const evicted = recent[next];
+    if (evicted) {
+      // Its key may live on (in a broker's log): only what it cost here is dropped.
+      evicted.payload = null;
+      evicted.frames.clear();
+      evicted.lastHead = null;
+      evicted.lastFrame = null;
+    }
+    recent[next] = entry;
+    next = (next + 1) % cachedEvents;
     return entry;
   };
 

@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { realTimers } from './realTimers';
 
 /** Keepalive options of the server. */
 export interface KeepAliveOptions {
@@ -37,8 +38,8 @@ export function createKeepAlive(opts: KeepAliveOptions, onReap: () => void): Kee
   // A timeout shorter than the interval would reap healthy peers between two pings.
   const timeoutMs = Math.max(rest.timeoutMs, pingIntervalMs);
   const lastSeen = new Map<WebSocket, number>();
-  const timer = setInterval(() => {
-    const now = performance.now();
+  const timer = realTimers.setInterval(() => {
+    const now = realTimers.now();
     for (const [socket, seen] of lastSeen) {
       if (now - seen >= timeoutMs) {
         lastSeen.delete(socket);
@@ -51,7 +52,7 @@ export function createKeepAlive(opts: KeepAliveOptions, onReap: () => void): Kee
   }, pingIntervalMs);
   timer.unref?.();
   const touch = (socket: WebSocket) => {
-    if (lastSeen.has(socket)) lastSeen.set(socket, performance.now());
+    if (lastSeen.has(socket)) lastSeen.set(socket, realTimers.now());
   };
   // Shared by every socket (`this` is the socket), so watching one allocates nothing.
   function onPong(this: WebSocket) {
@@ -62,13 +63,13 @@ export function createKeepAlive(opts: KeepAliveOptions, onReap: () => void): Kee
   }
   return {
     watch(socket) {
-      lastSeen.set(socket, performance.now());
+      lastSeen.set(socket, realTimers.now());
       socket.on('pong', onPong);
       socket.once('close', onClose);
     },
     touch,
     stop() {
-      clearInterval(timer);
+      realTimers.clearInterval(timer);
       lastSeen.clear();
     },
   };

@@ -3,6 +3,7 @@ import { closeCodes } from '@duplex/protocol';
 import { WebSocket } from 'ws';
 import type { Frame } from './frameEncoder';
 import type { DuplexMetrics } from './metrics';
+import { realTimers } from './realTimers';
 
 /** Options of {@link SocketSender}. */
 export interface SocketSenderOptions {
@@ -37,10 +38,13 @@ const uncorkAll = () => {
  * Holds a socket's writes until the end of this turn of the event loop, so the replies and
  * events produced in one turn leave in one `writev` rather than one system call each (the
  * profile of 64 calls in flight showed a `writev` per reply at a quarter of the server's CPU).
+ * Every socket of the process shares the one flush, so it runs on the real `setImmediate`: one
+ * scheduled on a fake (a test's `vi.useFakeTimers()`) would never run, and every later write of
+ * every Duplex server in the process would wait behind it.
  */
 function corkForThisTurn(stream: Writable): void {
   if (corked.has(stream)) return;
-  if (corked.size === 0) setImmediate(uncorkAll);
+  if (corked.size === 0) realTimers.setImmediate(uncorkAll);
   stream.cork();
   corked.add(stream);
 }
@@ -105,6 +109,6 @@ export class SocketSender {
     this.cutOff = true;
     metrics.closedSlowConsumer++;
     socket.close(closeCodes.slowConsumer, 'Slow consumer');
-    setTimeout(() => socket.terminate(), opts.closeGraceMs).unref();
+    realTimers.setTimeout(() => socket.terminate(), opts.closeGraceMs).unref();
   }
 }

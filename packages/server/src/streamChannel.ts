@@ -81,6 +81,11 @@ export function streamItemOf<TData>(item: BrokerItem<TData>): TrackedEnvelope<TD
   return tracked(item.id, item.data);
 }
 
+/**
+ * The generator behind {@link streamChannel}: `for await (const item of items) yield ...`, with
+ * its references dropped once used. V8 keeps a generator's locals alive across its awaits, so
+ * the loop would otherwise hold the last event until the channel's next one.
+ */
 async function* streamChannelItems<TData>(
   source: StreamSource,
 ): AsyncGenerator<TrackedEnvelope<TData | StreamGap>, void, unknown> {
@@ -88,5 +93,20 @@ async function* streamChannelItems<TData>(
   const items = broker.subscribe<TData>(channel, opts);
   await items.ready;
   await opts.onOpen?.();
-  for await (const item of items) yield streamItemOf(item);
+  const iterator = items[Symbol.asyncIterator]();
+  while (true) {
+    let next: IteratorResult<BrokerItem<TData>> | null = await iterator.next();
+    if (next.done) return;
+    let item: TrackedEnvelope<TData | StreamGap> | null = streamItemOf(next.value);
+    next = null;
+    let resumed = false;
+    try {
+      yield item;
+      resumed = true;
+    } finally {
+      // The consumer stopped (`return`/`throw` at the yield): the subscription ends with it.
+      if (!resumed) await iterator.return?.();
+    }
+    item = null;
+  }
 }

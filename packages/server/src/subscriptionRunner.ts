@@ -1,4 +1,5 @@
 import { getTRPCErrorFromUnknown } from '@trpc/server';
+import type { BrokerItem } from './broker';
 import { type StreamSource, streamItemOf } from './streamChannel';
 
 /** Options of {@link runSubscription}. */
@@ -19,13 +20,18 @@ export interface RunSubscriptionOptions {
   onLateError(cause: unknown): void;
 }
 
-type Step = IteratorResult<unknown> | 'abort' | { failed: unknown };
+type Step = 'sent' | 'done' | 'abort' | { failed: unknown };
 
 /**
  * Drives one subscription's source the way the stock tRPC handler does, without its
  * per-event `Promise.race`: each `next()` races a stop through one resolver that the abort
  * listener calls, so a source stuck awaiting still stops at once. Resolves once the source is
  * disposed (`return()` awaited), which is when the caller sends `stopped`.
+ *
+ * Each item is sent from the callback that receives it, and the loop only learns that it was:
+ * V8 keeps an async function's locals alive across its next `await`, so an item held in the
+ * loop would stay in memory until the source yields again (tRPC #6156), for as long as an idle
+ * subscription lasts.
  */
 export async function runSubscription(
   source: AsyncIterable<unknown>,
@@ -57,10 +63,23 @@ export async function runSubscription(
     }
     return 'abort';
   };
+  const send = (result: IteratorResult<unknown>): Step => {
+    try {
+      if (result.done) return 'done';
+      opts.onData(result.value);
+      return 'sent';
+    } catch (cause) {
+      // The value could not be encoded (or the result was no object): the stream failed.
+      return { failed: cause };
+    }
+  };
   const step = () =>
     new Promise<Step>((resolve) => {
       settle = resolve;
-      iterator.next().then(resolve, (cause: unknown) => resolve(onRejected(cause)));
+      iterator.next().then(
+        (result) => resolve(signal.aborted ? 'abort' : send(result)),
+        (cause: unknown) => resolve(onRejected(cause)),
+      );
     });
 
   let completed = false;
@@ -68,20 +87,11 @@ export async function runSubscription(
   try {
     while (!signal.aborted) {
       const next = await step();
-      if (next === 'abort') break;
-      if ('failed' in next) {
-        failure = next;
-        break;
-      }
-      if (next.done) {
-        completed = true;
-        break;
-      }
-      opts.onData(next.value);
+      if (next === 'sent') continue;
+      if (next === 'done') completed = true;
+      else if (next !== 'abort') failure = next;
+      break;
     }
-  } catch (cause) {
-    // `onData` threw (the value could not be encoded): the client learns the stream failed.
-    failure = { failed: cause };
   } finally {
     settle = null;
     signal.removeEventListener('abort', onAbort);
@@ -121,6 +131,10 @@ export async function runStream(
   let completed = false;
   let failure: { failed: unknown } | null = null;
   const { broker, channel, opts: streamOpts } = source;
+  const send = (item: BrokerItem<unknown>) => {
+    if (item.type === 'event' && opts.onEvent) opts.onEvent(item.id, item.data);
+    else opts.onData(streamItemOf(item));
+  };
   const streamSignal =
     !streamOpts.signal || streamOpts.signal === signal
       ? signal
@@ -135,14 +149,15 @@ export async function runStream(
       await items.ready;
       await streamOpts.onOpen?.();
       while (!signal.aborted) {
-        const next = await iterator.next();
+        let next: IteratorResult<BrokerItem<unknown>> | null = await iterator.next();
         if (next.done) {
           completed = true;
           break;
         }
-        const item = next.value;
-        if (item.type === 'event' && opts.onEvent) opts.onEvent(item.id, item.data);
-        else opts.onData(streamItemOf(item));
+        send(next.value);
+        // V8 keeps an async function's locals alive across its next `await`: without this, the
+        // last event sent would stay in memory until the channel's next one.
+        next = null;
       }
     } finally {
       if (!completed) opts.abort();

@@ -1,10 +1,12 @@
+import { realTimers } from './realTimers';
+
 /** Options of {@link createTokenBucket}. */
 export interface TokenBucketOptions {
   /** Tokens added per second. */
   ratePerSecond: number;
   /** Bucket size (and starting level). */
   capacity: number;
-  /** The clock, for tests. @default performance.now */
+  /** The clock, for tests. @default the real `performance.now`, even under fake timers */
   now?: () => number;
 }
 
@@ -23,7 +25,7 @@ export class TokenBucket {
   private readonly now: () => number;
 
   constructor(private readonly opts: TokenBucketOptions) {
-    this.now = opts.now ?? performanceNow;
+    this.now = opts.now ?? realTimers.now;
     this.tokens = opts.capacity;
     this.last = this.now();
   }
@@ -45,8 +47,6 @@ export class TokenBucket {
   }
 }
 
-const performanceNow = () => performance.now();
-
 /**
  * Token buckets by key (a user, a stream), made on first use. Once there are many, the ones
  * idle long enough to be full again are dropped, so memory stays bounded by active keys.
@@ -58,7 +58,7 @@ export function createKeyedBuckets(opts: { ratePerSecond: number; capacity: numb
   return {
     /** Takes `cost` tokens from `key`'s bucket; `false` when it had too few (see `take`). */
     take(key: string, cost = 1): boolean {
-      const now = performance.now();
+      const now = realTimers.now();
       if (buckets.size > 10_000) {
         for (const [k, entry] of buckets) if (now - entry.usedAt > idleMs) buckets.delete(k);
       }

@@ -1,5 +1,6 @@
 import { closeCodes } from '@duplex/protocol';
 import type { WebSocket } from 'ws';
+import { realTimers } from './realTimers';
 
 /** The tRPC notification that makes a client open a new socket and move its subscriptions. */
 export const reconnectNotification = JSON.stringify({ id: null, method: 'reconnect' });
@@ -41,12 +42,12 @@ export function setLongTimeout(fn: () => void, ms: number): () => void {
   const maxDelayMs = 2 ** 31 - 1;
   let timer: NodeJS.Timeout;
   const schedule = (left: number) => {
-    timer = setTimeout(
+    timer = realTimers.setTimeout(
       () => (left > maxDelayMs ? schedule(left - maxDelayMs) : fn()),
       Math.min(left, maxDelayMs),
     );
     timer.unref?.();
   };
   schedule(Math.max(0, ms));
-  return () => clearTimeout(timer);
+  return () => realTimers.clearTimeout(timer);
 }

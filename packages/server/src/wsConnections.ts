@@ -11,6 +11,8 @@ import type { DuplexContext } from './initDuplex';
 import type { KeepAlive } from './keepAlive';
 import type { DuplexLimits } from './limits';
 import type { DuplexMetrics } from './metrics';
+import { realTimers } from './realTimers';
+import { SocketRefusal } from './socketRefusal';
 import { createTokenBucket } from './tokenBucket';
 import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
 
@@ -26,6 +28,18 @@ export interface WsConnectionsOptions<TRouter extends AnyRouter> {
   onError: (error: unknown) => void;
 }
 
+/** What the stock path keeps per socket. */
+interface SocketState {
+  abort: AbortController;
+  authTimer?: NodeJS.Timeout;
+  /** The socket's first frame will be its `connectionParams`. */
+  paramsPending: boolean;
+  /** Whether a call frame arrived (the `connectionParams` frame aside). */
+  sawCalls: boolean;
+  /** Set once `authenticate` refused the connection. */
+  refusal: SocketRefusal | null;
+}
+
 /** A slow consumer gets this long to take its close frame before it is cut off. */
 const slowConsumerCloseGraceMs = 1_000;
 
@@ -39,7 +53,7 @@ export function createWsConnections<TRouter extends AnyRouter>(
 ) {
   const { limits, metrics, router } = opts;
   const config = router._def._config;
-  const sockets = new WeakMap<WebSocket, { abort: AbortController; authTimer?: NodeJS.Timeout }>();
+  const sockets = new WeakMap<WebSocket, SocketState>();
 
   const createContext = async ({
     req,
@@ -53,12 +67,16 @@ export function createWsConnections<TRouter extends AnyRouter>(
       return null;
     });
     const state = sockets.get(socket);
+    if (state) realTimers.clearTimeout(state.authTimer);
     if (!result || !state) {
       metrics.refusedUnauthorized++;
-      socket.close(closeCodes.unauthorized, 'Unauthorized');
+      // tRPC sends the `id: null` error for this throw and answers the calls waiting on it; its
+      // own plain `close()` after that is held back, so that the socket closes with 4401.
+      (socket as DuplexSocket).holdPlainClose = true;
+      if (state) state.refusal = new SocketRefusal(socket, state.sawCalls);
+      else socket.close(closeCodes.unauthorized, 'Unauthorized');
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' });
     }
-    clearTimeout(state.authTimer);
     socket.send(readyNotification);
     const { signal } = state.abort;
     if (result.expiresAt !== undefined) {
@@ -138,8 +156,13 @@ export function createWsConnections<TRouter extends AnyRouter>(
   return {
     onConnection(socket: DuplexSocket, req: IncomingMessage) {
       metrics.connectionsOpened++;
-      const state: { abort: AbortController; authTimer?: NodeJS.Timeout } = {
+      const wantsParams =
+        new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
+      const state: SocketState = {
         abort: new AbortController(),
+        paramsPending: wantsParams,
+        sawCalls: false,
+        refusal: null,
       };
       sockets.set(socket, state);
       const bucket = createTokenBucket({
@@ -157,6 +180,13 @@ export function createWsConnections<TRouter extends AnyRouter>(
         metrics.framesIn++;
         metrics.bytesIn += bytes;
         const text = isBinary ? '' : data.toString();
+        if (text !== 'PING' && text !== 'PONG') {
+          if (state.paramsPending) state.paramsPending = false;
+          else {
+            state.sawCalls = true;
+            state.refusal?.onCalls();
+          }
+        }
         // A batch costs one token per call. Only batches are parsed here: a lone call costs one.
         const batch = text.charCodeAt(0) === 91 /* [ */ ? callsIn(text) : null;
         // tRPC before 11.25 does not hold WebSocket batches to `maxBatchSize`; 11.25 answers so.
@@ -180,19 +210,17 @@ export function createWsConnections<TRouter extends AnyRouter>(
         metrics.closedSlowConsumer++;
         socket.afterSend = null;
         socket.close(closeCodes.slowConsumer, 'Slow consumer');
-        setTimeout(() => socket.terminate(), slowConsumerCloseGraceMs).unref();
+        realTimers.setTimeout(() => socket.terminate(), slowConsumerCloseGraceMs).unref();
       };
 
-      const wantsParams =
-        new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
       if (wantsParams) {
-        state.authTimer = setTimeout(
+        state.authTimer = realTimers.setTimeout(
           () => socket.close(closeCodes.authTimeout, 'Authentication timeout'),
           limits.authTimeoutMs,
         );
       }
       socket.once('close', () => {
-        clearTimeout(state.authTimer);
+        realTimers.clearTimeout(state.authTimer);
         state.abort.abort();
       });
       opts.keepAlive.watch(socket);

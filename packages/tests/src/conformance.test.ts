@@ -321,13 +321,37 @@ const wireCases: Record<string, WireCase> = {
       expect(closeCode).toBe(1005);
     },
   },
-  'closes an unauthenticated socket with 4401 and nothing else': {
-    token: 'bad',
+  'tells an unauthenticated socket it is refused (id: null UNAUTHORIZED), then closes it with 4401':
+    {
+      token: 'bad',
+      async run(peer) {
+        await peer.until((p) => p.closeCode !== null);
+      },
+      check({ frames, closeCode }) {
+        expect(frames).toHaveLength(1);
+        expect(parse(frames[0]).id).toBeNull();
+        expect(errorOf(frames[0])).toMatchObject({
+          message: 'Authentication refused',
+          data: { code: 'UNAUTHORIZED' },
+        });
+        expect(closeCode).toBe(4401);
+      },
+    },
+  'answers the calls a refused socket carries with UNAUTHORIZED before closing it with 4401': {
+    token: null,
+    ordered: true,
     async run(peer) {
+      // What a stock `wsLink` does: its pending calls follow `connectionParams` unanswered.
+      peer.send({ method: 'connectionParams', data: { token: 'bad' } });
+      peer.send([call(1, 'query', 'echo', { text: 'a' }), call(2, 'subscription', 'forever')]);
       await peer.until((p) => p.closeCode !== null);
     },
     check({ frames, closeCode }) {
-      expect(frames).toEqual([]);
+      expect(frames.map((f) => [parse(f).id, errorOf(f).data.code])).toEqual([
+        [null, 'UNAUTHORIZED'],
+        [1, 'UNAUTHORIZED'],
+        [2, 'UNAUTHORIZED'],
+      ]);
       expect(closeCode).toBe(4401);
     },
   },
