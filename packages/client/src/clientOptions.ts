@@ -42,7 +42,7 @@ export interface DuplexConnectionOptions {
   url: DuplexUrl;
   /** Sent as `connectionParams.token` on every (re)connect. */
   token?: TokenSource;
-  /** Extra `connectionParams` for `authenticate`. */
+  /** Extra `connectionParams` for `authenticate`. The key `duplex` is reserved for the client. */
   connectionParams?: () => Record<string, string> | Promise<Record<string, string>>;
   /**
    * Reconnect backoff: options for the default full-jitter policy, or your own policy.
@@ -56,7 +56,9 @@ export interface DuplexConnectionOptions {
   onlineManager?: OnlineManager;
   /**
    * Client-side keepalive: a `PING` after this much silence, and the socket is dropped (and
-   * reconnected) if no `PONG` follows within `pongTimeoutMs`. `false` turns it off.
+   * reconnected) if no `PONG` follows within `pongTimeoutMs`. On the HTTP fallback the same
+   * timings drive a liveness probe (a `GET` on `httpUrl`): the status is `reconnecting` while it
+   * fails. `false` turns both off.
    * @default { intervalMs: 15_000, pongTimeoutMs: 5_000 }
    */
   keepAlive?: { intervalMs?: number; pongTimeoutMs?: number } | false;

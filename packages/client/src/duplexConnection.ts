@@ -1,4 +1,4 @@
-import { closeCodes, fatalCloseCodes } from '@duplex/protocol';
+import { capabilitiesParam, closeCodes, cursorCapability, fatalCloseCodes } from '@duplex/protocol';
 import { defaultWebSocket, webSocketWithTls } from '#websocket';
 import { type DuplexConnectionOptions, duplexConnectionDefaults } from './clientOptions';
 import type { ConnectionPort } from './connectionPort';
@@ -9,6 +9,7 @@ import {
   sameStatus,
 } from './connectionStatus';
 import { DuplexClientError } from './duplexClientError';
+import { HttpLiveness } from './httpLiveness';
 import { createBrowserOnlineManager, type OnlineManager } from './onlineManager';
 import {
   createReconnectPolicy,
@@ -87,6 +88,8 @@ export class DuplexClientConnection implements AsyncDisposable {
   #lastCloseCode: number | null = null;
   /** An HTTP probe is under way. */
   #probing = false;
+  /** Probes the server while on HTTP (no socket keepalive there); `null` without keepalive. */
+  readonly #liveness: HttpLiveness | null;
   /** Why the connection stopped for good, or `null` while it runs. */
   #terminal: DuplexClientError | null = null;
   /** Ends the current backoff or offline wait early. */
@@ -139,6 +142,20 @@ export class DuplexClientConnection implements AsyncDisposable {
       onReady: () => this.#onReady(),
       onClosed: (code, wasReady) => this.#onClosed(code, wasReady),
     });
+    this.#liveness =
+      keepAlive && this.#httpUrl
+        ? new HttpLiveness({
+            url: this.#httpUrl,
+            intervalMs: keepAlive.intervalMs,
+            timeoutMs: keepAlive.pongTimeoutMs,
+            onChange: () => this.#refreshStatus(),
+          })
+        : null;
+    this.#transport.subscribe((transport) => {
+      // A fallback follows a probe that the server answered: it is alive now.
+      if (transport === 'http') this.#liveness?.start(true);
+      else this.#liveness?.stop();
+    });
     this.#port = {
       socket: this.#socket,
       transformer: superjsonInPlace,
@@ -153,8 +170,11 @@ export class DuplexClientConnection implements AsyncDisposable {
       },
       refuse: () => this.#refuse(),
     };
-    // HTTP only: open from the start (there is no socket to wait for).
-    if (this.#mode === 'http') this.#refreshStatus();
+    // HTTP only: open once the server answers (there is no socket to wait for).
+    if (this.#mode === 'http') {
+      this.#liveness?.start();
+      this.#refreshStatus();
+    }
   }
 
   /** Closes the connection for good: subscriptions complete, pending calls fail with `CLOSED`. */
@@ -180,6 +200,7 @@ export class DuplexClientConnection implements AsyncDisposable {
     this.#terminal = error;
     this.#status.set({ state });
     this.#stopOnline();
+    this.#liveness?.stop();
     this.#wake?.();
     if (state === 'unauthorized') for (const listener of this.#refusedListeners) listener();
     this.#socket.close(error);
@@ -188,12 +209,15 @@ export class DuplexClientConnection implements AsyncDisposable {
   /** Derives the status from the fields above; only changes are published. */
   #refreshStatus(): void {
     if (this.#terminal) return;
+    const onHttp = this.#openSockets === 0 && this.#transport.get() === 'http';
+    // Without keepalive there is no probe: HTTP counts as open, as it did before probes.
+    const httpAlive = this.#liveness ? this.#liveness.alive : true;
     const next: DuplexStatus =
-      this.#openSockets > 0 || this.#transport.get() === 'http'
+      this.#openSockets > 0 || (onHttp && httpAlive === true)
         ? { state: 'open', transport: this.#openSockets > 0 ? 'websocket' : 'http' }
         : !this.#online.isOnline()
           ? { state: 'offline' }
-          : this.#connects <= 1 && this.#lastCloseCode === null
+          : this.#connects <= 1 && this.#lastCloseCode === null && !(onHttp && httpAlive === false)
             ? { state: 'connecting' }
             : {
                 state: 'reconnecting',
@@ -243,7 +267,9 @@ export class DuplexClientConnection implements AsyncDisposable {
     const { token: source } = this.#opts;
     const token = typeof source === 'function' ? await source() : source;
     const extra = (await this.#opts.connectionParams?.()) ?? {};
-    return token == null ? extra : { ...extra, token };
+    // Asks for the stream cursor, which the Duplex link records and keeps from the app.
+    const params = { ...extra, [capabilitiesParam]: cursorCapability };
+    return token == null ? params : { ...params, token };
   }
 
   #onReady(): void {

@@ -66,9 +66,21 @@ export function isGap(value: unknown): value is StreamGap {
 }
 
 /**
- * The first event of a stream subscribed without `lastEventId`: its tracked id is where the
+ * The `connectionParams` key a client declares Duplex capabilities under, a comma-separated
+ * list (e.g. `duplex: 'cursor'`). Reserved: the server reads it and removes it before
+ * `authenticate` sees the params.
+ */
+export const capabilitiesParam = 'duplex';
+
+/** The capability that asks for a {@link StreamCursor} at the start of live streams. */
+export const cursorCapability = 'cursor';
+
+/**
+ * The first event of a stream subscribed without `lastEventId`, sent only to clients that
+ * declared the {@link cursorCapability} (the Duplex client does): its tracked id is where the
  * stream starts, so a subscriber that has received no event yet still resumes without loss.
- * The Duplex client records it and never shows it to the app; other tRPC clients see it once.
+ * The Duplex client records it and never shows it to the app; stock tRPC clients, which did not
+ * ask, never receive it.
  */
 export interface StreamCursor {
   readonly duplex: 'cursor';

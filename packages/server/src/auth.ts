@@ -4,7 +4,10 @@ import type { IncomingMessage } from 'node:http';
 export interface AuthenticateOptions {
   /** The HTTP request: the WebSocket upgrade, or the plain HTTP call. Cookies and headers live here. */
   req: IncomingMessage;
-  /** tRPC `connectionParams` sent by the client (where Duplex clients put `token`), if any. */
+  /**
+   * tRPC `connectionParams` sent by the client (where Duplex clients put `token`), if any,
+   * without the reserved `duplex` key (the client's capabilities, see `ctx.connection`).
+   */
   connectionParams: Record<string, string | undefined> | null;
   transport: 'ws' | 'http';
 }

@@ -1,3 +1,5 @@
+import { capabilitiesParam, cursorCapability } from '@duplex/protocol';
+
 /**
  * What Duplex knows about one connection (a WebSocket, or one plain HTTP request). The
  * public part is `ctx.connection`; counters used by limits live in a WeakMap keyed by it, so
@@ -8,6 +10,31 @@ export interface DuplexConnection {
   readonly id: string;
   /** How the call arrived. */
   readonly transport: 'ws' | 'http';
+  /**
+   * The client asked for a `{ duplex: 'cursor' }` event at the start of live streams (the
+   * Duplex client does, in its `connectionParams`); stock tRPC clients do not and never get one.
+   */
+  readonly wantsCursor: boolean;
+}
+
+/** `connectionParams` as `authenticate` sees them, and the Duplex capabilities they declared. */
+export interface ClientParams {
+  /** The params without the reserved {@link capabilitiesParam} key. */
+  connectionParams: Record<string, string | undefined> | null;
+  /** The client declared the cursor capability. */
+  wantsCursor: boolean;
+}
+
+/** Takes the reserved capabilities key out of a client's `connectionParams`. */
+export function readClientParams(params: Record<string, string | undefined> | null): ClientParams {
+  if (!params || !(capabilitiesParam in params)) {
+    return { connectionParams: params, wantsCursor: false };
+  }
+  const { [capabilitiesParam]: declared, ...connectionParams } = params;
+  const wantsCursor =
+    typeof declared === 'string' &&
+    declared.split(',').some((capability) => capability.trim() === cursorCapability);
+  return { connectionParams, wantsCursor };
 }
 
 export interface ConnectionCounters {
@@ -27,10 +54,15 @@ const idPrefix = Math.random().toString(36).slice(2, 8);
  */
 export function createConnection(
   transport: DuplexConnection['transport'],
-  limits: Omit<ConnectionCounters, 'subscriptions'>,
-  shared?: ConnectionCounters,
+  wantsCursor: boolean,
+  opts: { limits: Omit<ConnectionCounters, 'subscriptions'>; shared?: ConnectionCounters },
 ): DuplexConnection {
-  const connection: DuplexConnection = { id: `${idPrefix}-${++nextId}`, transport };
+  const { limits, shared } = opts;
+  const connection: DuplexConnection = {
+    id: `${idPrefix}-${++nextId}`,
+    transport,
+    wantsCursor,
+  };
   counters.set(connection, shared ?? { subscriptions: 0, ...limits });
   return connection;
 }

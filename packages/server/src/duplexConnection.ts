@@ -15,7 +15,7 @@ import {
   type TRPCResponseMessage,
 } from '@trpc/server/rpc';
 import type { RawData } from 'ws';
-import { createConnection } from './connectionState';
+import { createConnection, readClientParams } from './connectionState';
 import type { DuplexSocket } from './duplexSocket';
 import type { FrameEncoder, FrameEnvelope } from './frameEncoder';
 import type { DuplexContext } from './initDuplex';
@@ -128,11 +128,12 @@ export class DuplexWsConnection {
     }
   }
 
-  private async authenticate(connectionParams: ConnectionParams): Promise<Ctx | null> {
+  private async authenticate(params: ConnectionParams): Promise<Ctx | null> {
     const { opts } = this.shared;
     const { metrics, limits } = opts;
     const req = this.req as IncomingMessage;
     this.req = null;
+    const { connectionParams, wantsCursor } = readClientParams(params);
     const result = await Promise.resolve(
       opts.authenticate({ req, connectionParams, transport: 'ws' }),
     ).catch((cause: unknown) => {
@@ -155,9 +156,11 @@ export class DuplexWsConnection {
         sendReconnect: () => this.sender.send(reconnectNotification),
       });
     }
-    const connection = createConnection('ws', {
-      maxSubscriptions: limits.maxSubscriptionsPerConnection,
-      onSubscriptionsChange: this.shared.onSubscriptionsChange,
+    const connection = createConnection('ws', wantsCursor, {
+      limits: {
+        maxSubscriptions: limits.maxSubscriptionsPerConnection,
+        onSubscriptionsChange: this.shared.onSubscriptionsChange,
+      },
     });
     this.ctx = { user: result.user, connection, broker: opts.broker, signal: abort.signal };
     return this.ctx;

@@ -5,7 +5,12 @@ import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import sirv from 'sirv';
 import { type Authenticate, AuthRefusedError } from './auth';
 import type { Broker } from './broker';
-import { type ConnectionCounters, createConnection, setExpiry } from './connectionState';
+import {
+  type ConnectionCounters,
+  createConnection,
+  readClientParams,
+  setExpiry,
+} from './connectionState';
 import type { DuplexContext } from './initDuplex';
 import type { DuplexLimits } from './limits';
 import type { DuplexMetrics } from './metrics';
@@ -139,7 +144,9 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
     res: ServerResponse;
     info: { connectionParams: Record<string, string | undefined> | null };
   }): Promise<DuplexContext<unknown>> => {
-    const connectionParams = info.connectionParams ?? connectionParamsHeaderOf(req);
+    const { connectionParams, wantsCursor } = readClientParams(
+      info.connectionParams ?? connectionParamsHeaderOf(req),
+    );
     const result = await Promise.resolve(
       opts.authenticate({ req, connectionParams, transport: 'http' }),
     ).catch((cause: unknown) => {
@@ -159,11 +166,10 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
     res.once('close', () => abort.abort());
     // A user's event streams over HTTP share one subscription count, as on one WebSocket.
     const isStream = req.headers.accept?.includes('text/event-stream') === true;
-    const connection = createConnection(
-      'http',
-      streamLimits,
-      isStream ? streamCountersOf(userKey) : undefined,
-    );
+    const connection = createConnection('http', wantsCursor, {
+      limits: streamLimits,
+      ...(isStream ? { shared: streamCountersOf(userKey) } : {}),
+    });
     // An event stream ends when its token does (see `initDuplex`); the client starts it again
     // with a fresh token and resumes after its last event id.
     if (isStream && result.expiresAt !== undefined) {

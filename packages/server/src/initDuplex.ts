@@ -4,7 +4,7 @@ import superjson from 'superjson';
 import { AuthRefusedError, TokenExpiredError } from './auth';
 import type { Broker } from './broker';
 import { countersOf, type DuplexConnection, expiryOf } from './connectionState';
-import { streamSourceKey, streamSourceOf } from './streamChannel';
+import { markCursorWanted, streamSourceKey, streamSourceOf } from './streamChannel';
 import { setLongTimeout } from './tokenExpiry';
 
 /**
@@ -75,7 +75,9 @@ export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
     },
   });
 
-  const subscriptionLimit = t.middleware(async ({ ctx, type, next }) => {
+  const subscriptionLimit = t.middleware(async ({ ctx, type, signal, next }) => {
+    // streamChannel reads it through the signal the procedure hands it (see markCursorWanted).
+    if (type === 'subscription' && signal && ctx.connection?.wantsCursor) markCursorWanted(signal);
     const counters = type === 'subscription' ? countersOf(ctx.connection) : undefined;
     if (!counters) return next();
     if (counters.subscriptions >= counters.maxSubscriptions) {

@@ -13,7 +13,7 @@ describe('streamChannel', () => {
   it('keeps no event alive once its consumer has it and waits for the next', async () => {
     const broker = createMemoryBroker();
     onTestFinished(() => broker.close());
-    const stream = streamChannel<{ n: number }>(broker, 'c');
+    const stream = streamChannel<{ n: number }>(broker, 'c', { cursor: true });
     await stream.next();
     // In a function of its own, so that this test's frame holds none of it either.
     const sent = await (async () => {

@@ -13,13 +13,33 @@ export interface StreamChannelOptions {
    * awaited: what it publishes reaches this stream too (e.g. announcing presence).
    */
   onOpen?: () => void | Promise<void>;
+  /**
+   * Starts a live stream (no `lastEventId`) with a {@link StreamCursor} event, whose id lets a
+   * subscriber that has received nothing yet resume without loss.
+   * @default whether the connection asked for it (`ctx.connection.wantsCursor`: Duplex clients
+   * do, stock tRPC clients do not), read through the procedure's `signal`; `false` without one
+   */
+  cursor?: boolean | undefined;
+}
+
+/** Signals of subscriptions whose connection asked for the cursor; see {@link markCursorWanted}. */
+const cursorSignals = new WeakSet<AbortSignal>();
+
+/**
+ * Records that the call with this `signal` came on a connection that wants stream cursors, so
+ * {@link streamChannel} (given that `signal`) starts with one. `initDuplex`'s procedures do it
+ * for every subscription: apps pass `signal` already and change nothing.
+ */
+export function markCursorWanted(signal: AbortSignal): void {
+  cursorSignals.add(signal);
 }
 
 /**
  * Turns a broker channel into the body of a resumable tRPC subscription: every item is
  * `tracked(eventId, data)`, so the client resends the last id it saw on reconnect and the stream
  * replays what it missed. A `lastEventId` past retention yields one {@link StreamGap} instead of
- * silently skipping events.
+ * silently skipping events. A live stream starts with a {@link StreamCursor} for clients that
+ * asked for it (see {@link StreamChannelOptions.cursor}); no other client ever sees one.
  *
  * Subscription inputs must be objects that accept `lastEventId` (tRPC merges it into object
  * inputs only), as in the example.
@@ -37,7 +57,8 @@ export function streamChannel<TData>(
   channel: string,
   opts: StreamChannelOptions = {},
 ): AsyncGenerator<TrackedEnvelope<TData | StreamGap>, void, unknown> {
-  const source: StreamSource = { broker, channel, opts };
+  const cursor = opts.cursor ?? (opts.signal !== undefined && cursorSignals.has(opts.signal));
+  const source: StreamSource = { broker, channel, opts, cursor };
   return Object.assign(streamChannelItems<TData>(source), { [streamSourceKey]: source });
 }
 
@@ -54,6 +75,8 @@ export interface StreamSource {
   readonly broker: Broker;
   readonly channel: string;
   readonly opts: StreamChannelOptions;
+  /** Whether the stream's cursor item is sent (a {@link StreamCursor}) or dropped. */
+  readonly cursor: boolean;
 }
 
 /** The stream source behind an iterable, if it came from {@link streamChannel}. */
@@ -97,6 +120,7 @@ async function* streamChannelItems<TData>(
   while (true) {
     let next: IteratorResult<BrokerItem<TData>> | null = await iterator.next();
     if (next.done) return;
+    if (next.value.type === 'cursor' && !source.cursor) continue;
     let item: TrackedEnvelope<TData | StreamGap> | null = streamItemOf(next.value);
     next = null;
     let resumed = false;

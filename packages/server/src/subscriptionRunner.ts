@@ -132,6 +132,7 @@ export async function runStream(
   let failure: { failed: unknown } | null = null;
   const { broker, channel, opts: streamOpts } = source;
   const send = (item: BrokerItem<unknown>) => {
+    if (item.type === 'cursor' && !source.cursor) return;
     if (item.type === 'event' && opts.onEvent) opts.onEvent(item.id, item.data);
     else opts.onData(streamItemOf(item));
   };

@@ -5,7 +5,7 @@ import { type CreateWSSContextFnOptions, getWSConnectionHandler } from '@trpc/se
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Authenticate } from './auth';
 import type { Broker } from './broker';
-import { createConnection } from './connectionState';
+import { createConnection, readClientParams } from './connectionState';
 import type { DuplexSocket } from './duplexSocket';
 import type { DuplexContext } from './initDuplex';
 import type { KeepAlive } from './keepAlive';
@@ -60,8 +60,9 @@ export function createWsConnections<TRouter extends AnyRouter>(
     res: socket,
     info,
   }: CreateWSSContextFnOptions): Promise<DuplexContext<unknown>> => {
+    const { connectionParams, wantsCursor } = readClientParams(info.connectionParams);
     const result = await Promise.resolve(
-      opts.authenticate({ req, connectionParams: info.connectionParams, transport: 'ws' }),
+      opts.authenticate({ req, connectionParams, transport: 'ws' }),
     ).catch((cause: unknown) => {
       opts.onError(cause);
       return null;
@@ -87,10 +88,12 @@ export function createWsConnections<TRouter extends AnyRouter>(
         sendReconnect: () => socket.send(reconnectNotification),
       });
     }
-    const connection = createConnection('ws', {
-      maxSubscriptions: limits.maxSubscriptionsPerConnection,
-      onSubscriptionsChange: (delta) => {
-        metrics.subscriptions += delta;
+    const connection = createConnection('ws', wantsCursor, {
+      limits: {
+        maxSubscriptions: limits.maxSubscriptionsPerConnection,
+        onSubscriptionsChange: (delta) => {
+          metrics.subscriptions += delta;
+        },
       },
     });
     return { user: result.user, connection, broker: opts.broker, signal };

@@ -26,6 +26,8 @@ interface WireCase {
   options?: Partial<DuplexServerOptions<ConformanceRouter>>;
   /** The token the peer authenticates with; `null` sends no connectionParams. */
   token?: string | null;
+  /** More `connectionParams` beside the token, e.g. `{ duplex: 'cursor' }`. */
+  params?: Record<string, string>;
   /** Whether the whole frame order must match, not just the order per request. */
   ordered?: boolean;
   /** Checks the (stock) transcript makes sense, so identical-but-wrong cannot pass. */
@@ -53,6 +55,7 @@ async function transcriptOf(handler: DuplexHandlerKind, wireCase: WireCase): Pro
   const peer = await RawPeer.open(
     server.wsUrl,
     wireCase.token === undefined ? 'good' : wireCase.token,
+    wireCase.params,
   );
   await wireCase.run(peer, server);
   await peer.settle();
@@ -385,8 +388,9 @@ const wireCases: Record<string, WireCase> = {
       expect(closeCode).toBe(4410);
     },
   },
-  'delivers broker events with their ids, the cursor first': {
+  'delivers broker events with their ids, the cursor first to a peer that asks for it': {
     ordered: true,
+    params: { duplex: 'cursor' },
     async run(peer, server) {
       peer.send(call(1, 'subscription', 'onEvent', { channel: 'c' }));
       await peer.untilFrames(3);
@@ -400,8 +404,27 @@ const wireCases: Record<string, WireCase> = {
       expect(parse(frames[5]).result.data.json.data).toEqual({ n: 2 });
     },
   },
+  'delivers broker events without a cursor to a peer that did not ask for it': {
+    ordered: true,
+    async run(peer, server) {
+      peer.send(call(1, 'subscription', 'onEvent', { channel: 'c' }));
+      // Both handlers register the broker subscription in the turn that sends `started`.
+      await peer.untilFrames(2);
+      for (let n = 0; n < 3; n++) await server.broker.publish('c', { n });
+      await peer.untilFrames(5);
+      peer.send(stop(1));
+      await peer.untilFrames(6);
+    },
+    check({ frames }) {
+      expect(parse(frames[1]).result.type).toBe('started');
+      expect(parse(frames[2]).result.data.json.data).toEqual({ n: 0 });
+      expect(parse(frames[4]).result.data.json.data).toEqual({ n: 2 });
+      expect(frames.some((frame) => frame.includes('"cursor"'))).toBe(false);
+    },
+  },
   'delivers broker events of every frame length class (7-bit, 16-bit, 64-bit)': {
     ordered: true,
+    params: { duplex: 'cursor' },
     async run(peer, server) {
       peer.send(call(1, 'subscription', 'onEvent', { channel: 'big' }));
       await peer.untilFrames(3);

@@ -168,7 +168,12 @@ export class RawPeer {
     });
   }
 
-  static async open(wsUrl: string, token: string | null = 'good'): Promise<RawPeer> {
+  /** Opens a peer; `params` go into its `connectionParams` beside `token` (none without it). */
+  static async open(
+    wsUrl: string,
+    token: string | null = 'good',
+    params: Record<string, string> = {},
+  ): Promise<RawPeer> {
     const socket = new WebSocket(`${wsUrl}?connectionParams=1`);
     const peer = new RawPeer(socket);
     await new Promise<void>((resolve, reject) => {
@@ -176,7 +181,7 @@ export class RawPeer {
       socket.once('error', reject);
     });
     if (token !== null) {
-      socket.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
+      socket.send(JSON.stringify({ method: 'connectionParams', data: { ...params, token } }));
       await peer.until((p) => p.frames.length >= 1 || p.closeCode !== null);
     }
     return peer;

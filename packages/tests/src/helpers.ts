@@ -25,9 +25,13 @@ export async function openRawSocket(
 }
 
 /** Opens a raw socket and authenticates it the way `@duplex/client` does. */
-export async function openAuthedRawSocket(wsUrl: string, token = 'user:raw') {
+export async function openAuthedRawSocket(
+  wsUrl: string,
+  token = 'user:raw',
+  params: Record<string, string> = {},
+) {
   const socket = await openRawSocket(`${wsUrl}?connectionParams=1`);
-  socket.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
+  socket.send(JSON.stringify({ method: 'connectionParams', data: { ...params, token } }));
   return socket;
 }
 

@@ -106,7 +106,8 @@ describe('limits', () => {
 
   it('keeps a reading client that gets more than maxBufferedBytes in one event-loop turn', async () => {
     await using server = await startTestServer({ limits: { maxBufferedBytes: 256 * 1024 } });
-    const socket = await openAuthedRawSocket(server.wsUrl);
+    // Asks for the stream's cursor event, which tells that the stream is live.
+    const socket = await openAuthedRawSocket(server.wsUrl, 'user:raw', { duplex: 'cursor' });
     const received: unknown[] = [];
     socket.on('message', (data) => {
       const message = JSON.parse(String(data)) as { result?: { type?: string } };
