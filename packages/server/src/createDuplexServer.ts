@@ -7,9 +7,10 @@ import type { AnyRouter, inferRouterContext } from '@trpc/server';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type AllowedOrigins, type Authenticate, isOriginAllowed } from './auth';
 import type { Broker } from './broker';
+import { ConnectionGuard } from './connectionGuard';
 import { createDuplexHandler } from './duplexHandler';
 import { DuplexSocket } from './duplexSocket';
-import { assertStaticDir, createHttpRoutes, type DuplexRoute } from './httpRoutes';
+import { assertStaticDir, createHttpRoutes, type DuplexRoute, requestUrlOf } from './httpRoutes';
 import type { DuplexContext } from './initDuplex';
 import { createKeepAlive, type KeepAliveOptions } from './keepAlive';
 import { type DuplexLimits, limitsDefaults } from './limits';
@@ -219,17 +220,23 @@ export function createDuplexServer<TRouter extends AnyRouter>(
       httpServer.off('request', dispatch);
       for (const listener of appListeners) httpServer.on('request', listener);
     };
-  } else if (opts.tls) {
-    httpServer = createHttpsServer(opts.tls, handleRequest) as unknown as Server;
   } else {
-    httpServer = createServer(handleRequest);
+    const guard = new ConnectionGuard({ limits, metrics, webSockets: () => wss.clients.size });
+    const admitted: RequestListener = (req, res) => {
+      if (guard.admit(req, res)) handleRequest(req, res);
+    };
+    httpServer = opts.tls
+      ? (createHttpsServer(opts.tls, admitted) as unknown as Server)
+      : createServer(admitted);
+    // Ahead of Node's own listener, so that a socket over the caps is never read.
+    httpServer.prependListener('connection', guard.onConnection);
   }
 
   const refuseUpgrade = (socket: Duplex, status: number, reason: string) => {
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    const pathname = requestUrlOf(req)?.pathname;
     if (pathname !== path) {
       // Attached: another upgrade listener of the app's (its own WebSocket server) may want it.
       if (attached && httpServer.listenerCount('upgrade') > 1) return;

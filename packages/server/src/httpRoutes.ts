@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { type AnyRouter, TRPCError } from '@trpc/server';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import sirv from 'sirv';
@@ -79,12 +80,54 @@ function connectionParamsHeaderOf(req: IncomingMessage): Record<string, string |
   }
 }
 
+/**
+ * The URL of a request, or `null` for a target `URL` refuses (`//`, `//[`): a throw in a
+ * request or upgrade listener would take the process down.
+ */
+export function requestUrlOf(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return null;
+  }
+}
+
 /** How many calls a request carries: a batch (`/a,b,c?batch=1`) is one per procedure. */
 function callsIn(req: IncomingMessage): number {
-  const { pathname, searchParams } = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrlOf(req);
+  if (!url) return 1;
+  const { pathname, searchParams } = url;
   if (searchParams.get('batch') !== '1') return 1;
   return Math.max(1, (pathname.split('/').pop() ?? '').split(',').length);
 }
+
+/**
+ * An error on a request or response stream is the client's doing (a reset connection, a write
+ * after it left): the response is dropped, nothing is reported, and the server carries on.
+ */
+function destroyStream(this: Readable | ServerResponse) {
+  this.destroy();
+}
+
+/** A single byte range `Range` header `sirv` serves correctly; it throws on `bytes=5-2`. */
+const servableRange = /^bytes=(\d+)-(\d*)$/;
+
+function isServableRange(range: string): boolean {
+  const match = servableRange.exec(range);
+  return match !== null && (match[2] === '' || Number(match[1]) <= Number(match[2]));
+}
+
+/**
+ * `sirv` pipes a file stream into the response without listening for its errors (a file removed
+ * or unreadable after startup, `EMFILE`): the response is destroyed instead of the process, and
+ * the file is closed when the client leaves before the end.
+ */
+function guardStaticPipe(this: ServerResponse, source: Readable) {
+  source.on('error', () => this.destroy());
+  this.once('close', () => source.destroy());
+}
+
+const allowedStatic = 'GET, HEAD';
 
 /** Fails fast, before anything is started, on a `staticDir` that cannot be served. */
 export function assertStaticDir(dir: string): void {
@@ -183,12 +226,29 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
    * request Duplex does not own: anything but `<path>/…` and the `routes`.
    */
   return (req: IncomingMessage, res: ServerResponse, next?: () => void) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrlOf(req);
+    if (!url) {
+      if (next) return next();
+      req.on('error', destroyStream);
+      res.on('error', destroyStream);
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+      res.end('Bad request');
+      return;
+    }
+    const { pathname } = url;
     const route = opts.routes.find(
       (r) => pathname === r.prefix || pathname.startsWith(`${r.prefix}/`),
     );
     if (next && !route && !pathname.startsWith(prefix)) return next();
+    req.on('error', destroyStream);
+    res.on('error', destroyStream);
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    const isRead = req.method === 'GET' || req.method === 'HEAD';
+    if (!isRead && !route && !pathname.startsWith(prefix)) {
+      res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', Allow: allowedStatic });
+      res.end('Method not allowed');
+      return;
+    }
     if (pathname === '/healthz') {
       const closing = opts.isClosing();
       res.writeHead(closing ? 503 : 200, { 'Content-Type': 'application/json' });
@@ -241,7 +301,21 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('Not found');
     };
-    if (serveStatic) serveStatic(req, res, notFound);
-    else notFound();
+    if (!serveStatic) return notFound();
+    if (req.headers.range !== undefined && !isServableRange(req.headers.range)) {
+      // An unsatisfiable or multi-part range is ignored, as RFC 9110 allows: the whole file.
+      delete req.headers.range;
+    }
+    res.on('pipe', guardStaticPipe);
+    try {
+      serveStatic(req, res, notFound);
+    } catch (cause) {
+      opts.onError(cause);
+      if (res.headersSent) res.destroy();
+      else {
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('Internal server error');
+      }
+    }
   };
 }

@@ -49,6 +49,31 @@ export interface DuplexLimits {
    * @default 10_000
    */
   maxConnections: number;
+  /**
+   * Open sockets per server that are not WebSocket connections: plain HTTP calls, event streams
+   * (SSE), static files, idle keep-alive sockets and upgrades still in their handshake. A socket
+   * accepted beyond it is destroyed at once, before it is read; clients already connected keep
+   * being served. Bounds the file descriptors HTTP clients can hold. Not applied when Duplex is
+   * attached to your server.
+   * @default 4_096
+   */
+  maxHttpConnections: number;
+  /**
+   * Open sockets per client address, WebSocket and HTTP together. A socket accepted beyond it is
+   * destroyed at once. Behind a reverse proxy every client has the proxy's address: raise it to
+   * `maxConnections + maxHttpConnections` there (or `Infinity`), and cap per client at the proxy.
+   * Not applied when Duplex is attached to your server.
+   * @default 1_024
+   */
+  maxConnectionsPerIp: number;
+  /**
+   * HTTP requests pipelined on one socket whose responses are not finished yet (not read by the
+   * peer). The request beyond it destroys the socket. Browsers do not pipeline; a peer that sends
+   * many requests and never reads the answers would otherwise have them all buffered. Not applied
+   * when Duplex is attached to your server.
+   * @default 16
+   */
+  maxPipelinedRequests: number;
 }
 
 /** Defaults of {@link DuplexLimits}. */
@@ -61,4 +86,7 @@ export const limitsDefaults: DuplexLimits = {
   maxBufferedBytes: 4_194_304,
   authTimeoutMs: 10_000,
   maxConnections: 10_000,
+  maxHttpConnections: 4_096,
+  maxConnectionsPerIp: 1_024,
+  maxPipelinedRequests: 16,
 };

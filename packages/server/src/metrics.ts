@@ -16,6 +16,10 @@ export interface DuplexMetrics {
   closedRateLimited: number;
   closedSlowConsumer: number;
   reapedDeadPeers: number;
+  /** Sockets destroyed as accepted, at `maxHttpConnections` or `maxConnectionsPerIp`. */
+  refusedSockets: number;
+  /** Sockets destroyed for pipelining past `maxPipelinedRequests`. */
+  closedPipelining: number;
 }
 
 export function createMetrics(): DuplexMetrics {
@@ -33,6 +37,8 @@ export function createMetrics(): DuplexMetrics {
     closedRateLimited: 0,
     closedSlowConsumer: 0,
     reapedDeadPeers: 0,
+    refusedSockets: 0,
+    closedPipelining: 0,
   };
 }
 
@@ -84,6 +90,18 @@ const series: [keyof DuplexMetrics, 'counter' | 'gauge', string, string][] = [
     'counter',
     'duplex_reaped_dead_peers_total',
     'Silent peers terminated by keepalive',
+  ],
+  [
+    'refusedSockets',
+    'counter',
+    'duplex_refused_sockets_total',
+    'Sockets destroyed on accept at maxHttpConnections or maxConnectionsPerIp',
+  ],
+  [
+    'closedPipelining',
+    'counter',
+    'duplex_closed_pipelining_total',
+    'Sockets destroyed for pipelining past maxPipelinedRequests',
   ],
 ];
 
