@@ -75,6 +75,10 @@ export const roomChannel = (roomId: string) => `chat:room:${roomId}`;
 
 const forbidden = (message: string) => new TRPCError({ code: 'FORBIDDEN', message });
 const notFound = (message: string) => new TRPCError({ code: 'NOT_FOUND', message });
+/** The one answer for a room the caller is not in, whether it exists or not. */
+const noSuchRoom = () => notFound('No such room, or you have not joined it');
+/** The one answer for a message in a room the caller is not in, whether it exists or not. */
+const noSuchMessage = () => notFound('No such message, or you have not joined its room');
 const badRequest = (message: string) => new TRPCError({ code: 'BAD_REQUEST', message });
 const conflict = (message: string) => new TRPCError({ code: 'CONFLICT', message });
 
@@ -127,23 +131,41 @@ export function createChatRouter<TUser extends ChatUser>(
 
   const requireRoom = async (roomId: string) => {
     const room = await store.getRoom(roomId);
-    if (!room) throw notFound('No such room');
+    if (!room) throw noSuchRoom();
     return room;
   };
-  /** Non-members get NOT_FOUND for private rooms (their existence is not revealed). */
+  /**
+   * The caller's membership. Everyone else gets the answer a room that does not exist gets,
+   * public rooms too: ids are guessable, so any difference would reveal private rooms.
+   */
   const requireMember = async (roomId: string, userId: string): Promise<Member> => {
     const member = await store.getMember(roomId, userId);
-    if (member) return member;
-    const room = await store.getRoom(roomId);
-    if (!room || room.visibility === 'private') throw notFound('No such room');
-    throw forbidden('Join the room first');
+    if (!member) throw noSuchRoom();
+    return member;
   };
+  /**
+   * The message and the caller's membership of its room. Message ids are sequential: a
+   * different answer for a message in a room the caller is not in would let them count a
+   * private room's messages.
+   */
   const requireMessage = async (messageId: string, userId: string) => {
     const message = await store.getMessage(messageId);
-    if (!message) throw notFound('No such message');
-    const member = await requireMember(message.roomId, userId);
+    const member = message && (await store.getMember(message.roomId, userId));
+    if (!message || !member) throw noSuchMessage();
     return { message, member };
   };
+  /** Procedures on one room: only its members get past, with `ctx.member`. */
+  const memberProcedure = procedure
+    .input(roomInput)
+    .use(async ({ ctx, input, next }) =>
+      next({ ctx: { member: await requireMember(input.roomId, ctx.user.id) } }),
+    );
+  /** Procedures on one message: only members of its room get past, with `ctx.message` and `ctx.member`. */
+  const messageProcedure = procedure
+    .input(messageInput)
+    .use(async ({ ctx, input, next }) =>
+      next({ ctx: await requireMessage(input.messageId, ctx.user.id) }),
+    );
   const requireReplyTarget = async (roomId: string, replyTo: string | undefined) => {
     if (!replyTo) return;
     const parent = await store.getMessage(replyTo);
@@ -240,7 +262,7 @@ export function createChatRouter<TUser extends ChatUser>(
       const existing = await store.getMember(room.id, ctx.user.id);
       if (existing) return existing;
       if (room.visibility === 'private' && !(await store.hasInvite(room.id, ctx.user.id))) {
-        throw notFound('No such room');
+        throw noSuchRoom();
       }
       const { member, added } = await store.addMember(room.id, {
         userId: ctx.user.id,
@@ -251,9 +273,8 @@ export function createChatRouter<TUser extends ChatUser>(
       return member;
     }),
 
-    leaveRoom: procedure.input(roomInput).mutation(async ({ ctx, input }) => {
-      const member = await requireMember(input.roomId, ctx.user.id);
-      if (member.role === 'owner') throw forbidden('The owner cannot leave the room');
+    leaveRoom: memberProcedure.mutation(async ({ ctx, input }) => {
+      if (ctx.member.role === 'owner') throw forbidden('The owner cannot leave the room');
       // Only the call that removed them says so: overlapping leaves announce it once.
       if (await store.removeMember(input.roomId, ctx.user.id)) {
         await publish(ctx.broker, input.roomId, { type: 'member.left', userId: ctx.user.id });
@@ -261,9 +282,8 @@ export function createChatRouter<TUser extends ChatUser>(
       return { left: true as const };
     }),
 
-    invite: procedure.input(inviteInput).mutation(async ({ ctx, input }) => {
-      const member = await requireMember(input.roomId, ctx.user.id);
-      if (!canModerate(member)) throw forbidden('Only the owner and moderators can invite');
+    invite: memberProcedure.input(inviteInput).mutation(async ({ ctx, input }) => {
+      if (!canModerate(ctx.member)) throw forbidden('Only the owner and moderators can invite');
       const room = await requireRoom(input.roomId);
       await store.addInvite(room.id, input.userId, ctx.user.id);
       await opts.onInvite?.({
@@ -275,9 +295,8 @@ export function createChatRouter<TUser extends ChatUser>(
       return { invited: true as const };
     }),
 
-    setRole: procedure.input(setRoleInput).mutation(async ({ ctx, input }) => {
-      const member = await requireMember(input.roomId, ctx.user.id);
-      if (member.role !== 'owner') throw forbidden('Only the owner can change roles');
+    setRole: memberProcedure.input(setRoleInput).mutation(async ({ ctx, input }) => {
+      if (ctx.member.role !== 'owner') throw forbidden('Only the owner can change roles');
       if (input.userId === ctx.user.id) throw badRequest('The owner keeps the owner role');
       const changed = await store.setRole(input.roomId, input.userId, input.role);
       if (!changed) throw notFound('No such member');
@@ -293,13 +312,9 @@ export function createChatRouter<TUser extends ChatUser>(
       return { mine, discover };
     }),
 
-    members: procedure.input(roomInput).query(async ({ ctx, input }) => {
-      await requireMember(input.roomId, ctx.user.id);
-      return store.listMembers(input.roomId);
-    }),
+    members: memberProcedure.query(({ input }) => store.listMembers(input.roomId)),
 
-    send: procedure.input(sendInput).mutation(async ({ ctx, input }) => {
-      const member = await requireMember(input.roomId, ctx.user.id);
+    send: memberProcedure.input(sendInput).mutation(async ({ ctx, input }) => {
       const text = input.text?.trim() || null;
       if (text && text.length > limits.maxTextLength) {
         throw badRequest(`Message too long: at most ${limits.maxTextLength} characters`);
@@ -317,7 +332,7 @@ export function createChatRouter<TUser extends ChatUser>(
       const { message, announced } = await store.appendMessage({
         roomId: input.roomId,
         authorId: ctx.user.id,
-        authorName: member.name,
+        authorName: ctx.member.name,
         clientMsgId: input.clientMsgId,
         text,
         attachmentIds,
@@ -333,8 +348,8 @@ export function createChatRouter<TUser extends ChatUser>(
       return message;
     }),
 
-    edit: procedure.input(editInput).mutation(async ({ ctx, input }) => {
-      const { message } = await requireMessage(input.messageId, ctx.user.id);
+    edit: messageProcedure.input(editInput).mutation(async ({ ctx, input }) => {
+      const { message } = ctx;
       if (message.authorId !== ctx.user.id) throw forbidden('Only the author can edit a message');
       if (input.text.length > limits.maxTextLength) {
         throw badRequest(`Message too long: at most ${limits.maxTextLength} characters`);
@@ -345,8 +360,8 @@ export function createChatRouter<TUser extends ChatUser>(
       return edited;
     }),
 
-    delete: procedure.input(messageInput).mutation(async ({ ctx, input }) => {
-      const { message, member } = await requireMessage(input.messageId, ctx.user.id);
+    delete: messageProcedure.mutation(async ({ ctx }) => {
+      const { message, member } = ctx;
       if (message.authorId !== ctx.user.id && !canModerate(member)) {
         throw forbidden('Only the author or a moderator can delete a message');
       }
@@ -360,8 +375,8 @@ export function createChatRouter<TUser extends ChatUser>(
       return deleted;
     }),
 
-    react: procedure.input(reactInput).mutation(async ({ ctx, input }) => {
-      const { message } = await requireMessage(input.messageId, ctx.user.id);
+    react: messageProcedure.input(reactInput).mutation(async ({ ctx, input }) => {
+      const { message } = ctx;
       const result = await store.toggleReaction(message.id, ctx.user.id, input.emoji);
       if (!result) throw notFound('The message was deleted');
       await publish(ctx.broker, message.roomId, {
@@ -374,13 +389,13 @@ export function createChatRouter<TUser extends ChatUser>(
       return result;
     }),
 
-    history: procedure.input(historyInput).query(async ({ ctx, input }) => {
-      await requireMember(input.roomId, ctx.user.id);
-      return store.history(input.roomId, { before: input.before, limit: input.limit });
-    }),
+    history: memberProcedure
+      .input(historyInput)
+      .query(({ input }) =>
+        store.history(input.roomId, { before: input.before, limit: input.limit }),
+      ),
 
-    typing: procedure.input(roomInput).mutation(async ({ ctx, input }) => {
-      await requireMember(input.roomId, ctx.user.id);
+    typing: memberProcedure.mutation(async ({ ctx, input }) => {
       const expiresAt = new Date(Date.now() + limits.typingTtlMs);
       await publish(ctx.broker, input.roomId, {
         type: 'typing',
@@ -391,9 +406,9 @@ export function createChatRouter<TUser extends ChatUser>(
       return { expiresAt };
     }),
 
-    markRead: procedure.input(markReadInput).mutation(async ({ ctx, input }) => {
-      const { message } = await requireMessage(input.messageId, ctx.user.id);
-      if (message.roomId !== input.roomId) throw badRequest('The message is not in this room');
+    markRead: memberProcedure.input(markReadInput).mutation(async ({ ctx, input }) => {
+      const message = await store.getMessage(input.messageId);
+      if (message?.roomId !== input.roomId) throw notFound('No such message in this room');
       const { moved } = await store.markRead(input.roomId, ctx.user.id, message.id);
       if (moved)
         await publish(ctx.broker, input.roomId, {
@@ -404,14 +419,13 @@ export function createChatRouter<TUser extends ChatUser>(
       return { moved };
     }),
 
-    startStream: procedure.input(startStreamInput).mutation(async ({ ctx, input }) => {
-      const member = await requireMember(input.roomId, ctx.user.id);
+    startStream: memberProcedure.input(startStreamInput).mutation(async ({ ctx, input }) => {
       await requireReplyTarget(input.roomId, input.replyTo);
       takeSend(ctx.user.id);
       const { message, announced } = await store.appendMessage({
         roomId: input.roomId,
         authorId: ctx.user.id,
-        authorName: member.name,
+        authorName: ctx.member.name,
         clientMsgId: input.clientMsgId,
         text: '',
         attachmentIds: [],
@@ -465,14 +479,14 @@ export function createChatRouter<TUser extends ChatUser>(
       throw conflict('The stream changed; send the chunk again');
     }),
 
-    finishStream: procedure.input(finishStreamInput).mutation(async ({ ctx, input }) => {
-      const { message } = await requireMessage(input.messageId, ctx.user.id);
+    finishStream: messageProcedure.input(finishStreamInput).mutation(async ({ ctx, input }) => {
+      const { message } = ctx;
       if (message.authorId !== ctx.user.id) throw forbidden('Only the producer can finish');
       return endStream(ctx.broker, message.id, input.state, ctx.user.id);
     }),
 
-    cancelStream: procedure.input(messageInput).mutation(async ({ ctx, input }) => {
-      const { message, member } = await requireMessage(input.messageId, ctx.user.id);
+    cancelStream: messageProcedure.mutation(async ({ ctx }) => {
+      const { message, member } = ctx;
       const asker = message.replyTo ? (await store.getMessage(message.replyTo))?.authorId : null;
       if (message.authorId !== ctx.user.id && asker !== ctx.user.id && !canModerate(member)) {
         throw forbidden('Only the asker, the producer or a moderator can cancel a stream');
@@ -480,8 +494,11 @@ export function createChatRouter<TUser extends ChatUser>(
       return endStream(ctx.broker, message.id, 'cancelled', ctx.user.id);
     }),
 
-    onEvent: procedure.input(onEventInput).subscription(async function* ({ ctx, input, signal }) {
-      await requireMember(input.roomId, ctx.user.id);
+    onEvent: memberProcedure.input(onEventInput).subscription(async function* ({
+      ctx,
+      input,
+      signal,
+    }) {
       const channel = roomChannel(input.roomId);
       let joined: Awaited<ReturnType<Presence['join']>> | null = null;
       const stream = streamChannel<ChatEvent>(ctx.broker, channel, {

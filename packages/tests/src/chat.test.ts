@@ -133,18 +133,25 @@ describe('chat rooms', () => {
     const [ann, eve] = [app.client('ann'), app.client('eve')];
     const room = await ann.chat.createRoom.mutate({ name: 'Open', visibility: 'public' });
     const message = await send(ann, room.id, 'hello');
-    const denied = { code: 'FORBIDDEN' };
+    // Public or not, a room one has not joined answers as a room that does not exist.
+    const denied = { code: 'NOT_FOUND', message: 'No such room, or you have not joined it' };
+    const deniedMessage = {
+      code: 'NOT_FOUND',
+      message: 'No such message, or you have not joined its room',
+    };
     await expect(send(eve, room.id, 'hi')).rejects.toMatchObject(denied);
     await expect(eve.chat.history.query({ roomId: room.id })).rejects.toMatchObject(denied);
     await expect(eve.chat.members.query({ roomId: room.id })).rejects.toMatchObject(denied);
     await expect(
       eve.chat.react.mutate({ messageId: message.id, emoji: '👍' }),
-    ).rejects.toMatchObject(denied);
+    ).rejects.toMatchObject(deniedMessage);
     await expect(
       eve.chat.markRead.mutate({ roomId: room.id, messageId: message.id }),
     ).rejects.toMatchObject(denied);
     await expect(eve.chat.typing.mutate({ roomId: room.id })).rejects.toMatchObject(denied);
-    await expect(eve.chat.delete.mutate({ messageId: message.id })).rejects.toMatchObject(denied);
+    await expect(eve.chat.delete.mutate({ messageId: message.id })).rejects.toMatchObject(
+      deniedMessage,
+    );
     const failed = deferred<unknown>();
     eve.chat.onEvent.subscribe({ roomId: room.id }, { onError: (e) => failed.resolve(e) });
     expect(await failed.promise).toMatchObject(denied);

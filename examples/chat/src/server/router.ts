@@ -16,7 +16,7 @@ export interface AppUser extends ChatUser {
 
 export const duplex = initDuplex<AppUser>();
 
-/** The chat app's API: the chat and notifications modules, plus who am I. */
+/** The chat app's API: the chat and notifications modules, plus who am I (`me`: the account id and display name). */
 export function createAppRouter(
   store: ChatStore,
   notifier: Notifier,
@@ -79,22 +79,38 @@ const reportFailure = (work: Promise<unknown>) =>
 export async function mentionedMembers(store: ChatStore, message: Message): Promise<string[]> {
   const handles = new Set(
     [...(message.text ?? '').matchAll(/(?:^|[^\p{L}\p{N}_])@([\p{L}\p{N}_.-]{1,32})/gu)].map((m) =>
-      normalize(m[1]!),
+      userIdOf(m[1]!),
     ),
   );
   if (handles.size === 0) return [];
   const members = await store.listMembers(message.roomId);
   return members
-    .filter((m) => m.userId !== message.authorId && handles.has(normalize(m.name)))
+    .filter((m) => m.userId !== message.authorId && handles.has(userIdOf(m.name)))
     .map((m) => m.userId);
 }
-const normalize = (name: string) => name.toLowerCase().replace(/[\s_-]+/g, '-');
+
+/**
+ * The account a display name signs in to, and the handle that @mentions it: lower case, with
+ * each run of spaces, `_` and `-` as one `-`. So "Ada Lovelace", "ada-lovelace", "ada_lovelace"
+ * and "ADA  LOVELACE" are one account, `ada-lovelace`, whose handle is `@Ada_Lovelace` or
+ * `@ada-lovelace`: one rule for both, so a mention never reaches two accounts.
+ * @example userIdOf('ADA  Lovelace') // 'ada-lovelace'
+ */
+export const userIdOf = (name: string) =>
+  name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '-');
 
 const namePattern = /^[\p{L}\p{N} _.-]{1,32}$/u;
+/** A name needs a letter or a digit: "-" or "..." would name no one. */
+const hasLetterOrDigit = /[\p{L}\p{N}]/u;
 
 /**
  * DEVELOPMENT ONLY: signs anyone in under the display name they send (the token *is* the name),
- * so two tabs can play two people. Replace it with real authentication (a session cookie, a
+ * so two tabs can play two people. The account is {@link userIdOf} the name (spelling variants
+ * of one name are one account, as with case-insensitive user names); `me` answers it, so a
+ * client can show it. The display name is the name as sent, spaces collapsed. Replace it with real authentication (a session cookie, a
  * signed token) before exposing the server. `admin:<adminToken>` signs in the operator, who
  * may send notifications (see `examples/notify-cli`).
  */
@@ -109,12 +125,13 @@ export function devAuthenticate(adminToken: string): Authenticate<AppUser> {
     }
     let name: string;
     try {
-      name = decodeURIComponent(raw).trim();
+      name = decodeURIComponent(raw).trim().replace(/\s+/g, ' ');
     } catch {
       return null;
     }
+    const id = userIdOf(name);
     // "Admin" is reserved for the operator.
-    if (!namePattern.test(name) || name.toLowerCase() === 'admin') return null;
-    return { user: { id: name.toLowerCase().replace(/\s+/g, '-'), name, admin: false } };
+    if (!namePattern.test(name) || !hasLetterOrDigit.test(name) || id === 'admin') return null;
+    return { user: { id, name, admin: false } };
   };
 }
