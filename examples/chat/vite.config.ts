@@ -6,5 +6,7 @@ export default defineConfig({
   plugins: [react()],
   // Workspace packages are used from source, as in tests.
   resolve: { conditions: ['@duplex/source', ...defaultClientConditions] },
-  build: { outDir: '../../dist', emptyOutDir: true, sourcemap: true },
+  // No source maps: the server would serve them to anyone (1.5 MB, the whole source). To debug
+  // a production build, build one with maps: `npx vite build --sourcemap`.
+  build: { outDir: '../../dist', emptyOutDir: true, sourcemap: false },
 });

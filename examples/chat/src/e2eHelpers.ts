@@ -25,8 +25,9 @@ let webDir: string | undefined;
 /**
  * Builds the web app into a directory of this test file's own (files run in parallel, and a
  * shared `dist` would be emptied under another file's server); {@link startChat} serves it.
+ * Returns that directory.
  */
-export async function buildWebApp() {
+export async function buildWebApp(): Promise<string> {
   webDir ??= await mkdtemp(join(tmpdir(), 'duplex-chat-web-'));
   await build({
     configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)),
@@ -35,6 +36,7 @@ export async function buildWebApp() {
     build: { outDir: webDir, emptyOutDir: true },
     logLevel: 'warn',
   });
+  return webDir;
 }
 
 export interface ChatServerOptions {

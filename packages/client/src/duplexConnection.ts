@@ -24,8 +24,13 @@ import { createUrlPicker, defaultHttpUrl } from './urlPicker';
 /** Consecutive WebSocket attempts that never opened before the connection tries HTTP. */
 const failuresBeforeFallback = 3;
 
-/** Close codes after which the next attempt waits as if several had failed already. */
+/**
+ * Close codes after which the next attempt waits as if several had failed already. 4400 (bad
+ * `connectionParams`) is among them rather than fatal: the params are built afresh for every
+ * connect (a token provider can recover), and it is not a refusal of the user's credentials.
+ */
 const penalizedCloseCodes: ReadonlySet<number> = new Set([
+  closeCodes.badConnectionParams,
   closeCodes.rateLimited,
   closeCodes.slowConsumer,
   closeCodes.authTimeout,

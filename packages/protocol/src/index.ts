@@ -13,6 +13,12 @@ export const closeCodes = {
   payloadTooLarge: 1009,
   /** The server is shutting down or restarting; reconnect (standard code). */
   serviceRestart: 1012,
+  /**
+   * The first frame of a `?connectionParams=1` socket was not a valid `connectionParams` message
+   * (not JSON, not an object, or a value that is not a string). A bug in the client: the Duplex
+   * client retries with a long backoff, since its params are built afresh for every connect.
+   */
+  badConnectionParams: 4400,
   /** `authenticate` refused the connection. Fatal: the client stops retrying. */
   unauthorized: 4401,
   /** No `connectionParams` arrived within `limits.authTimeoutMs`. Retryable. */

@@ -6,19 +6,23 @@ import {
   getTRPCErrorFromUnknown,
   TRPCError,
 } from '@trpc/server';
-import { parseConnectionParamsFromUnknown } from '@trpc/server/http';
 import { isObservable, observableToAsyncIterable } from '@trpc/server/observable';
-import {
-  parseTRPCMessage,
-  type TRPCClientOutgoingMessage,
-  type TRPCErrorShape,
-  type TRPCResponseMessage,
+import type {
+  TRPCClientOutgoingMessage,
+  TRPCErrorShape,
+  TRPCResponseMessage,
 } from '@trpc/server/rpc';
 import type { RawData } from 'ws';
 import { createConnection, readClientParams } from './connectionState';
 import type { DuplexSocket } from './duplexSocket';
 import type { FrameEncoder, FrameEnvelope } from './frameEncoder';
 import type { DuplexContext } from './initDuplex';
+import {
+  binaryFrameMessage,
+  isUsableId,
+  parseCallFrame,
+  parseConnectionParamsFrame,
+} from './parseCallFrame';
 import { realTimers } from './realTimers';
 import { SocketRefusal } from './socketRefusal';
 import { SocketSender } from './socketSender';
@@ -27,10 +31,6 @@ import { type RunSubscriptionOptions, runStream, runSubscription } from './subsc
 import { TokenBucket } from './tokenBucket';
 import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
 import type { WsConnectionsOptions } from './wsConnections';
-
-/** The stock handler's words for a binary frame, which its JSON encoder cannot read. */
-const binaryFrameMessage =
-  'jsonEncoder received binary data. JSON uses text frames. Use a binary encoder for binary data.';
 
 /** A slow consumer gets this long to take its close frame before it is cut off. */
 const slowConsumerCloseGraceMs = 1_000;
@@ -177,27 +177,16 @@ export class DuplexWsConnection {
     this.refusal = new SocketRefusal(this.socket, this.sawCalls);
   }
 
-  /** The first frame of a `?connectionParams=1` socket; a malformed one closes it. */
+  /** The first frame of a `?connectionParams=1` socket; a malformed one closes it with 4400. */
   private onConnectionParams(text: string | null): Promise<Ctx | null> {
     let connectionParams: ConnectionParams;
     try {
-      let msg: unknown;
-      try {
-        if (text === null) throw new Error(binaryFrameMessage);
-        msg = JSON.parse(text);
-        if (typeof msg !== 'object' || msg === null) throw new Error('Message was not an object');
-      } catch (cause) {
-        throw new TRPCError({
-          code: 'PARSE_ERROR',
-          message: 'Malformed TRPCConnectionParamsMessage',
-          cause,
-        });
-      }
-      connectionParams = parseConnectionParamsFromUnknown((msg as { data?: unknown }).data);
+      connectionParams = parseConnectionParamsFrame(text);
     } catch (cause) {
+      realTimers.clearTimeout(this.authTimer);
       this.ctxError = getTRPCErrorFromUnknown(cause);
       this.respond({ id: null, error: this.shared.shapeOf(this.ctxError) });
-      realTimers.setImmediate(() => this.socket.close());
+      this.socket.close(closeCodes.badConnectionParams, 'Malformed connectionParams');
       return Promise.resolve(null);
     }
     return this.authenticate(connectionParams);
@@ -243,14 +232,17 @@ export class DuplexWsConnection {
       this.refuseBatch(raw);
       return;
     }
-    let calls: TRPCClientOutgoingMessage[];
-    try {
-      const { transformer } = opts.router._def._config;
-      calls = raw.map((msg) => parseTRPCMessage(msg, transformer));
-    } catch (cause) {
-      this.respond({ id: null, error: shapeOf(new TRPCError({ code: 'PARSE_ERROR', cause })) });
+    const parsedFrame = parseCallFrame(raw, {
+      transformer: opts.router._def._config.transformer,
+      maxRequestIdLength: opts.limits.maxRequestIdLength,
+    });
+    if (!parsedFrame.ok) {
+      for (const { id, jsonrpc, error } of parsedFrame.refusals) {
+        this.respond({ id, jsonrpc, error: shapeOf(error) });
+      }
       return;
     }
+    const { calls } = parsedFrame;
     const ready = this.ctxPromise;
     this.sawCalls = true;
     this.refusal?.onCalls();
@@ -274,7 +266,7 @@ export class DuplexWsConnection {
     });
     for (const msg of messages) {
       const { id, method } = (msg ?? {}) as { id?: unknown; method?: unknown };
-      if (typeof id !== 'number' && typeof id !== 'string') continue;
+      if (!isUsableId(id, limits.maxRequestIdLength)) continue;
       // A stop frees server resources; refusing it would only keep the subscription running.
       if (method === 'subscription.stop') {
         this.subscriptions.get(id)?.abort();
@@ -294,7 +286,7 @@ export class DuplexWsConnection {
     for (const msg of raw) {
       const { id, method, jsonrpc } = (msg ?? {}) as Record<string, unknown>;
       if (typeof msg !== 'object' || msg === null || method === 'subscription.stop') continue;
-      if (typeof id !== 'number' && typeof id !== 'string') continue;
+      if (!isUsableId(id, this.shared.opts.limits.maxRequestIdLength)) continue;
       this.respond({ id, jsonrpc: jsonrpc === '2.0' ? '2.0' : undefined, error: shape });
       responded = true;
     }

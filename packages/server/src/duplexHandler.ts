@@ -31,7 +31,7 @@ export function createDuplexHandler<TRouter extends AnyRouter>(
   const config = opts.router._def._config;
   const shared: HandlerShared = {
     opts: opts as WsConnectionsOptions<AnyRouter>,
-    encoder: createFrameEncoder(opts.router),
+    encoder: createFrameEncoder(opts.router, { cachedBytes: opts.limits.maxEventCacheBytes }),
     shapeOf(error: TRPCError, call?: Call, ctx?: Ctx): TRPCErrorShape {
       try {
         return getErrorShape({

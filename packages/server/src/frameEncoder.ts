@@ -16,12 +16,20 @@ export interface FrameEncoderOptions {
    * @default 8
    */
   framesPerEvent?: number;
+  /**
+   * Bytes the cache may hold in all, payloads and frames counted: the oldest events go first,
+   * and an event or a frame bigger than this is sent without being kept. Bounds the cache
+   * whatever the size of events and envelopes.
+   * @default 8_388_608 (8 MiB)
+   */
+  cachedBytes?: number;
 }
 
 /** Defaults of {@link FrameEncoderOptions}. */
 export const frameEncoderDefaults = {
   cachedEvents: 512,
   framesPerEvent: 8,
+  cachedBytes: 8_388_608,
 } satisfies Required<FrameEncoderOptions>;
 
 /**
@@ -64,8 +72,8 @@ export interface FrameEncoder {
   data(envelope: FrameEnvelope, value: unknown): Frame;
   /** The frame of `tracked(eventId, data)`, without building the envelope array. */
   event(envelope: FrameEnvelope, eventId: string, data: unknown): Frame;
-  /** Events served from the cache / encoded, since creation. */
-  readonly stats: { hits: number; misses: number };
+  /** Events served from the cache / encoded, since creation; `bytes` the cache holds now. */
+  readonly stats: { hits: number; misses: number; readonly bytes: number };
 }
 
 /** What a subscription's `data` frames start with; see {@link FrameEncoder.envelope}. */
@@ -81,7 +89,9 @@ interface CachedEvent {
   /** `JSON.stringify(transformer.output.serialize({ id, data }))`; `null` once evicted. */
   payload: string | null;
   frames: Map<string, WireFrame>;
-  /** The frame most recently asked for, checked before `frames`. */
+  /** What this entry holds, as counted against `cachedBytes`. */
+  bytes: number;
+  /** The frame most recently asked for (one of `frames`), checked before `frames`. */
   lastHead: string | null;
   lastFrame: WireFrame | null;
 }
@@ -98,22 +108,49 @@ type LiveEvent = CachedEvent & { payload: string };
  * (`{"id","result":{"type","data","id"}}`), so both handlers put identical bytes on the wire.
  * The cache holds its keys weakly, so it keeps no event alive: one nothing else holds (a
  * generator's, an ephemeral broker event) is freed once sent, and only the newest
- * `cachedEvents` entries keep their encoded frames.
+ * `cachedEvents` entries keep their encoded frames, within `cachedBytes` in all.
  * Cached data must not be mutated after it is yielded, which broker events never are.
  */
 export function createFrameEncoder(
   router: AnyRouter,
   opts: FrameEncoderOptions = {},
 ): FrameEncoder {
-  const { cachedEvents, framesPerEvent } = { ...frameEncoderDefaults, ...opts };
+  const { cachedEvents, framesPerEvent, cachedBytes } = { ...frameEncoderDefaults, ...opts };
   const config = router._def._config;
   const cache = new WeakMap<object, CachedEvent>();
-  /** The entries holding encoded frames, oldest first from `next`; older ones are evicted. */
-  const recent: (CachedEvent | undefined)[] = new Array(cachedEvents);
-  let next = 0;
-  const stats = { hits: 0, misses: 0 };
+  /** The entries holding encoded frames, oldest first; older ones are evicted. */
+  const recent = new Set<CachedEvent>();
+  let bytes = 0;
+  const stats = {
+    hits: 0,
+    misses: 0,
+    get bytes() {
+      return bytes;
+    },
+  };
 
   const message = (msg: TRPCResponseMessage) => JSON.stringify(transformTRPCResponse(config, msg));
+
+  const evict = (entry: CachedEvent) => {
+    // Its key may live on (in a broker's log): only what it cost here is dropped.
+    recent.delete(entry);
+    bytes -= entry.bytes;
+    entry.bytes = 0;
+    entry.payload = null;
+    entry.frames.clear();
+    entry.lastHead = null;
+    entry.lastFrame = null;
+  };
+
+  /** Evicts the oldest entries but `keep` until `size` more bytes fit; false if they cannot. */
+  const makeRoom = (size: number, keep: CachedEvent | null): boolean => {
+    if (size > cachedBytes) return false;
+    for (const entry of recent) {
+      if (bytes + size <= cachedBytes) break;
+      if (entry !== keep) evict(entry);
+    }
+    return bytes + size <= cachedBytes;
+  };
 
   const encodeEvent = (key: object, eventId: string, data: unknown): LiveEvent => {
     const cached = cache.get(key);
@@ -127,20 +164,19 @@ export function createFrameEncoder(
       eventId,
       payload,
       frames: new Map(),
+      bytes: payload.length,
       lastHead: null,
       lastFrame: null,
     };
-    cache.set(key, entry);
-    const evicted = recent[next];
-    if (evicted) {
-      // Its key may live on (in a broker's log): only what it cost here is dropped.
-      evicted.payload = null;
-      evicted.frames.clear();
-      evicted.lastHead = null;
-      evicted.lastFrame = null;
+    if (recent.size >= cachedEvents) {
+      const oldest = recent.values().next().value;
+      if (oldest) evict(oldest);
     }
-    recent[next] = entry;
-    next = (next + 1) % cachedEvents;
+    // Too big to keep: sent once, encoded again for the next subscriber.
+    if (!makeRoom(entry.bytes, null)) return entry;
+    cache.set(key, entry);
+    recent.add(entry);
+    bytes += entry.bytes;
     return entry;
   };
 
@@ -156,7 +192,14 @@ export function createFrameEncoder(
       frame = new WireFrame(
         Buffer.from(`${head}${entry.payload},"id":${JSON.stringify(eventId)}}}`),
       );
-      if (entry.frames.size < framesPerEvent) entry.frames.set(head, frame);
+      const size = frame.wire.length;
+      if (recent.has(entry) && entry.frames.size < framesPerEvent && makeRoom(size, entry)) {
+        entry.frames.set(head, frame);
+        entry.bytes += size;
+        bytes += size;
+      } else {
+        return frame;
+      }
     }
     entry.lastHead = head;
     entry.lastFrame = frame;

@@ -156,27 +156,25 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
     }
   };
 
-  const streamLimits = {
+  // A user's subscriptions over HTTP share one count, as on one WebSocket, whatever the
+  // request's headers: tRPC streams any subscription call, `Accept: text/event-stream` or not.
+  // Counts live in a map holding only users with an open stream, so a request that never
+  // subscribes leaves nothing behind.
+  const streamCounts = new Map<string, number>();
+  const onSubscriptionsChange = (delta: number) => {
+    opts.metrics.subscriptions += delta;
+  };
+  const streamCountersOf = (userKey: string): ConnectionCounters => ({
+    get subscriptions() {
+      return streamCounts.get(userKey) ?? 0;
+    },
+    set subscriptions(count: number) {
+      if (count > 0) streamCounts.set(userKey, count);
+      else streamCounts.delete(userKey);
+    },
     maxSubscriptions: opts.limits.maxSubscriptionsPerConnection,
-    onSubscriptionsChange: () => {},
-  };
-  const streamCounters = new Map<string, ConnectionCounters>();
-  const streamCountersOf = (userKey: string): ConnectionCounters => {
-    let counters = streamCounters.get(userKey);
-    if (!counters) {
-      const created: ConnectionCounters = {
-        subscriptions: 0,
-        maxSubscriptions: streamLimits.maxSubscriptions,
-        onSubscriptionsChange: (delta) => {
-          opts.metrics.subscriptions += delta;
-          if (created.subscriptions === 0) streamCounters.delete(userKey);
-        },
-      };
-      counters = created;
-      streamCounters.set(userKey, counters);
-    }
-    return counters;
-  };
+    onSubscriptionsChange,
+  });
 
   const createContext = async ({
     req,
@@ -185,8 +183,16 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
   }: {
     req: IncomingMessage;
     res: ServerResponse;
-    info: { connectionParams: Record<string, string | undefined> | null };
+    info: {
+      connectionParams: Record<string, string | undefined> | null;
+      type: 'query' | 'mutation' | 'subscription' | 'unknown';
+    };
   }): Promise<DuplexContext<unknown>> => {
+    if (info.type === 'subscription') {
+      // An event stream must reach the client as it is written: proxies must not buffer it.
+      res.setHeader('X-Accel-Buffering', 'no');
+      res.setHeader('Cache-Control', 'no-cache, no-transform');
+    }
     const { connectionParams, wantsCursor } = readClientParams(
       info.connectionParams ?? connectionParamsHeaderOf(req),
     );
@@ -207,15 +213,16 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
     takeCalls(userKey, callsIn(req));
     const abort = new AbortController();
     res.once('close', () => abort.abort());
-    // A user's event streams over HTTP share one subscription count, as on one WebSocket.
-    const isStream = req.headers.accept?.includes('text/event-stream') === true;
     const connection = createConnection('http', wantsCursor, {
-      limits: streamLimits,
-      ...(isStream ? { shared: streamCountersOf(userKey) } : {}),
+      limits: {
+        maxSubscriptions: opts.limits.maxSubscriptionsPerConnection,
+        onSubscriptionsChange,
+      },
+      shared: streamCountersOf(userKey),
     });
     // An event stream ends when its token does (see `initDuplex`); the client starts it again
     // with a fresh token and resumes after its last event id.
-    if (isStream && result.expiresAt !== undefined) {
+    if (result.expiresAt !== undefined) {
       setExpiry(connection, new Date(result.expiresAt).getTime());
     }
     return { user: result.user, connection, broker: opts.broker, signal: abort.signal };
@@ -261,11 +268,6 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       return;
     }
     if (pathname.startsWith(prefix)) {
-      if (req.headers.accept?.includes('text/event-stream')) {
-        // An event stream must reach the client as it is written: proxies must not buffer it.
-        res.setHeader('X-Accel-Buffering', 'no');
-        res.setHeader('Cache-Control', 'no-cache, no-transform');
-      }
       nodeHTTPRequestHandler({
         router: opts.router,
         req,

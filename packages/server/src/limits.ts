@@ -29,6 +29,20 @@ export interface DuplexLimits {
    */
   maxBatchSize: number;
   /**
+   * Characters in a string request id (tRPC ids are numbers or strings). The id is echoed in
+   * every reply and kept while its subscription runs, so its length is what each costs. A frame
+   * holding a longer id runs none of its calls: its other calls get `PARSE_ERROR` under their
+   * ids, and the connection an `id: null` `BAD_REQUEST` (the id itself cannot be echoed).
+   * @default 128
+   */
+  maxRequestIdLength: number;
+  /**
+   * Bytes of encoded subscription events the Duplex handler keeps to serve the next subscriber
+   * of the same event without encoding it again, per server. The oldest go first.
+   * @default 8_388_608 (8 MiB)
+   */
+  maxEventCacheBytes: number;
+  /**
    * Open subscriptions per connection; more fail with `TOO_MANY_REQUESTS`.
    * @default 100
    */
@@ -82,6 +96,8 @@ export const limitsDefaults: DuplexLimits = {
   callsPerSecond: 50,
   burstCalls: 100,
   maxBatchSize: 100,
+  maxRequestIdLength: 128,
+  maxEventCacheBytes: 8_388_608,
   maxSubscriptionsPerConnection: 100,
   maxBufferedBytes: 4_194_304,
   authTimeoutMs: 10_000,

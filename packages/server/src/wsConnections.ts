@@ -11,6 +11,13 @@ import type { DuplexContext } from './initDuplex';
 import type { KeepAlive } from './keepAlive';
 import type { DuplexLimits } from './limits';
 import type { DuplexMetrics } from './metrics';
+import {
+  binaryFrameMessage,
+  type FrameRefusal,
+  isUsableId,
+  parseCallFrame,
+  parseConnectionParamsFrame,
+} from './parseCallFrame';
 import { realTimers } from './realTimers';
 import { SocketRefusal } from './socketRefusal';
 import { createTokenBucket } from './tokenBucket';
@@ -38,6 +45,25 @@ interface SocketState {
   sawCalls: boolean;
   /** Set once `authenticate` refused the connection. */
   refusal: SocketRefusal | null;
+}
+
+/** A frame's JSON, or `undefined` when it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error `JSON.parse` throws for `text`, which is known not to parse. */
+function jsonErrorOf(text: string): unknown {
+  try {
+    JSON.parse(text);
+    return new Error('Unexpected JSON');
+  } catch (cause) {
+    return cause;
+  }
 }
 
 /** A slow consumer gets this long to take its close frame before it is cut off. */
@@ -133,7 +159,7 @@ export function createWsConnections<TRouter extends AnyRouter>(
     let answered = false;
     for (const msg of calls) {
       const { id, method, jsonrpc } = (msg ?? {}) as Record<string, unknown>;
-      if ((typeof id !== 'number' && typeof id !== 'string') || method === 'subscription.stop') {
+      if (!isUsableId(id, limits.maxRequestIdLength) || method === 'subscription.stop') {
         continue;
       }
       if (error.code === 'TOO_MANY_REQUESTS') metrics.rateLimitedCalls++;
@@ -146,13 +172,56 @@ export function createWsConnections<TRouter extends AnyRouter>(
     }
   };
 
-  /** The calls in a frame: a batch's elements, or the one message; none if it is not JSON. */
-  const callsIn = (text: string): unknown[] => {
+  const shapeOf = (error: TRPCError) =>
+    getErrorShape({
+      config,
+      error,
+      type: 'unknown',
+      path: undefined,
+      input: undefined,
+      ctx: undefined,
+    });
+
+  /** Sends the replies of a frame refused before tRPC saw it. */
+  const sendRefusals = (socket: WebSocket, refusals: FrameRefusal[]) => {
+    for (const { id, jsonrpc, error } of refusals) {
+      const reply = { id, ...(jsonrpc ? { jsonrpc } : {}), error: shapeOf(error) };
+      socket.send(JSON.stringify(transformTRPCResponse(config, reply)));
+    }
+  };
+
+  /**
+   * Checks a frame the way the Duplex handler does, so that tRPC only sees frames it can run:
+   * its own checks answer `id: null`, and know nothing of request id lengths.
+   */
+  const refuseMalformed = (socket: WebSocket, text: string | null, parsed: unknown): boolean => {
+    if (text === null || parsed === undefined) {
+      const cause = text === null ? new Error(binaryFrameMessage) : jsonErrorOf(text);
+      sendRefusals(socket, [
+        { id: null, jsonrpc: undefined, error: new TRPCError({ code: 'PARSE_ERROR', cause }) },
+      ]);
+      return true;
+    }
+    const result = parseCallFrame(Array.isArray(parsed) ? parsed : [parsed], {
+      transformer: config.transformer,
+      maxRequestIdLength: limits.maxRequestIdLength,
+    });
+    if (result.ok) return false;
+    sendRefusals(socket, result.refusals);
+    return true;
+  };
+
+  /** Closes a socket whose `connectionParams` frame is malformed, after telling it why. */
+  const refuseParams = (socket: WebSocket, text: string | null): boolean => {
     try {
-      const parsed: unknown = JSON.parse(text);
-      return Array.isArray(parsed) ? parsed : [parsed];
-    } catch {
-      return [];
+      parseConnectionParamsFrame(text);
+      return false;
+    } catch (cause) {
+      const error =
+        cause instanceof TRPCError ? cause : new TRPCError({ code: 'PARSE_ERROR', cause });
+      sendRefusals(socket, [{ id: null, jsonrpc: undefined, error }]);
+      socket.close(closeCodes.badConnectionParams, 'Malformed connectionParams');
+      return true;
     }
   };
 
@@ -182,29 +251,39 @@ export function createWsConnections<TRouter extends AnyRouter>(
           : data.byteLength;
         metrics.framesIn++;
         metrics.bytesIn += bytes;
-        const text = isBinary ? '' : data.toString();
-        if (text !== 'PING' && text !== 'PONG') {
-          if (state.paramsPending) state.paramsPending = false;
-          else {
-            state.sawCalls = true;
-            state.refusal?.onCalls();
-          }
-        }
-        // A batch costs one token per call. Only batches are parsed here: a lone call costs one.
-        const batch = text.charCodeAt(0) === 91 /* [ */ ? callsIn(text) : null;
-        // tRPC before 11.25 does not hold WebSocket batches to `maxBatchSize`; 11.25 answers so.
-        if (batch && batch.length > limits.maxBatchSize) {
-          rejectCalls(socket, batch, batchTooLarge(), true);
+        const text = isBinary ? null : data.toString();
+        if (text === 'PING' || text === 'PONG') return bucket.take(1) || flooded();
+        if (state.paramsPending) {
+          state.paramsPending = false;
+          if (!bucket.take(1)) return flooded();
+          if (!refuseParams(socket, text)) return true;
+          realTimers.clearTimeout(state.authTimer);
           return false;
         }
-        if (bucket.take(Math.max(1, batch?.length ?? 1))) return true;
-        if (bucket.debt > limits.burstCalls) {
-          metrics.closedRateLimited++;
-          socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
-        } else {
-          rejectCalls(socket, batch ?? callsIn(text), rateLimited());
+        state.sawCalls = true;
+        state.refusal?.onCalls();
+        const parsed = text === null ? undefined : parseJson(text);
+        const calls = parsed === undefined ? [] : Array.isArray(parsed) ? parsed : [parsed];
+        // tRPC before 11.25 does not hold WebSocket batches to `maxBatchSize`; 11.25 answers so.
+        if (Array.isArray(parsed) && calls.length > limits.maxBatchSize) {
+          rejectCalls(socket, calls, batchTooLarge(), true);
+          return false;
         }
-        return false;
+        // A batch costs one token per call.
+        const cost = Math.max(1, calls.length);
+        if (!bucket.take(cost)) return flooded(calls);
+        return !refuseMalformed(socket, text, parsed);
+
+        /** Past the burst: closes a flooder, or answers the frame's calls. */
+        function flooded(refused: unknown[] = []): false {
+          if (bucket.debt > limits.burstCalls) {
+            metrics.closedRateLimited++;
+            socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
+          } else {
+            rejectCalls(socket, refused, rateLimited());
+          }
+          return false;
+        }
       };
       socket.afterSend = (bytes) => {
         metrics.framesOut++;

@@ -258,15 +258,28 @@ const wireCases: Record<string, WireCase> = {
         peer.send(frame);
       }
       peer.socket.send(Buffer.from('{}'), { binary: true });
-      await peer.untilFrames(8);
-      peer.send(call(9, 'query', 'echo', { text: 'still here' }));
       await peer.untilFrames(9);
+      peer.send(call(9, 'query', 'echo', { text: 'still here' }));
+      await peer.untilFrames(10);
     },
     check({ frames }) {
-      for (const frame of frames.slice(1, 8)) expect(errorOf(frame).data.code).toBe('PARSE_ERROR');
+      for (const frame of frames.slice(1, 9)) expect(errorOf(frame).data.code).toBe('PARSE_ERROR');
       expect(errorOf(frames[1]).message).toMatch(/JSON/);
-      expect(errorOf(frames[6]).message).toBe('`id` is required');
-      expect(parse(frames[8]).result.data.json.text).toBe('still here');
+      // A malformed call is answered under its id, so its caller is not left waiting.
+      expect([parse(frames[3]).id, errorOf(frames[3]).message]).toEqual([
+        1,
+        'Invalid procedure type',
+      ]);
+      expect(parse(frames[4]).id).toBe(1);
+      expect(frames.slice(5, 7).map((f) => [parse(f).id, errorOf(f).message])).toEqual([
+        [1, 'Another call in this batch is malformed'],
+        [2, 'Invalid procedure type'],
+      ]);
+      expect(errorOf(frames[7]).message).toBe('`id` is required');
+      expect(errorOf(frames[8]).message).toBe(
+        'Binary frames are not supported: send JSON in text frames',
+      );
+      expect(parse(frames[9]).result.data.json.text).toBe('still here');
     },
   },
   'reports unknown procedures and invalid input': {
@@ -313,7 +326,7 @@ const wireCases: Record<string, WireCase> = {
       expect(frames[4]).toBe('PONG');
     },
   },
-  'rejects malformed connectionParams with a parse error and closes': {
+  'rejects malformed connectionParams with a parse error and closes with 4400': {
     token: null,
     async run(peer) {
       peer.send('{"method":"connectionParams","data":{"token":5}}');
@@ -321,7 +334,7 @@ const wireCases: Record<string, WireCase> = {
     },
     check({ frames, closeCode }) {
       expect(errorOf(frames[0]).data.code).toBe('PARSE_ERROR');
-      expect(closeCode).toBe(1005);
+      expect(closeCode).toBe(4400);
     },
   },
   'tells an unauthenticated socket it is refused (id: null UNAUTHORIZED), then closes it with 4401':
