@@ -143,12 +143,9 @@ export function createWsConnections<TRouter extends AnyRouter>(
   const batchTooLarge = () =>
     new TRPCError({ code: 'BAD_REQUEST', message: 'Batch call exceeds maximum size' });
 
-  /**
-   * Answers every call in a refused frame, so clients do not wait for replies that never come;
-   * `orNull` answers `id: null` when no call in it had an id, as tRPC does for a batch too large.
-   */
-  const rejectCalls = (socket: WebSocket, calls: unknown[], error: TRPCError, orNull = false) => {
-    const shape = getErrorShape({
+  /** The error shape of a call refused before tRPC saw it. */
+  const shapeOf = (error: TRPCError) =>
+    getErrorShape({
       config,
       error,
       type: 'unknown',
@@ -156,6 +153,13 @@ export function createWsConnections<TRouter extends AnyRouter>(
       input: undefined,
       ctx: undefined,
     });
+
+  /**
+   * Answers every call in a refused frame, so clients do not wait for replies that never come;
+   * `orNull` answers `id: null` when no call in it had an id, as tRPC does for a batch too large.
+   */
+  const rejectCalls = (socket: WebSocket, calls: unknown[], error: TRPCError, orNull = false) => {
+    const shape = shapeOf(error);
     let answered = false;
     for (const msg of calls) {
       const { id, method, jsonrpc } = (msg ?? {}) as Record<string, unknown>;
@@ -171,16 +175,6 @@ export function createWsConnections<TRouter extends AnyRouter>(
       socket.send(JSON.stringify(transformTRPCResponse(config, { id: null, error: shape })));
     }
   };
-
-  const shapeOf = (error: TRPCError) =>
-    getErrorShape({
-      config,
-      error,
-      type: 'unknown',
-      path: undefined,
-      input: undefined,
-      ctx: undefined,
-    });
 
   /** Sends the replies of a frame refused before tRPC saw it. */
   const sendRefusals = (socket: WebSocket, refusals: FrameRefusal[]) => {
