@@ -89,8 +89,11 @@ export async function openRedisConnections(
     });
     const ready = new Promise<void>((resolve) => redis.once('ready', () => resolve()));
     // connect() rejects on the first refused attempt, though retryStrategy goes on trying in
-    // the background: what counts is `ready` within the deadline.
-    redis.connect().catch(() => {});
+    // the background: what counts is `ready` within the deadline, and the rejection is the
+    // reason the startup error names if it never comes.
+    redis.connect().catch((error: Error) => {
+      lastError ??= error;
+    });
     return { role, redis, ready, lastError: () => lastError };
   });
   let timer: ReturnType<typeof setTimeout> | undefined;

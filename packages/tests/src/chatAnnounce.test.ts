@@ -67,6 +67,7 @@ for (const backend of backends) {
       return {
         ...recorder,
         failNext: faulty.failNext,
+        abandonOnA: a.abandon,
         hooked,
         annA,
         annB,
@@ -153,7 +154,7 @@ for (const backend of backends) {
       await using c = await cluster();
       const input = { roomId: c.roomId, clientMsgId: 'died-after', text: 'hello' };
       c.failNext('message.created', 'hangAfter');
-      void c.annA.chat.send.mutate(input).catch(() => {});
+      c.abandonOnA(c.annA.chat.send.mutate(input));
       await vi.waitFor(() => expect(c.published).toHaveLength(1));
       // Node B takes over once node A's claim has lapsed, and finds the event in the log.
       const retried = await c.annB.chat.send.mutate(input);
@@ -165,7 +166,7 @@ for (const backend of backends) {
       await using c = await cluster();
       const input = { roomId: c.roomId, clientMsgId: 'died-before', text: 'hello' };
       c.failNext('message.created', 'hangBefore');
-      void c.annA.chat.send.mutate(input).catch(() => {});
+      c.abandonOnA(c.annA.chat.send.mutate(input));
       await vi.waitFor(async () =>
         expect(await c.annB.chat.history.query({ roomId: c.roomId })).toHaveLength(1),
       );

@@ -5,7 +5,7 @@ import {
   createChatRouter,
   roomChannel,
 } from '@duplex/chat';
-import { createDuplexClient, type DuplexClient } from '@duplex/client';
+import { createDuplexClient, type DuplexClient, DuplexClientError } from '@duplex/client';
 import { BrokerUnavailableError } from '@duplex/redis';
 import { type Broker, createDuplexServer, createMemoryBroker } from '@duplex/server';
 import { type ChatApp, chatAuth, chatDuplex } from './chatFixtures';
@@ -102,6 +102,8 @@ export async function startChatNode(
   });
   const { port } = await server.listen(0, '127.0.0.1');
   const clients: DuplexClient<ChatApp>[] = [];
+  /** Calls a fault left hanging: each must fail with CLOSED when its client closes. */
+  const abandoned: Promise<unknown>[] = [];
   return {
     url: `ws://127.0.0.1:${port}/trpc`,
     client(userId: string) {
@@ -113,9 +115,23 @@ export async function startChatNode(
       clients.push(client);
       return client;
     },
+    /** A call this node will never answer (its node "died"); checked when the node closes. */
+    abandon(call: Promise<unknown>) {
+      abandoned.push(
+        call.then(
+          () => {
+            throw new Error('A call left hanging by a fault was answered');
+          },
+          (error: unknown) => {
+            if (!(error instanceof DuplexClientError && error.code === 'CLOSED')) throw error;
+          },
+        ),
+      );
+    },
     async [Symbol.asyncDispose]() {
-      // A call left hanging by a fault fails here; that is expected.
-      await Promise.all(clients.map((c) => c.$close().catch(() => {})));
+      // `$close` never rejects; a call left hanging by a fault fails with CLOSED here.
+      await Promise.all(clients.map((c) => c.$close()));
+      await Promise.all(abandoned);
       await server.close({ drainTimeoutMs: 0 });
     },
   };

@@ -2,16 +2,15 @@ import { createRequire } from 'node:module';
 import { createDuplexClient } from '@duplex/client';
 import { isCursor } from '@duplex/protocol';
 import type { DuplexHandlerKind, DuplexServerOptions } from '@duplex/server';
-import { createTRPCClient, createWSClient, type TRPCClient, wsLink } from '@trpc/client';
-import superjson from 'superjson';
+import type { TRPCClient } from '@trpc/client';
 import { describe, expect, it, vi } from 'vitest';
-import { WebSocket } from 'ws';
 import {
   byRequest,
   type ConformanceRouter,
   call,
   RawPeer,
   startConformanceServer,
+  stockWsClient,
   stop,
   type Transcript,
 } from './conformanceFixtures';
@@ -496,16 +495,7 @@ function clientFor(kind: ClientKind, wsUrl: string) {
       close: () => client.$close(),
     };
   }
-  const wsClient = createWSClient({
-    url: wsUrl,
-    connectionParams: { token: 'good' },
-    retryDelayMs: () => 10,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-  });
-  const client = createTRPCClient<ConformanceRouter>({
-    links: [wsLink({ client: wsClient, transformer: superjson })],
-  });
-  return { client, close: () => wsClient.close() };
+  return stockWsClient(wsUrl);
 }
 
 const errorInfo = (error: unknown) => {

@@ -7,6 +7,7 @@ import {
   initDuplex,
   streamChannel,
 } from '@duplex/server';
+import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import { TRPCError, tracked } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
@@ -287,4 +288,18 @@ export function byRequest(transcript: Transcript): Record<string, string[]> {
     groups[key] = group;
   }
   return groups;
+}
+
+/** tRPC's own client (`createWSClient` + `wsLink`) on a conformance server, with tiny backoffs. */
+export function stockWsClient(wsUrl: string) {
+  const wsClient = createWSClient({
+    url: wsUrl,
+    connectionParams: { token: 'good' },
+    retryDelayMs: () => 10,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
+  const client = createTRPCClient<ConformanceRouter>({
+    links: [wsLink({ client: wsClient, transformer: superjson })],
+  });
+  return { client, close: () => wsClient.close() };
 }

@@ -1,17 +1,15 @@
 import { createDuplexClient, type ResumeStore } from '@duplex/client';
 import type { AuthenticateOptions } from '@duplex/server';
-import {
-  createTRPCClient,
-  createWSClient,
-  httpSubscriptionLink,
-  type TRPCClient,
-  wsLink,
-} from '@trpc/client';
+import { createTRPCClient, httpSubscriptionLink, type TRPCClient } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import { describe, expect, it, vi } from 'vitest';
-import { WebSocket } from 'ws';
-import { type ConformanceRouter, handlers, startConformanceServer } from './conformanceFixtures';
+import {
+  type ConformanceRouter,
+  handlers,
+  startConformanceServer,
+  stockWsClient,
+} from './conformanceFixtures';
 import { deferred } from './helpers';
 
 type Server = Awaited<ReturnType<typeof startConformanceServer>>;
@@ -20,18 +18,7 @@ const httpUrlOf = (wsUrl: string) => wsUrl.replace(/^ws/, 'http');
 
 /** tRPC's own clients, which never asked for a cursor. */
 const stockClients = {
-  wsLink(server: Server) {
-    const wsClient = createWSClient({
-      url: server.wsUrl,
-      connectionParams: { token: 'good' },
-      retryDelayMs: () => 10,
-      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    });
-    const client = createTRPCClient<ConformanceRouter>({
-      links: [wsLink({ client: wsClient, transformer: superjson })],
-    });
-    return { client, close: () => wsClient.close() };
-  },
+  wsLink: (server: Server) => stockWsClient(server.wsUrl),
   httpSubscriptionLink(server: Server) {
     const client = createTRPCClient<ConformanceRouter>({
       links: [

@@ -207,7 +207,7 @@ export async function trpcPortedResource<TRouter extends AnyRouter>(
       // itself. A client waits for its calls in flight, so the wait is bounded.
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        Promise.all([...wsClients].map((it) => it.close().catch(() => {}))),
+        Promise.allSettled([...wsClients].map((it) => it.close())),
         new Promise((resolve) => {
           timer = realSetTimeout(resolve, 1_000);
         }),
