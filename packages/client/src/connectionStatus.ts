@@ -27,23 +27,6 @@ export interface StatusStore {
   subscribe(listener: (status: DuplexStatus) => void): () => void;
 }
 
-export function createStatusStore(initial: DuplexStatus) {
-  let current = initial;
-  const listeners = new Set<(status: DuplexStatus) => void>();
-  const store: StatusStore & { set(next: DuplexStatus): void } = {
-    get: () => current,
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    set(next) {
-      current = next;
-      for (const listener of listeners) listener(next);
-    },
-  };
-  return store;
-}
-
 /** Whether two statuses say the same (statuses are flat objects). */
 export function sameStatus(a: DuplexStatus, b: DuplexStatus): boolean {
   const keys = Object.keys(a);

@@ -2,12 +2,7 @@ import { capabilitiesParam, closeCodes, cursorCapability, fatalCloseCodes } from
 import { defaultWebSocket, webSocketWithTls } from '#websocket';
 import { type DuplexConnectionOptions, duplexConnectionDefaults } from './clientOptions';
 import type { ConnectionPort } from './connectionPort';
-import {
-  createStatusStore,
-  type DuplexStatus,
-  type StatusStore,
-  sameStatus,
-} from './connectionStatus';
+import { type DuplexStatus, type StatusStore, sameStatus } from './connectionStatus';
 import { DuplexClientError } from './duplexClientError';
 import { HttpLiveness } from './httpLiveness';
 import { createBrowserOnlineManager, type OnlineManager } from './onlineManager';
@@ -18,7 +13,8 @@ import {
 } from './reconnectPolicy';
 import { createSocketClient, type SocketClient } from './socketClient';
 import { superjsonInPlace } from './socketLink';
-import { createTransportStore, type DuplexTransport, type TransportStore } from './transportLink';
+import { ValueStore } from './subscribable';
+import type { DuplexTransport, TransportStore } from './transportLink';
 import { createUrlPicker, defaultHttpUrl } from './urlPicker';
 
 /** Consecutive WebSocket attempts that never opened before the connection tries HTTP. */
@@ -66,9 +62,9 @@ export class DuplexClientConnection implements AsyncDisposable {
   /** The URL of each attempt, in turn. */
   readonly #pickUrl: () => Promise<string>;
   /** Behind {@link DuplexClientConnection.status}, derived by `#refreshStatus`. */
-  readonly #status = createStatusStore({ state: 'connecting' });
+  readonly #status = new ValueStore<DuplexStatus>({ state: 'connecting' }, sameStatus);
   /** Behind {@link DuplexClientConnection.transport}. */
-  readonly #transport: ReturnType<typeof createTransportStore>;
+  readonly #transport: ValueStore<DuplexTransport>;
   /** The WebSocket side: sockets, requests, moves. */
   readonly #socket: SocketClient;
   /** Stops listening to the online manager (once terminal). */
@@ -125,7 +121,7 @@ export class DuplexClientConnection implements AsyncDisposable {
     this.#httpUrl = opts.httpUrl ?? defaultHttpUrl(opts.url);
     if (this.#mode === 'http' && !this.#httpUrl)
       throw new Error("transport 'http' needs `httpUrl` with a `url` function");
-    this.#transport = createTransportStore(this.#mode === 'http' ? 'http' : 'websocket');
+    this.#transport = new ValueStore<DuplexTransport>(this.#mode === 'http' ? 'http' : 'websocket');
     this.status = { get: this.#status.get, subscribe: this.#status.subscribe };
     this.transport = { get: this.#transport.get, subscribe: this.#transport.subscribe };
     this.#stopOnline = this.#online.subscribe((isOnline) => {
@@ -230,7 +226,7 @@ export class DuplexClientConnection implements AsyncDisposable {
                 nextRetryAt: this.#nextRetryAt,
                 closeCode: this.#lastCloseCode,
               };
-    if (!sameStatus(this.#status.get(), next)) this.#status.set(next);
+    this.#status.set(next);
   }
 
   #wait(ms: number): Promise<void> {

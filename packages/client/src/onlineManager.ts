@@ -1,3 +1,5 @@
+import { ValueStore } from './subscribable';
+
 /**
  * Where the client learns whether the network is up (TanStack Query's `onlineManager`
  * pattern). The default follows `navigator.onLine` and the window's `online`/`offline` events
@@ -14,32 +16,42 @@ export interface ManualOnlineManager extends OnlineManager {
   setOnline(online: boolean): void;
 }
 
+/** Online state as a store: what both managers below are built on. */
+class OnlineStore extends ValueStore<boolean> implements ManualOnlineManager {
+  isOnline = (): boolean => this.get();
+  setOnline = (online: boolean): void => this.set(online);
+}
+
 export function createManualOnlineManager(initial = true): ManualOnlineManager {
-  let online = initial;
-  const listeners = new Set<(online: boolean) => void>();
-  return {
-    isOnline: () => online,
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    setOnline(next) {
-      if (next === online) return;
-      online = next;
-      for (const listener of listeners) listener(next);
-    },
-  };
+  return new OnlineStore(initial);
+}
+
+/**
+ * Follows the window's `online`/`offline` events, listening only while something subscribed:
+ * the listeners go on with the first subscriber and come off after the last (a closed client
+ * leaves none behind).
+ */
+class BrowserOnlineStore extends OnlineStore {
+  readonly #onOnline = () => this.set(true);
+  readonly #onOffline = () => this.set(false);
+
+  protected override onSubscribe(): void {
+    // The state may have changed while nobody listened.
+    this.set(navigator.onLine !== false);
+    window.addEventListener('online', this.#onOnline);
+    window.addEventListener('offline', this.#onOffline);
+  }
+
+  protected override onUnsubscribe(): void {
+    window.removeEventListener('online', this.#onOnline);
+    window.removeEventListener('offline', this.#onOffline);
+  }
 }
 
 /** The default: browser signals where there are any, else always online. */
 export function createBrowserOnlineManager(): OnlineManager {
-  const target = typeof window === 'undefined' ? null : window;
-  const manual = createManualOnlineManager(
-    typeof navigator === 'undefined' || navigator.onLine !== false,
-  );
-  if (target) {
-    target.addEventListener('online', () => manual.setOnline(true));
-    target.addEventListener('offline', () => manual.setOnline(false));
-  }
-  return { isOnline: manual.isOnline, subscribe: manual.subscribe };
+  if (typeof window === 'undefined' || typeof navigator === 'undefined')
+    return new OnlineStore(true);
+  const store = new BrowserOnlineStore(navigator.onLine !== false);
+  return { isOnline: store.isOnline, subscribe: store.subscribe };
 }

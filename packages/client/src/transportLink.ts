@@ -13,25 +13,6 @@ export interface TransportStore {
   subscribe(listener: (transport: DuplexTransport) => void): () => void;
 }
 
-export function createTransportStore(initial: DuplexTransport) {
-  let current = initial;
-  const listeners = new Set<(transport: DuplexTransport) => void>();
-  return {
-    get: () => current,
-    set(next: DuplexTransport) {
-      if (next === current) return;
-      current = next;
-      for (const listener of listeners) listener(next);
-    },
-    subscribe(listener: (transport: DuplexTransport) => void) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
-  };
-}
-
 /**
  * Sends each operation over the current transport. When the transport changes, open
  * subscriptions move: the one on the old transport is stopped and the subscription starts again
