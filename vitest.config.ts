@@ -13,14 +13,14 @@ export default defineConfig({
         ssr: { resolve: { conditions: ['@duplex/source'] } },
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.{ts,tsx}'],
           exclude: ['packages/tests/**'],
           // Store suites open PGlite and run migrations in their hooks: seconds on a busy machine.
           testTimeout: 20_000,
           hookTimeout: 30_000,
           typecheck: {
             enabled: true,
-            include: ['packages/*/src/**/*.test-d.ts'],
+            include: ['packages/*/src/**/*.test-d.{ts,tsx}'],
             tsconfig: './tsconfig.json',
           },
         },
