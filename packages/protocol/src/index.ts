@@ -23,9 +23,14 @@ export const closeCodes = {
   unauthorized: 4401,
   /** No `connectionParams` arrived within `limits.authTimeoutMs`. Retryable. */
   authTimeout: 4408,
+  /**
+   * The user already has `limits.maxConnectionsPerUser` WebSocket connections open. Retryable
+   * with backoff: a slot frees when one of them closes.
+   */
+  tooManyConnections: 4409,
   /** The token expired and the client did not reconnect with a fresh one in time. Retryable. */
   tokenExpired: 4410,
-  /** The client sent frames faster than `limits.framesPerSecond` allows, well past the burst. Retryable with backoff. */
+  /** The client sent frames or bytes faster than its connection's or its user's budget allows, well past the burst. Retryable with backoff. */
   rateLimited: 4429,
   /** The client read too slowly: more than `limits.maxBufferedBytes` waited in its send buffer. Retryable. */
   slowConsumer: 4507,

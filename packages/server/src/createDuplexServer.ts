@@ -18,6 +18,7 @@ import { createMemoryBroker } from './memoryBroker';
 import { createMetrics, type DuplexMetrics, renderMetrics } from './metrics';
 import { realTimers } from './realTimers';
 import { reconnectNotification } from './tokenExpiry';
+import { UserBudgets } from './userBudgets';
 import { createWsConnections } from './wsConnections';
 
 /** The user type of a router built with `initDuplex<TUser>()`. */
@@ -178,6 +179,7 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     keepAlive,
     tokenRefreshLeadMs: opts.tokenRefreshLeadMs ?? 30_000,
     onError,
+    userBudgets: new UserBudgets(limits),
   });
   wss.on('connection', (socket: DuplexSocket, req: IncomingMessage) => {
     socket.on('error', () => {

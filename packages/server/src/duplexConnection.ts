@@ -15,6 +15,7 @@ import type {
 import type { RawData } from 'ws';
 import { createConnection, readClientParams } from './connectionState';
 import type { DuplexSocket } from './duplexSocket';
+import { FrameBudget } from './frameBudget';
 import type { FrameEncoder, FrameEnvelope } from './frameEncoder';
 import type { DuplexContext } from './initDuplex';
 import {
@@ -22,14 +23,17 @@ import {
   isUsableId,
   parseCallFrame,
   parseConnectionParamsFrame,
+  parseFrame,
+  tooDeepMessage,
 } from './parseCallFrame';
 import { realTimers } from './realTimers';
+import { scanJson } from './scanJson';
 import { SocketRefusal } from './socketRefusal';
 import { SocketSender } from './socketSender';
 import { streamSourceOf } from './streamChannel';
 import { type RunSubscriptionOptions, runStream, runSubscription } from './subscriptionRunner';
-import { TokenBucket } from './tokenBucket';
 import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
+import { type UserBudget, userIdKeyOf } from './userBudgets';
 import type { WsConnectionsOptions } from './wsConnections';
 
 /** A slow consumer gets this long to take its close frame before it is cut off. */
@@ -57,7 +61,9 @@ export interface HandlerShared {
  */
 export class DuplexWsConnection {
   readonly sender: SocketSender;
-  private readonly bucket: TokenBucket;
+  private readonly budget: FrameBudget;
+  /** The user's server-wide budget, once `authenticate` named a user with an id. */
+  private userBudget: UserBudget | null = null;
   private readonly abort = new AbortController();
   private readonly subscriptions = new Map<RequestId, AbortController>();
   private ctx: Ctx | undefined;
@@ -83,9 +89,9 @@ export class DuplexWsConnection {
       metrics,
       closeGraceMs: slowConsumerCloseGraceMs,
     });
-    this.bucket = new TokenBucket({
-      ratePerSecond: limits.callsPerSecond,
-      capacity: limits.burstCalls,
+    this.budget = new FrameBudget(limits, () => {
+      metrics.closedRateLimited++;
+      socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
     });
     const wantsParams =
       new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
@@ -111,6 +117,9 @@ export class DuplexWsConnection {
   /** The socket closed: everything it started stops. */
   onClose(): void {
     realTimers.clearTimeout(this.authTimer);
+    this.budget.dispose();
+    if (this.userBudget) this.shared.opts.userBudgets.disconnect(this.userBudget);
+    this.userBudget = null;
     for (const subscription of this.subscriptions.values()) subscription.abort();
     this.subscriptions.clear();
     this.abort.abort();
@@ -146,6 +155,26 @@ export class DuplexWsConnection {
       metrics.refusedUnauthorized++;
       this.refuse();
       return null;
+    }
+    const userKey = userIdKeyOf(result.user);
+    if (userKey !== null) {
+      const userBudget = opts.userBudgets.connect(userKey);
+      if (!userBudget) {
+        metrics.refusedUserConnections++;
+        this.ctxError = new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: `Too many connections: at most ${limits.maxConnectionsPerUser} per user`,
+        });
+        this.respond({ id: null, error: this.shared.shapeOf(this.ctxError) });
+        socket.close(closeCodes.tooManyConnections, 'Too many connections for this user');
+        return null;
+      }
+      this.userBudget = userBudget;
+      // A user who flooded and reconnects finds their bucket in debt: closed with 4429 again.
+      if (!this.budget.setUser(userBudget)) {
+        this.ctxError = rateLimitError(limits.callsPerSecond);
+        return null;
+      }
     }
     this.sender.send(readyNotification);
     if (result.expiresAt !== undefined) {
@@ -192,46 +221,72 @@ export class DuplexWsConnection {
     return this.authenticate(connectionParams);
   }
 
-  /** Every incoming frame: priced, parsed once, then dispatched. */
+  /**
+   * Every incoming frame: priced before it is parsed (bytes, and calls by a linear scan that
+   * also bounds its depth), run now or once its budgets allow, parsed once, then dispatched.
+   */
   onFrame(data: RawData, isBinary: boolean): void {
     const { socket } = this;
     // Frames already in flight when the socket started closing are dropped unread.
     if (socket.readyState !== socket.OPEN) return;
     const { opts, shapeOf } = this.shared;
+    const { limits } = opts;
     opts.keepAlive.touch(socket);
     const buffer = Buffer.isBuffer(data)
       ? data
       : Array.isArray(data)
         ? Buffer.concat(data)
         : Buffer.from(data);
+    const bytes = buffer.byteLength;
     opts.metrics.framesIn++;
-    opts.metrics.bytesIn += buffer.byteLength;
+    opts.metrics.bytesIn += bytes;
     const text = isBinary ? null : buffer.toString('utf8');
     if (text === 'PING' || text === 'PONG') {
-      this.charge(1, []);
+      this.budget.charge({ calls: 1, bytes });
       // Answered even past the rate limit: a flood of pings ends in 4429 all the same.
-      if (text === 'PING') this.sender.send('PONG');
+      if (text === 'PING' && socket.readyState === socket.OPEN) this.sender.send('PONG');
       return;
     }
     if (!this.ctxPromise) {
-      if (this.charge(1, [])) this.ctxPromise = this.onConnectionParams(text);
+      // The handshake costs its bytes, not a call: it never crowds out the calls queued behind it.
+      if (this.budget.charge({ calls: 0, bytes })) this.ctxPromise = this.onConnectionParams(text);
       return;
     }
+    const scan = text === null ? null : scanJson(text, limits.maxJsonDepth);
+    if (text === null || scan === null || scan.tooDeep) {
+      if (text !== null) opts.metrics.refusedDeepFrames++;
+      if (!this.budget.charge({ calls: 1, bytes })) return;
+      const cause = new Error(text === null ? binaryFrameMessage : tooDeepMessage(limits));
+      this.respond({ id: null, error: shapeOf(new TRPCError({ code: 'PARSE_ERROR', cause })) });
+      return;
+    }
+    if (scan.items > limits.maxBatchSize) {
+      // Judged once: refused unrun, it costs one call, not one per call it carries.
+      if (!this.budget.charge({ calls: 1, bytes })) return;
+      const parsed = parseFrame(text);
+      this.refuseBatch(Array.isArray(parsed) ? parsed : []);
+      return;
+    }
+    this.budget.offer(
+      { calls: Math.max(1, scan.items), bytes },
+      () => this.runFrame(text),
+      () => this.rateLimit(text),
+    );
+  }
+
+  /** Parses an admitted frame and dispatches its calls. */
+  private runFrame(text: string): void {
+    const { socket } = this;
+    if (socket.readyState !== socket.OPEN) return;
+    const { opts, shapeOf } = this.shared;
     let parsed: unknown;
     try {
-      if (text === null) throw new Error(binaryFrameMessage);
       parsed = JSON.parse(text);
     } catch (cause) {
-      if (!this.charge(1, [])) return;
       this.respond({ id: null, error: shapeOf(new TRPCError({ code: 'PARSE_ERROR', cause })) });
       return;
     }
     const raw = Array.isArray(parsed) ? parsed : [parsed];
-    if (!this.charge(Math.max(1, raw.length), raw)) return;
-    if (Array.isArray(parsed) && raw.length > opts.limits.maxBatchSize) {
-      this.refuseBatch(raw);
-      return;
-    }
     const parsedFrame = parseCallFrame(raw, {
       transformer: opts.router._def._config.transformer,
       maxRequestIdLength: opts.limits.maxRequestIdLength,
@@ -243,7 +298,7 @@ export class DuplexWsConnection {
       return;
     }
     const { calls } = parsedFrame;
-    const ready = this.ctxPromise;
+    const ready = this.ctxPromise as Promise<Ctx | null>;
     this.sawCalls = true;
     this.refusal?.onCalls();
     for (let index = 0; index < calls.length; index++) {
@@ -251,19 +306,12 @@ export class DuplexWsConnection {
     }
   }
 
-  /** Takes `cost` tokens; on refusal answers the frame's calls or closes a flooder. */
-  private charge(cost: number, messages: unknown[]): boolean {
-    if (this.bucket.take(cost)) return true;
+  /** Answers the calls of a frame refused by the rate limit; its stops still run. */
+  private rateLimit(text: string): void {
     const { limits, metrics } = this.shared.opts;
-    if (this.bucket.debt > limits.burstCalls) {
-      metrics.closedRateLimited++;
-      this.socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
-      return false;
-    }
-    const error = new TRPCError({
-      code: 'TOO_MANY_REQUESTS',
-      message: `Rate limit: at most ${limits.callsPerSecond} calls per second`,
-    });
+    const parsed = parseFrame(text);
+    const messages = Array.isArray(parsed) ? parsed : [parsed];
+    const error = rateLimitError(limits.callsPerSecond);
     for (const msg of messages) {
       const { id, method } = (msg ?? {}) as { id?: unknown; method?: unknown };
       if (!isUsableId(id, limits.maxRequestIdLength)) continue;
@@ -275,7 +323,6 @@ export class DuplexWsConnection {
       metrics.rateLimitedCalls++;
       this.respond({ id, error: this.shared.shapeOf(error) });
     }
-    return false;
   }
 
   private refuseBatch(raw: unknown[]): void {
@@ -318,6 +365,7 @@ export class DuplexWsConnection {
     // Registered before any await, so a stop or a disconnect during setup cancels it.
     if (type === 'subscription') this.subscriptions.set(id, controller);
     let result: unknown;
+    let release: (() => void) | null = null;
     try {
       const context = this.ctx ?? (await ready);
       if (!context) {
@@ -332,6 +380,16 @@ export class DuplexWsConnection {
       ) {
         run.stopped();
         return;
+      }
+      if (type !== 'subscription' && this.userBudget) {
+        release = await this.shared.opts.userBudgets.acquire(this.userBudget);
+        if (!release) {
+          throw new TRPCError({
+            code: 'TOO_MANY_REQUESTS',
+            message: `Too many calls in flight: at most ${this.shared.opts.limits.maxCallsInFlightPerUser} per user`,
+          });
+        }
+        if (this.abort.signal.aborted) return;
       }
       result = await callTRPCProcedure({
         router: this.shared.opts.router,
@@ -356,6 +414,8 @@ export class DuplexWsConnection {
       run.release();
       run.onError(error);
       return;
+    } finally {
+      release?.();
     }
     const iterable = isObservable(result) || isAsyncIterable(result);
     if (type !== 'subscription') {
@@ -473,6 +533,14 @@ class CallRun implements RunSubscriptionOptions {
       result: { type: 'stopped' },
     });
   }
+}
+
+/** The error of a call refused by the rate limit. */
+function rateLimitError(callsPerSecond: number): TRPCError {
+  return new TRPCError({
+    code: 'TOO_MANY_REQUESTS',
+    message: `Rate limit: at most ${callsPerSecond} calls per second`,
+  });
 }
 
 /** tRPC merges a resumed subscription's `lastEventId` into object inputs (or a missing one). */

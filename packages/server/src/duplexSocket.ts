@@ -27,6 +27,11 @@ export class DuplexSocket extends WebSocket {
     return super.emit(event, ...args);
   }
 
+  /** Hands tRPC a frame the gate held back (for the rate limit) and now lets through. */
+  deliver(data: RawData, isBinary: boolean): void {
+    if (this.readyState === WebSocket.OPEN) super.emit('message', data, isBinary);
+  }
+
   override close(code?: number, reason?: string | Buffer): void {
     if (code === undefined && this.holdPlainClose) return;
     super.close(code, reason);

@@ -16,6 +16,7 @@ import type { DuplexContext } from './initDuplex';
 import type { DuplexLimits } from './limits';
 import type { DuplexMetrics } from './metrics';
 import { createKeyedBuckets } from './tokenBucket';
+import { userKeyOf } from './userBudgets';
 
 /** An extra HTTP route on the Duplex port, e.g. the chat module's attachment uploads. */
 export interface DuplexRoute {
@@ -46,14 +47,6 @@ export interface HttpRoutesOptions {
   isClosing: () => boolean;
   renderMetrics: () => string;
   onError: (error: unknown) => void;
-}
-
-/** Whose budget a call spends: the user's id when it has one, else the client's address. */
-function userKeyOf(user: unknown, req: IncomingMessage): string {
-  const id = (user as { id?: unknown } | null)?.id;
-  return typeof id === 'string' || typeof id === 'number'
-    ? `user:${id}`
-    : `addr:${req.socket.remoteAddress}`;
 }
 
 /** The most a `X-Duplex-Connection-Params` header may carry. */

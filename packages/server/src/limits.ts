@@ -11,20 +11,82 @@ export interface DuplexLimits {
   maxPayloadBytes: number;
   /**
    * Sustained calls per second per connection (token bucket). Every frame costs one token,
-   * a batch costs one per call, and frames that are not calls (raw garbage, pings) cost too.
+   * a batch costs one per call, and frames that are not calls (raw garbage, pings) cost too; the
+   * `connectionParams` handshake costs none.
    * @default 50
    */
   callsPerSecond: number;
   /**
-   * Bucket size: calls a connection may make at once before `callsPerSecond` applies. Calls
-   * beyond it fail with `TOO_MANY_REQUESTS`; a client that keeps sending after that, more than
-   * another `burstCalls` into debt, is disconnected with close code 4429.
+   * Bucket size: calls a connection may make at once before `callsPerSecond` applies. Frames
+   * beyond it wait for the refill, in order, while the line stays within one more burst (200
+   * calls queued at once are all served); frames past that fail with `TOO_MANY_REQUESTS` and
+   * take their cost as debt. More than `burstCalls` into debt, the socket is closed with 4429.
    * @default 100
    */
   burstCalls: number;
   /**
+   * Bytes of incoming WebSocket frames per second per connection (token bucket refill): what a
+   * frame costs to read and parse is its size, which a call count does not see (1 MB arrays at
+   * 40 frames/s stayed under the call limit and raised everyone's p50 to 344 ms).
+   * @default 1_048_576 (1 MiB)
+   */
+  bytesPerSecond: number;
+  /**
+   * Byte bucket size per connection: bytes a connection may send at once before `bytesPerSecond`
+   * applies. At least one `maxPayloadBytes` frame always fits (a bigger cost waits for a full
+   * bucket).
+   * @default 4_194_304 (4 MiB)
+   */
+  burstBytes: number;
+  /**
+   * Sustained calls per second per user, all of the user's WebSocket connections together (by
+   * the `id` of the user `authenticate` returns; users without one have no per-user budgets).
+   * The bucket lives on the server, not the connection, so a reconnect never refills it.
+   * @default 100
+   */
+  userCallsPerSecond: number;
+  /**
+   * Per-user call bucket size. A connection whose user is more than this many calls in debt is
+   * closed with 4429, and a new connection of that user is closed with 4429 as it authenticates.
+   * @default 200
+   */
+  userBurstCalls: number;
+  /**
+   * Bytes of incoming WebSocket frames per second per user, all connections together.
+   * @default 2_097_152 (2 MiB)
+   */
+  userBytesPerSecond: number;
+  /**
+   * Per-user byte bucket size.
+   * @default 8_388_608 (8 MiB)
+   */
+  userBurstBytes: number;
+  /**
+   * Open WebSocket connections per user (by user `id`). One more is refused as it authenticates:
+   * an `id: null` `TOO_MANY_REQUESTS` error, then close code 4409. Many tabs fit; one account
+   * taking every one of `maxConnections` does not.
+   * @default 32
+   */
+  maxConnectionsPerUser: number;
+  /**
+   * Queries and mutations of one user running at once, all connections together (Duplex
+   * handler). More wait in line, in arrival order; once `userBurstCalls` calls wait, more fail
+   * with `TOO_MANY_REQUESTS`. Bounds what one account's slow calls take from everyone.
+   * @default 32
+   */
+  maxCallsInFlightPerUser: number;
+  /**
+   * Nesting depth of `[` and `{` in one incoming JSON frame, checked by a linear scan before the
+   * frame is parsed. tRPC messages nest a few levels plus the input's own depth; a deeper frame
+   * is refused with `PARSE_ERROR` (`id: null`: its ids are not read). A 200 KB frame 100,000
+   * levels deep, 20 times a second, stalled every user for 1.6 s before this limit.
+   * @default 64
+   */
+  maxJsonDepth: number;
+  /**
    * Calls in one batched frame. The stock tRPC client sends every call made in one tick as
-   * one batch, so this matches the burst: more calls at once would be rate limited anyway.
+   * one batch, so this matches the burst. A bigger batch is refused unrun (`BAD_REQUEST` for
+   * each call) and costs one call, not one per call it carries.
    * @default 100
    */
   maxBatchSize: number;
@@ -96,6 +158,15 @@ export const limitsDefaults: DuplexLimits = {
   callsPerSecond: 50,
   burstCalls: 100,
   maxBatchSize: 100,
+  bytesPerSecond: 1_048_576,
+  burstBytes: 4_194_304,
+  userCallsPerSecond: 100,
+  userBurstCalls: 200,
+  userBytesPerSecond: 2_097_152,
+  userBurstBytes: 8_388_608,
+  maxConnectionsPerUser: 32,
+  maxCallsInFlightPerUser: 32,
+  maxJsonDepth: 64,
   maxRequestIdLength: 128,
   maxEventCacheBytes: 8_388_608,
   maxSubscriptionsPerConnection: 100,

@@ -20,6 +20,10 @@ export interface DuplexMetrics {
   refusedSockets: number;
   /** Sockets destroyed for pipelining past `maxPipelinedRequests`. */
   closedPipelining: number;
+  /** WebSocket connections closed with 4409 at `maxConnectionsPerUser`. */
+  refusedUserConnections: number;
+  /** Frames refused unparsed for nesting past `maxJsonDepth`. */
+  refusedDeepFrames: number;
 }
 
 export function createMetrics(): DuplexMetrics {
@@ -39,6 +43,8 @@ export function createMetrics(): DuplexMetrics {
     reapedDeadPeers: 0,
     refusedSockets: 0,
     closedPipelining: 0,
+    refusedUserConnections: 0,
+    refusedDeepFrames: 0,
   };
 }
 
@@ -102,6 +108,18 @@ const series: [keyof DuplexMetrics, 'counter' | 'gauge', string, string][] = [
     'counter',
     'duplex_closed_pipelining_total',
     'Sockets destroyed for pipelining past maxPipelinedRequests',
+  ],
+  [
+    'refusedUserConnections',
+    'counter',
+    'duplex_refused_user_connections_total',
+    'WebSocket connections closed with 4409 at maxConnectionsPerUser',
+  ],
+  [
+    'refusedDeepFrames',
+    'counter',
+    'duplex_refused_deep_frames_total',
+    'Frames refused unparsed for nesting past maxJsonDepth',
   ],
 ];
 

@@ -5,6 +5,20 @@ import { parseTRPCMessage, type TRPCClientOutgoingMessage } from '@trpc/server/r
 /** The words for a binary frame: Duplex speaks JSON in text frames only. */
 export const binaryFrameMessage = 'Binary frames are not supported: send JSON in text frames';
 
+/** Why a frame nested past `maxJsonDepth` is refused. */
+export function tooDeepMessage(limits: { maxJsonDepth: number }): string {
+  return `JSON nested deeper than ${limits.maxJsonDepth} levels`;
+}
+
+/** A frame's JSON, or `undefined` when it is not JSON (its calls then cannot be answered). */
+export function parseFrame(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What a client learns when its call's input cannot be deserialized; the cause stays here. */
 export const undeserializableInputMessage = 'The call input could not be deserialized';
 

@@ -32,13 +32,38 @@ export class TokenBucket {
 
   /** Takes `cost` tokens; `false` when there were not enough (they are taken anyway, as debt). */
   take(cost: number): boolean {
+    const enough = this.has(cost);
+    this.tokens -= cost;
+    return enough;
+  }
+
+  /**
+   * Whether `cost` tokens are there now. A cost above the bucket's size counts as its size, so
+   * a frame bigger than the burst is not refused for ever: it waits for a full bucket.
+   */
+  has(cost: number): boolean {
+    this.refill();
+    return this.tokens >= Math.min(cost, this.opts.capacity);
+  }
+
+  /** Tokens now, negative in debt. */
+  get level(): number {
+    this.refill();
+    return this.tokens;
+  }
+
+  /** Milliseconds until {@link has} holds for `cost` (0 when it does now). */
+  waitMs(cost: number): number {
+    this.refill();
+    const missing = Math.min(cost, this.opts.capacity) - this.tokens;
+    return missing <= 0 ? 0 : Math.ceil((missing / this.opts.ratePerSecond) * 1000);
+  }
+
+  private refill(): void {
     const at = this.now();
     const { capacity, ratePerSecond } = this.opts;
     this.tokens = Math.min(capacity, this.tokens + ((at - this.last) / 1000) * ratePerSecond);
     this.last = at;
-    const enough = this.tokens >= cost;
-    this.tokens -= cost;
-    return enough;
   }
 
   /** Tokens owed, 0 when the bucket is not in debt. */

@@ -7,6 +7,7 @@ import type { Authenticate } from './auth';
 import type { Broker } from './broker';
 import { createConnection, readClientParams } from './connectionState';
 import type { DuplexSocket } from './duplexSocket';
+import { FrameBudget } from './frameBudget';
 import type { DuplexContext } from './initDuplex';
 import type { KeepAlive } from './keepAlive';
 import type { DuplexLimits } from './limits';
@@ -17,11 +18,14 @@ import {
   isUsableId,
   parseCallFrame,
   parseConnectionParamsFrame,
+  parseFrame,
+  tooDeepMessage,
 } from './parseCallFrame';
 import { realTimers } from './realTimers';
+import { scanJson } from './scanJson';
 import { SocketRefusal } from './socketRefusal';
-import { createTokenBucket } from './tokenBucket';
 import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
+import { type UserBudget, type UserBudgets, userIdKeyOf } from './userBudgets';
 
 export interface WsConnectionsOptions<TRouter extends AnyRouter> {
   router: TRouter;
@@ -33,6 +37,8 @@ export interface WsConnectionsOptions<TRouter extends AnyRouter> {
   keepAlive: KeepAlive;
   tokenRefreshLeadMs: number;
   onError: (error: unknown) => void;
+  /** Per-user budgets, shared by every connection of the server. */
+  userBudgets: UserBudgets;
 }
 
 /** What the stock path keeps per socket. */
@@ -45,15 +51,10 @@ interface SocketState {
   sawCalls: boolean;
   /** Set once `authenticate` refused the connection. */
   refusal: SocketRefusal | null;
-}
-
-/** A frame's JSON, or `undefined` when it is not JSON. */
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
+  /** What the socket's frames spend. */
+  budget: FrameBudget;
+  /** The user's server-wide budget, once `authenticate` named a user with an id. */
+  userBudget: UserBudget | null;
 }
 
 /** The error `JSON.parse` throws for `text`, which is known not to parse. */
@@ -103,6 +104,28 @@ export function createWsConnections<TRouter extends AnyRouter>(
       if (state) state.refusal = new SocketRefusal(socket, state.sawCalls);
       else socket.close(closeCodes.unauthorized, 'Unauthorized');
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' });
+    }
+    const userKey = userIdKeyOf(result.user);
+    if (userKey !== null && !state.abort.signal.aborted) {
+      const userBudget = opts.userBudgets.connect(userKey);
+      if (!userBudget) {
+        metrics.refusedUserConnections++;
+        // tRPC answers with the `id: null` error thrown here; the close follows it out.
+        (socket as DuplexSocket).holdPlainClose = true;
+        realTimers.setImmediate(() =>
+          socket.close(closeCodes.tooManyConnections, 'Too many connections for this user'),
+        );
+        throw new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: `Too many connections: at most ${limits.maxConnectionsPerUser} per user`,
+        });
+      }
+      state.userBudget = userBudget;
+      // A user who flooded and reconnects finds their bucket in debt: closed with 4429 again.
+      if (!state.budget.setUser(userBudget)) {
+        (socket as DuplexSocket).holdPlainClose = true;
+        throw rateLimited();
+      }
     }
     socket.send(readyNotification);
     const { signal } = state.abort;
@@ -224,17 +247,19 @@ export function createWsConnections<TRouter extends AnyRouter>(
       metrics.connectionsOpened++;
       const wantsParams =
         new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
+      const budget = new FrameBudget(limits, () => {
+        metrics.closedRateLimited++;
+        socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
+      });
       const state: SocketState = {
         abort: new AbortController(),
         paramsPending: wantsParams,
         sawCalls: false,
         refusal: null,
+        budget,
+        userBudget: null,
       };
       sockets.set(socket, state);
-      const bucket = createTokenBucket({
-        ratePerSecond: limits.callsPerSecond,
-        capacity: limits.burstCalls,
-      });
 
       socket.gate = (data: RawData, isBinary: boolean) => {
         // Frames already in flight when the socket started closing are dropped unread.
@@ -246,38 +271,53 @@ export function createWsConnections<TRouter extends AnyRouter>(
         metrics.framesIn++;
         metrics.bytesIn += bytes;
         const text = isBinary ? null : data.toString();
-        if (text === 'PING' || text === 'PONG') return bucket.take(1) || flooded();
+        const one = { calls: 1, bytes };
+        if (text === 'PING' || text === 'PONG') return budget.charge(one);
         if (state.paramsPending) {
           state.paramsPending = false;
-          if (!bucket.take(1)) return flooded();
+          // The handshake costs its bytes, not a call: it never crowds out the calls behind it.
+          if (!budget.charge({ calls: 0, bytes })) return false;
           if (!refuseParams(socket, text)) return true;
           realTimers.clearTimeout(state.authTimer);
           return false;
         }
         state.sawCalls = true;
         state.refusal?.onCalls();
-        const parsed = text === null ? undefined : parseJson(text);
-        const calls = parsed === undefined ? [] : Array.isArray(parsed) ? parsed : [parsed];
+        // Priced before it is parsed: bytes, and calls by a scan that also bounds the depth.
+        const scan = text === null ? null : scanJson(text, limits.maxJsonDepth);
+        if (text === null || scan === null || scan.tooDeep) {
+          if (text !== null) metrics.refusedDeepFrames++;
+          if (!budget.charge(one)) return false;
+          const cause = new Error(text === null ? binaryFrameMessage : tooDeepMessage(limits));
+          const error = new TRPCError({ code: 'PARSE_ERROR', cause });
+          sendRefusals(socket, [{ id: null, jsonrpc: undefined, error }]);
+          return false;
+        }
         // tRPC before 11.25 does not hold WebSocket batches to `maxBatchSize`; 11.25 answers so.
-        if (Array.isArray(parsed) && calls.length > limits.maxBatchSize) {
-          rejectCalls(socket, calls, batchTooLarge(), true);
+        // Judged once: refused unrun, the batch costs one call, not one per call it carries.
+        if (scan.items > limits.maxBatchSize) {
+          if (!budget.charge(one)) return false;
+          const parsed = parseFrame(text);
+          rejectCalls(socket, Array.isArray(parsed) ? parsed : [], batchTooLarge(), true);
           return false;
         }
-        // A batch costs one token per call.
-        const cost = Math.max(1, calls.length);
-        if (!bucket.take(cost)) return flooded(calls);
-        return !refuseMalformed(socket, text, parsed);
-
-        /** Past the burst: closes a flooder, or answers the frame's calls. */
-        function flooded(refused: unknown[] = []): false {
-          if (bucket.debt > limits.burstCalls) {
-            metrics.closedRateLimited++;
-            socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
-          } else {
-            rejectCalls(socket, refused, rateLimited());
-          }
-          return false;
-        }
+        // A frame the budget holds back reaches tRPC later, through `deliver`.
+        let now = true;
+        let admitted = false;
+        budget.offer(
+          { calls: Math.max(1, scan.items), bytes },
+          () => {
+            if (refuseMalformed(socket, text, parseFrame(text))) return;
+            if (now) admitted = true;
+            else socket.deliver(data, isBinary);
+          },
+          () => {
+            const parsed = parseFrame(text);
+            rejectCalls(socket, Array.isArray(parsed) ? parsed : [parsed], rateLimited());
+          },
+        );
+        now = false;
+        return admitted;
       };
       socket.afterSend = (bytes) => {
         metrics.framesOut++;
@@ -297,6 +337,9 @@ export function createWsConnections<TRouter extends AnyRouter>(
       }
       socket.once('close', () => {
         realTimers.clearTimeout(state.authTimer);
+        budget.dispose();
+        if (state.userBudget) opts.userBudgets.disconnect(state.userBudget);
+        state.userBudget = null;
         state.abort.abort();
       });
       opts.keepAlive.watch(socket);

@@ -373,16 +373,18 @@ const wireCases: Record<string, WireCase> = {
   'answers calls past the burst with TOO_MANY_REQUESTS, then closes a flooder with 4429': {
     options: { limits: { burstCalls: 3, callsPerSecond: 1 } },
     async run(peer) {
-      // The connectionParams frame took one token.
+      // The connectionParams frame costs its bytes, no call: the burst is the three calls.
       peer.send([call(1, 'query', 'echo', { text: 'a' }), call(2, 'query', 'echo', { text: 'b' })]);
       await peer.untilFrames(3);
       peer.send(call(3, 'query', 'echo', { text: 'c' }));
       await peer.untilFrames(4);
-      for (let n = 0; n < 5; n++) peer.send(call(10 + n, 'query', 'echo', { text: 'd' }));
+      // Three more wait for the refill (one burst); the rest are refused and sink into debt.
+      for (let n = 0; n < 10; n++) peer.send(call(10 + n, 'query', 'echo', { text: 'd' }));
       await peer.until((p) => p.closeCode !== null);
     },
     check({ frames, closeCode }) {
-      expect(errorOf(frames[3]).data.code).toBe('TOO_MANY_REQUESTS');
+      expect(frames.slice(1, 4).map((f) => parse(f).id)).toEqual([1, 2, 3]);
+      expect(errorOf(frames[4]).data.code).toBe('TOO_MANY_REQUESTS');
       expect(closeCode).toBe(4429);
     },
   },

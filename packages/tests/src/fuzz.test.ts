@@ -116,7 +116,13 @@ describe('malformed frames', () => {
     const next = frames(random);
     const serverErrors: unknown[] = [];
     await using server = await startTestServer({
-      limits: { callsPerSecond: 1_000_000, burstCalls: 1_000_000 },
+      // Rate limits out of the way (the socket's and its user's): this is about parsing.
+      limits: {
+        callsPerSecond: 1_000_000,
+        burstCalls: 1_000_000,
+        userCallsPerSecond: 1_000_000,
+        userBurstCalls: 1_000_000,
+      },
       onError: (e) => serverErrors.push(e),
     });
     await using bystander = testClient(server.wsUrl);

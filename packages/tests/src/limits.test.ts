@@ -4,6 +4,13 @@ import type { WebSocket } from 'ws';
 import { startTestServer, testClient } from './fixtures';
 import { closeCodeOf, deferred, nextMessages, openAuthedRawSocket, sleep } from './helpers';
 
+/** Sends `frame` and resolves with the next reply. */
+function nextMessagesAfter(socket: WebSocket, frame: unknown) {
+  const next = nextMessages(socket, 1);
+  socket.send(JSON.stringify(frame));
+  return next;
+}
+
 const query = (id: number, path = 'whoami') => ({
   id,
   method: 'query',
@@ -21,23 +28,26 @@ describe('limits', () => {
     await expect(bystander.echo.query({ text: 'ok' })).resolves.toMatchObject({ length: 2 });
   });
 
-  it('answers calls past the burst with RATE_LIMITED and recovers at the refill rate', async () => {
-    await using server = await startTestServer({ limits: { callsPerSecond: 100, burstCalls: 20 } });
-    await using client = testClient(server.wsUrl);
-    // Calls made in one tick go out as one batched frame, which costs one token per call.
-    const first = await Promise.allSettled(Array.from({ length: 15 }, () => client.whoami.query()));
-    expect(first.every((r) => r.status === 'fulfilled')).toBe(true);
-    const second = await Promise.allSettled(
-      Array.from({ length: 15 }, () => client.whoami.query()),
+  it('holds calls past the burst until the bucket refills, and refuses past a second burst', async () => {
+    await using server = await startTestServer({ limits: { callsPerSecond: 20, burstCalls: 10 } });
+    const socket = await openAuthedRawSocket(server.wsUrl);
+    await nextMessages(socket, 1);
+    const replies = nextMessages(socket, 25);
+    // 10 run at once, 10 wait for the refill (one burst), the last 5 are refused.
+    for (let id = 1; id <= 25; id++) socket.send(JSON.stringify(query(id)));
+    const codes = new Map(
+      ((await replies) as { id: number; error?: { json: { data: { code: string } } } }[]).map(
+        (m) => [m.id, m.error?.json.data.code ?? 'ok'],
+      ),
     );
-    const reasons = second.map((r) =>
-      r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok',
-    );
-    expect(reasons).toEqual(Array(15).fill('RATE_LIMITED'));
-    expect(server.server.metrics.rateLimitedCalls).toBe(15);
-    await sleep(300);
-    await expect(client.whoami.query()).resolves.toMatchObject({ id: 'alice' });
-    expect(client.$status.get().state).toBe('open');
+    expect(Array.from({ length: 25 }, (_, i) => codes.get(i + 1))).toEqual([
+      ...Array(20).fill('ok'),
+      ...Array(5).fill('TOO_MANY_REQUESTS'),
+    ]);
+    expect(server.server.metrics.rateLimitedCalls).toBe(5);
+    expect(server.server.metrics.closedRateLimited).toBe(0);
+    await expect(nextMessagesAfter(socket, query(26))).resolves.toMatchObject([{ id: 26 }]);
+    socket.close();
   });
 
   it('disconnects a raw-frame flood with 4429, and garbage frames count', async () => {

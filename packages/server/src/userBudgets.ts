@@ -1,0 +1,127 @@
+import type { IncomingMessage } from 'node:http';
+import type { DuplexLimits } from './limits';
+import { realTimers } from './realTimers';
+import { TokenBucket } from './tokenBucket';
+
+/** Whose budget a call spends: the user's id when it has one, else the client's address. */
+export function userKeyOf(user: unknown, req: IncomingMessage): string {
+  return userIdKeyOf(user) ?? `addr:${req.socket.remoteAddress}`;
+}
+
+/** `user:<id>` for a user with a string or number `id`, else `null`. */
+export function userIdKeyOf(user: unknown): string | null {
+  const id = (user as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? `user:${id}` : null;
+}
+
+/**
+ * Past this many tracked users, idle ones are swept (at most once a second). Users with an open
+ * connection or a call in flight are never dropped; they are bounded by `maxConnections`.
+ */
+const sweepAboveUsers = 10_000;
+
+/** What one user spends across all of their WebSocket connections. */
+export class UserBudget {
+  /** Calls, `userCallsPerSecond` refill, `userBurstCalls` deep. */
+  readonly calls: TokenBucket;
+  /** Incoming frame bytes, `userBytesPerSecond` refill, `userBurstBytes` deep. */
+  readonly bytes: TokenBucket;
+  /** Open WebSocket connections. */
+  connections = 0;
+  /** Queries and mutations running now. */
+  inFlight = 0;
+  /** Calls waiting for an in-flight slot, oldest first. */
+  readonly line: (() => void)[] = [];
+  /** Last use (performance.now), for idle expiry. */
+  usedAt = realTimers.now();
+
+  constructor(limits: DuplexLimits) {
+    this.calls = new TokenBucket({
+      ratePerSecond: limits.userCallsPerSecond,
+      capacity: limits.userBurstCalls,
+    });
+    this.bytes = new TokenBucket({
+      ratePerSecond: limits.userBytesPerSecond,
+      capacity: limits.userBurstBytes,
+    });
+  }
+}
+
+/**
+ * Per-user budgets shared by every connection of one server: a map keyed by user id, so that a
+ * reconnect finds the same buckets (in debt if the user flooded) instead of fresh ones. An entry
+ * is dropped once its user has no connection and no call, and has been idle long enough for its
+ * buckets to be full again, so dropping it changes nothing.
+ */
+export class UserBudgets {
+  private readonly users = new Map<string, UserBudget>();
+  private readonly idleMs: number;
+  private lastSweep = 0;
+
+  constructor(private readonly limits: DuplexLimits) {
+    // Long enough to refill from a burst's worth of debt.
+    this.idleMs = Math.max(
+      60_000,
+      ((2 * limits.userBurstCalls) / limits.userCallsPerSecond) * 1_000,
+      ((2 * limits.userBurstBytes) / limits.userBytesPerSecond) * 1_000,
+    );
+  }
+
+  /** Users tracked now. */
+  get size(): number {
+    return this.users.size;
+  }
+
+  /**
+   * Claims a connection slot for `key`'s user.
+   * @returns the user's budget, or `null` when they have `maxConnectionsPerUser` open
+   */
+  connect(key: string): UserBudget | null {
+    const now = realTimers.now();
+    if (this.users.size > sweepAboveUsers && now - this.lastSweep > 1_000) this.sweep(now);
+    let budget = this.users.get(key);
+    if (!budget) {
+      budget = new UserBudget(this.limits);
+      this.users.set(key, budget);
+    }
+    budget.usedAt = now;
+    if (budget.connections >= this.limits.maxConnectionsPerUser) return null;
+    budget.connections++;
+    return budget;
+  }
+
+  /** Gives back a slot {@link connect} claimed. */
+  disconnect(budget: UserBudget): void {
+    budget.connections--;
+    budget.usedAt = realTimers.now();
+  }
+
+  /**
+   * Waits for one of the user's in-flight slots.
+   * @returns a function that frees the slot, or `null` when `userBurstCalls` calls already wait
+   */
+  async acquire(budget: UserBudget): Promise<(() => void) | null> {
+    if (budget.inFlight < this.limits.maxCallsInFlightPerUser) budget.inFlight++;
+    else if (budget.line.length >= this.limits.userBurstCalls) return null;
+    // A freed slot passes straight to the next in line, so no newcomer slips in between.
+    else await new Promise<void>((resolve) => budget.line.push(resolve));
+    let freed = false;
+    return () => {
+      if (freed) return;
+      freed = true;
+      budget.usedAt = realTimers.now();
+      const next = budget.line.shift();
+      if (next) next();
+      else budget.inFlight--;
+    };
+  }
+
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    for (const [key, budget] of this.users) {
+      if (budget.connections === 0 && budget.inFlight === 0 && now - budget.usedAt > this.idleMs) {
+        this.users.delete(key);
+      }
+    }
+  }
+}
