@@ -156,8 +156,18 @@ async function createDuplexBenchServer(): Promise<BenchServer> {
       limits: {
         callsPerSecond: 1e9,
         burstCalls: 1e9,
+        bytesPerSecond: 1e12,
+        burstBytes: 1e12,
         maxBatchSize: 1_000,
         maxConnections: 100_000,
+        maxConnectionsPerIp: Number.POSITIVE_INFINITY,
+        // Every bench client signs in as one user: the per-user budgets must not cap the run.
+        userCallsPerSecond: 1e9,
+        userBurstCalls: 1e9,
+        userBytesPerSecond: 1e12,
+        userBurstBytes: 1e12,
+        maxConnectionsPerUser: Number.POSITIVE_INFINITY,
+        maxCallsInFlightPerUser: Number.POSITIVE_INFINITY,
       },
       onError: (error) => console.error('[duplex bench server]', error),
       handler: process.env.DUPLEX_BENCH_HANDLER === 'stock' ? 'stock' : 'duplex',

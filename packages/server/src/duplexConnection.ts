@@ -252,7 +252,7 @@ export class DuplexWsConnection {
       if (this.budget.charge({ calls: 0, bytes })) this.ctxPromise = this.onConnectionParams(text);
       return;
     }
-    const scan = text === null ? null : scanJson(text, limits.maxJsonDepth);
+    const scan = text === null ? null : scanJson(buffer, limits.maxJsonDepth);
     if (text === null || scan === null || scan.tooDeep) {
       if (text !== null) opts.metrics.refusedDeepFrames++;
       if (!this.budget.charge({ calls: 1, bytes })) return;

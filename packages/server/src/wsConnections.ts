@@ -284,7 +284,10 @@ export function createWsConnections<TRouter extends AnyRouter>(
         state.sawCalls = true;
         state.refusal?.onCalls();
         // Priced before it is parsed: bytes, and calls by a scan that also bounds the depth.
-        const scan = text === null ? null : scanJson(text, limits.maxJsonDepth);
+        const scan =
+          text === null
+            ? null
+            : scanJson(Buffer.isBuffer(data) ? data : Buffer.from(text), limits.maxJsonDepth);
         if (text === null || scan === null || scan.tooDeep) {
           if (text !== null) metrics.refusedDeepFrames++;
           if (!budget.charge(one)) return false;
