@@ -1,3 +1,5 @@
 import { duplexPackage } from '../../tsdown.base';
 
-export default duplexPackage(['src/index.ts'], { platform: 'neutral' });
+export default duplexPackage(['src/index.ts', 'src/chat/index.ts', 'src/notifications/index.ts'], {
+  platform: 'neutral',
+});

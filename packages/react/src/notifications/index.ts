@@ -1,0 +1,9 @@
+export {
+  type NotificationHooksOptions,
+  type NotificationProcedures,
+  notificationHooksDefaults,
+  useNotificationActions,
+  useNotificationFeed,
+  useNotificationPreferences,
+  useUnreadCount,
+} from './notificationHooks';
