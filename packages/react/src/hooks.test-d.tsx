@@ -9,7 +9,7 @@ import {
 import type { StreamGap } from '@duplex/protocol';
 import { QueryClient, useMutation, useQuery } from '@tanstack/react-query';
 import { createTRPCClient } from '@trpc/client';
-import { initTRPC } from '@trpc/server';
+import { initTRPC, tracked } from '@trpc/server';
 import superjson from 'superjson';
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
@@ -36,6 +36,13 @@ const router = t.router({
   onEvent: t.procedure
     .input(z.object({ roomId: z.string(), lastEventId: z.string().nullish() }))
     .subscription(async function* (): AsyncGenerator<RoomEvent | StreamGap> {}),
+  /** As `streamChannel` yields: every item tracked, a gap too. */
+  onTracked: t.procedure
+    .input(z.object({ roomId: z.string(), lastEventId: z.string().nullish() }))
+    .subscription(async function* () {
+      const items: (RoomEvent | StreamGap)[] = [];
+      for (const item of items) yield tracked('1', item);
+    }),
 });
 type Router = typeof router;
 
@@ -103,6 +110,31 @@ describe('useLiveSubscription', () => {
     useLiveSubscription(trpc.onEvent.subscriptionOptions({ roomId: 'r' }), {
       // @ts-expect-error events are RoomEvents, not strings
       onData: (event: string) => event,
+    });
+  });
+});
+
+describe('tracked streams', () => {
+  it('leave the gap out of the envelope', () => {
+    const trpc = useTRPC();
+    const live = useLiveSubscription(trpc.onTracked.subscriptionOptions({ roomId: 'r' }), {
+      onData: (event) => expectTypeOf(event).toEqualTypeOf<{ id: string; data: RoomEvent }>(),
+    });
+    expectTypeOf(live.data).toEqualTypeOf<{ id: string; data: RoomEvent } | undefined>();
+    const feed = useLiveQuery({
+      query: trpc.history.queryOptions({ roomId: 'r' }),
+      subscription: trpc.onTracked.subscriptionOptions({ roomId: 'r' }),
+      apply: (messages, event) => {
+        expectTypeOf(event.data).toEqualTypeOf<RoomEvent>();
+        return event.data.type === 'message' ? [...messages, event.data.message] : messages;
+      },
+    });
+    expectTypeOf(feed.live.data).toEqualTypeOf<{ id: string; data: RoomEvent } | undefined>();
+    useLiveQuery({
+      query: trpc.history.queryOptions({ roomId: 'r' }),
+      subscription: trpc.onTracked.subscriptionOptions({ roomId: 'r' }),
+      // @ts-expect-error the event is the envelope; its message is under data
+      apply: (messages, event) => [...messages, event.message],
     });
   });
 });

@@ -11,6 +11,7 @@ export {
   useLiveQuery,
 } from './useLiveQuery';
 export {
+  type inferLiveEvent,
   type LiveSubscriptionHandlers,
   type LiveSubscriptionResult,
   type LiveSubscriptionStatus,

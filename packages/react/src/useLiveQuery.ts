@@ -1,4 +1,3 @@
-import type { StreamGap } from '@duplex/protocol';
 import {
   hashKey,
   type QueryClient,
@@ -12,6 +11,7 @@ import {
 } from '@tanstack/react-query';
 import { useRef, useState } from 'react';
 import {
+  type inferLiveEvent,
   type LiveSubscriptionResult,
   type SubscriptionOptionsOut,
   useLiveSubscription,
@@ -35,14 +35,14 @@ export interface LiveQueryOptions<
    * idempotent — merge by id — because an event that arrives while a fetch is under way is applied
    * again to that fetch's answer, which may already hold it.
    */
-  apply: (data: TQueryFnData, event: Exclude<TEvent, StreamGap>) => TQueryFnData;
+  apply: (data: TQueryFnData, event: inferLiveEvent<TEvent>) => TQueryFnData;
 }
 
 /** What {@link useLiveQuery} returns: TanStack's query result, plus the stream's state. */
 export type LiveQueryResult<TData, TError, TEvent, TSubscriptionError> = UseQueryResult<
   TData,
   TError
-> & { live: LiveSubscriptionResult<Exclude<TEvent, StreamGap>, TSubscriptionError> };
+> & { live: LiveSubscriptionResult<inferLiveEvent<TEvent>, TSubscriptionError> };
 
 /** Per query client and query hash: the events seen by each fetch under way. */
 const fetchBuffers = new WeakMap<QueryClient, Map<string, Set<unknown[]>>>();
@@ -133,7 +133,7 @@ export function useLiveQuery<
             const data = await (queryFn as QueryFunction<TQueryFnData, TQueryKey>)(context);
             const apply = latest.current.apply;
             return buffer.reduce<TQueryFnData>(
-              (acc, event) => apply(acc, event as Exclude<TEvent, StreamGap>),
+              (acc, event) => apply(acc, event as inferLiveEvent<TEvent>),
               data,
             );
           } finally {

@@ -4,6 +4,28 @@ import type { useSubscription } from '@trpc/tanstack-react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useConnectionStatus } from './useConnectionStatus';
 
+/**
+ * The events a live hook hands to the app: the subscription's output with gaps left out, inside
+ * `tracked()` events too (`{ id, data }`, as broker streams such as `streamChannel` yield them).
+ */
+export type inferLiveEvent<TOutput> = TOutput extends { id: string; data: infer TData }
+  ? [Exclude<TData, StreamGap>] extends [never]
+    ? never
+    : { id: string; data: Exclude<TData, StreamGap> }
+  : Exclude<TOutput, StreamGap>;
+
+/**
+ * The gap an event carries: the event itself (an untracked stream) or its `data` (a `tracked()`
+ * stream such as `streamChannel`, whose gap comes with an id like any event).
+ */
+export function gapOf(event: unknown): StreamGap | null {
+  if (isGap(event)) return event;
+  if (typeof event === 'object' && event !== null && 'data' in event && isGap(event.data)) {
+    return event.data;
+  }
+  return null;
+}
+
 /** What `trpc.x.subscriptionOptions(input)` returns, for any procedure. */
 export type SubscriptionOptionsOut<TOutput, TError> = Parameters<
   typeof useSubscription<TOutput, TError>
@@ -30,7 +52,7 @@ export type LiveSubscriptionStatus =
 /** What {@link useLiveSubscription} returns. */
 export interface LiveSubscriptionResult<TData, TError> {
   status: LiveSubscriptionStatus;
-  /** The newest event, gaps left out. */
+  /** The newest event, gaps left out (a `tracked()` event keeps its `{ id, data }` shape). */
   data: TData | undefined;
   /** The unresolved gap, while `status` is `gap`. */
   gap: StreamGap | null;
@@ -79,9 +101,9 @@ interface State<TData, TError> {
  */
 export function useLiveSubscription<TOutput, TError>(
   options: SubscriptionOptionsOut<TOutput, TError>,
-  handlers: LiveSubscriptionHandlers<Exclude<TOutput, StreamGap>> = {},
-): LiveSubscriptionResult<Exclude<TOutput, StreamGap>, TError> {
-  type TData = Exclude<TOutput, StreamGap>;
+  handlers: LiveSubscriptionHandlers<inferLiveEvent<TOutput>> = {},
+): LiveSubscriptionResult<inferLiveEvent<TOutput>, TError> {
+  type TData = inferLiveEvent<TOutput>;
   const connection = useConnectionStatus();
   const latest = useRef({ options, handlers });
   latest.current = { options, handlers };
@@ -108,9 +130,10 @@ export function useLiveSubscription<TOutput, TError>(
           latest.current.handlers.onStarted?.({ resumed });
         },
         onData: (data) => {
-          if (isGap(data)) {
-            setState((s) => ({ ...s, gap: data }));
-            latest.current.handlers.onGap?.(data);
+          const gap = gapOf(data);
+          if (gap) {
+            setState((s) => ({ ...s, gap }));
+            latest.current.handlers.onGap?.(gap);
             return;
           }
           setState((s) => ({ ...s, phase: 'started', data: data as TData, gap: null }));
