@@ -33,7 +33,7 @@ import { SocketSender } from './socketSender';
 import { streamSourceOf } from './streamChannel';
 import { type RunSubscriptionOptions, runStream, runSubscription } from './subscriptionRunner';
 import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
-import { type UserBudget, userIdKeyOf } from './userBudgets';
+import { tooManyInFlightError, type UserBudget, userIdKeyOf } from './userBudgets';
 import type { WsConnectionsOptions } from './wsConnections';
 
 /** A slow consumer gets this long to take its close frame before it is cut off. */
@@ -365,7 +365,8 @@ export class DuplexWsConnection {
     // Registered before any await, so a stop or a disconnect during setup cancels it.
     if (type === 'subscription') this.subscriptions.set(id, controller);
     let result: unknown;
-    let release: (() => void) | null = null;
+    /** The user whose in-flight slot this call holds (kept: the socket may close meanwhile). */
+    let slotOf: UserBudget | null = null;
     try {
       const context = this.ctx ?? (await ready);
       if (!context) {
@@ -381,14 +382,12 @@ export class DuplexWsConnection {
         run.stopped();
         return;
       }
-      if (type !== 'subscription' && this.userBudget) {
-        release = await this.shared.opts.userBudgets.acquire(this.userBudget);
-        if (!release) {
-          throw new TRPCError({
-            code: 'TOO_MANY_REQUESTS',
-            message: `Too many calls in flight: at most ${this.shared.opts.limits.maxCallsInFlightPerUser} per user`,
-          });
+      const { userBudget } = this;
+      if (type !== 'subscription' && userBudget) {
+        if (!(await this.shared.opts.userBudgets.acquire(userBudget))) {
+          throw tooManyInFlightError(this.shared.opts.limits);
         }
+        slotOf = userBudget;
         if (this.abort.signal.aborted) return;
       }
       result = await callTRPCProcedure({
@@ -415,7 +414,7 @@ export class DuplexWsConnection {
       run.onError(error);
       return;
     } finally {
-      release?.();
+      if (slotOf) this.shared.opts.userBudgets.release(slotOf);
     }
     const iterable = isObservable(result) || isAsyncIterable(result);
     if (type !== 'subscription') {

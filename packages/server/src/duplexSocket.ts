@@ -12,8 +12,8 @@ export type FrameGate = (data: RawData, isBinary: boolean) => boolean;
 export class DuplexSocket extends WebSocket {
   /** Set by the server on connection; frames it refuses never reach tRPC. */
   gate: FrameGate | null = null;
-  /** Called after each send with the frame's size. */
-  afterSend: ((bytes: number) => void) | null = null;
+  /** Called after each send with the frame's size and the frame. */
+  afterSend: ((bytes: number, data: unknown) => void) | null = null;
   /**
    * Ignores `close()` without a code: the stock handler closes a socket that way once
    * `createContext` throws, and Duplex closes a refused one itself, later and with 4401.
@@ -40,8 +40,12 @@ export class DuplexSocket extends WebSocket {
   override send(data: unknown, ...rest: unknown[]): void {
     const open = this.readyState === WebSocket.OPEN;
     (super.send as (...args: unknown[]) => void)(data, ...rest);
-    if (open)
-      this.afterSend?.(typeof data === 'string' ? Buffer.byteLength(data) : byteLengthOf(data));
+    if (open) {
+      this.afterSend?.(
+        typeof data === 'string' ? Buffer.byteLength(data) : byteLengthOf(data),
+        data,
+      );
+    }
   }
 }
 

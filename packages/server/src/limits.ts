@@ -69,9 +69,10 @@ export interface DuplexLimits {
    */
   maxConnectionsPerUser: number;
   /**
-   * Queries and mutations of one user running at once, all connections together (Duplex
-   * handler). More wait in line, in arrival order; once `userBurstCalls` calls wait, more fail
-   * with `TOO_MANY_REQUESTS`. Bounds what one account's slow calls take from everyone.
+   * Queries and mutations of one user running at once, all connections together. More wait in
+   * line, in arrival order; once `userBurstCalls` calls wait, more fail with
+   * `TOO_MANY_REQUESTS`. Bounds what one account's slow calls take from everyone. (The stock
+   * handler holds and refuses whole frames: tRPC runs a frame's calls together.)
    * @default 32
    */
   maxCallsInFlightPerUser: number;

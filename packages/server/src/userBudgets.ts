@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { TRPCError } from '@trpc/server';
 import type { DuplexLimits } from './limits';
 import { realTimers } from './realTimers';
 import { TokenBucket } from './tokenBucket';
@@ -12,6 +13,14 @@ export function userKeyOf(user: unknown, req: IncomingMessage): string {
 export function userIdKeyOf(user: unknown): string | null {
   const id = (user as { id?: unknown } | null)?.id;
   return typeof id === 'string' || typeof id === 'number' ? `user:${id}` : null;
+}
+
+/** The error of a call refused past `maxCallsInFlightPerUser` with the line full. */
+export function tooManyInFlightError(limits: DuplexLimits): TRPCError {
+  return new TRPCError({
+    code: 'TOO_MANY_REQUESTS',
+    message: `Too many calls in flight: at most ${limits.maxCallsInFlightPerUser} per user`,
+  });
 }
 
 /**
@@ -30,8 +39,10 @@ export class UserBudget {
   connections = 0;
   /** Queries and mutations running now. */
   inFlight = 0;
-  /** Calls waiting for an in-flight slot, oldest first. */
-  readonly line: (() => void)[] = [];
+  /** Calls waiting for in-flight slots, oldest first, by frame. */
+  readonly line: { count: number; grant: () => void }[] = [];
+  /** Calls in {@link line}. */
+  waiting = 0;
   /** Last use (performance.now), for idle expiry. */
   usedAt = realTimers.now();
 
@@ -97,23 +108,62 @@ export class UserBudgets {
   }
 
   /**
-   * Waits for one of the user's in-flight slots.
-   * @returns a function that frees the slot, or `null` when `userBurstCalls` calls already wait
+   * Waits for `count` of the user's in-flight slots, granted together and in arrival order (a
+   * batch never holds some slots while it waits for the rest, which could leave every slot held
+   * by calls that cannot start). A batch bigger than the cap waits for all slots to be free.
+   * @returns `false` at once when `userBurstCalls` calls already wait
    */
-  async acquire(budget: UserBudget): Promise<(() => void) | null> {
-    if (budget.inFlight < this.limits.maxCallsInFlightPerUser) budget.inFlight++;
-    else if (budget.line.length >= this.limits.userBurstCalls) return null;
-    // A freed slot passes straight to the next in line, so no newcomer slips in between.
-    else await new Promise<void>((resolve) => budget.line.push(resolve));
-    let freed = false;
-    return () => {
-      if (freed) return;
-      freed = true;
-      budget.usedAt = realTimers.now();
-      const next = budget.line.shift();
-      if (next) next();
-      else budget.inFlight--;
-    };
+  async acquire(budget: UserBudget, count = 1): Promise<boolean> {
+    if (this.tryAcquire(budget, count)) return true;
+    let granted: () => void = () => {};
+    const turn = new Promise<void>((resolve) => {
+      granted = resolve;
+    });
+    if (!this.enqueue(budget, count, granted)) return false;
+    await turn;
+    return true;
+  }
+
+  /** Takes `count` slots now if nobody waits and they are free. */
+  tryAcquire(budget: UserBudget, count: number): boolean {
+    if (budget.line.length > 0 || !this.fits(budget, count)) return false;
+    budget.inFlight += count;
+    return true;
+  }
+
+  /**
+   * Puts `count` calls in line for slots; `grant` runs once they are taken for them.
+   * @returns `false` (and nothing waits) when `userBurstCalls` calls already wait
+   */
+  enqueue(budget: UserBudget, count: number, grant: () => void): boolean {
+    if (!this.hasRoom(budget, count)) return false;
+    budget.waiting += count;
+    budget.line.push({ count, grant });
+    return true;
+  }
+
+  /** Whether `count` more calls may wait for slots (`userBurstCalls` at most). */
+  hasRoom(budget: UserBudget, count: number): boolean {
+    return budget.waiting + count <= this.limits.userBurstCalls;
+  }
+
+  /** Frees `count` slots {@link acquire} granted; the next in line get them. */
+  release(budget: UserBudget, count = 1): void {
+    budget.inFlight -= count;
+    budget.usedAt = realTimers.now();
+    let next = budget.line[0];
+    while (next && this.fits(budget, next.count)) {
+      budget.line.shift();
+      budget.waiting -= next.count;
+      budget.inFlight += next.count;
+      next.grant();
+      next = budget.line[0];
+    }
+  }
+
+  private fits(budget: UserBudget, count: number): boolean {
+    const max = this.limits.maxCallsInFlightPerUser;
+    return budget.inFlight + count <= max || budget.inFlight === 0;
   }
 
   private sweep(now: number): void {

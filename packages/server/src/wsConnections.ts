@@ -8,6 +8,7 @@ import type { Broker } from './broker';
 import { createConnection, readClientParams } from './connectionState';
 import type { DuplexSocket } from './duplexSocket';
 import { FrameBudget } from './frameBudget';
+import { InFlightSlots } from './inFlightSlots';
 import type { DuplexContext } from './initDuplex';
 import type { KeepAlive } from './keepAlive';
 import type { DuplexLimits } from './limits';
@@ -25,7 +26,12 @@ import { realTimers } from './realTimers';
 import { scanJson } from './scanJson';
 import { SocketRefusal } from './socketRefusal';
 import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
-import { type UserBudget, type UserBudgets, userIdKeyOf } from './userBudgets';
+import {
+  tooManyInFlightError,
+  type UserBudget,
+  type UserBudgets,
+  userIdKeyOf,
+} from './userBudgets';
 
 export interface WsConnectionsOptions<TRouter extends AnyRouter> {
   router: TRouter;
@@ -55,6 +61,19 @@ interface SocketState {
   budget: FrameBudget;
   /** The user's server-wide budget, once `authenticate` named a user with an id. */
   userBudget: UserBudget | null;
+  /** The user's calls in flight on this socket, once the user is known. */
+  slots: InFlightSlots | null;
+}
+
+/** The ids (as JSON text) of the queries and mutations among a frame's messages. */
+function callIdsOf(messages: unknown[]): string[] {
+  const ids: string[] = [];
+  for (const msg of messages) {
+    const { id, method } = (msg ?? {}) as { id?: unknown; method?: unknown };
+    if (method !== 'query' && method !== 'mutation') continue;
+    if (typeof id === 'number' || typeof id === 'string') ids.push(JSON.stringify(id));
+  }
+  return ids;
 }
 
 /** The error `JSON.parse` throws for `text`, which is known not to parse. */
@@ -126,6 +145,7 @@ export function createWsConnections<TRouter extends AnyRouter>(
         (socket as DuplexSocket).holdPlainClose = true;
         throw rateLimited();
       }
+      state.slots = new InFlightSlots(opts.userBudgets, userBudget);
     }
     socket.send(readyNotification);
     const { signal } = state.abort;
@@ -258,6 +278,7 @@ export function createWsConnections<TRouter extends AnyRouter>(
         refusal: null,
         budget,
         userBudget: null,
+        slots: null,
       };
       sockets.set(socket, state);
 
@@ -310,9 +331,17 @@ export function createWsConnections<TRouter extends AnyRouter>(
         budget.offer(
           { calls: Math.max(1, scan.items), bytes },
           () => {
-            if (refuseMalformed(socket, text, parseFrame(text))) return;
-            if (now) admitted = true;
-            else socket.deliver(data, isBinary);
+            const parsed = parseFrame(text);
+            if (refuseMalformed(socket, text, parsed)) return;
+            const deliver = () => {
+              if (now) admitted = true;
+              else socket.deliver(data, isBinary);
+            };
+            if (!state.slots) return deliver();
+            const messages = Array.isArray(parsed) ? parsed : [parsed];
+            state.slots.enter(callIdsOf(messages), deliver, () =>
+              rejectCalls(socket, messages, tooManyInFlightError(limits)),
+            );
           },
           () => {
             const parsed = parseFrame(text);
@@ -322,7 +351,8 @@ export function createWsConnections<TRouter extends AnyRouter>(
         now = false;
         return admitted;
       };
-      socket.afterSend = (bytes) => {
+      socket.afterSend = (bytes, sent) => {
+        state.slots?.onSent(sent);
         metrics.framesOut++;
         metrics.bytesOut += bytes;
         if (socket.bufferedAmount <= limits.maxBufferedBytes) return;
@@ -341,6 +371,7 @@ export function createWsConnections<TRouter extends AnyRouter>(
       socket.once('close', () => {
         realTimers.clearTimeout(state.authTimer);
         budget.dispose();
+        state.slots?.close();
         if (state.userBudget) opts.userBudgets.disconnect(state.userBudget);
         state.userBudget = null;
         state.abort.abort();

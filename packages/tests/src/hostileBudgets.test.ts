@@ -169,7 +169,7 @@ for (const handler of ['duplex', 'stock'] as const) {
   });
 }
 
-describe('calls in flight per user (duplex handler)', () => {
+describe.each(['duplex', 'stock'] as const)('calls in flight per user (%s handler)', (handler) => {
   it('runs at most maxCallsInFlightPerUser at once; more wait in line, past it TOO_MANY_REQUESTS', async () => {
     const release = deferred();
     let running = 0;
@@ -184,7 +184,7 @@ describe('calls in flight per user (duplex handler)', () => {
       }),
     });
     await using server = await startTestServer({
-      handler: 'duplex',
+      handler,
       router,
       limits: { maxCallsInFlightPerUser: 1, userBurstCalls: 3, userCallsPerSecond: 1_000 },
     });
@@ -202,7 +202,7 @@ describe('calls in flight per user (duplex handler)', () => {
     // Three wait in line (it holds userBurstCalls); the fourth is refused at once.
     const fromA = nextMessages(a, 4);
     const first = nextMessages(a, 1);
-    a.send(JSON.stringify([hold(2), hold(3), hold(4), hold(5)]));
+    for (const id of [2, 3, 4, 5]) a.send(JSON.stringify(hold(id)));
     const [refused] = (await first) as Reply[];
     expect(refused).toMatchObject({
       id: 5,

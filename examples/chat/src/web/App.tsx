@@ -1,26 +1,25 @@
-import { useEffect, useState, useSyncExternalStore } from 'react';
-import { ChatModel } from './chatModel';
+import type { DuplexStatus } from '@duplex/client';
+import { useConnectionStatus } from '@duplex/react';
+import { useRoomMessages, useRooms } from '@duplex/react/chat';
+import { useNotificationFeed } from '@duplex/react/notifications';
+import {
+  QueryClient,
+  QueryClientProvider,
+  useMutation,
+  useQueryClient,
+} from '@tanstack/react-query';
+import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
+import { createClient, DuplexProvider, type Me, meOf, useTRPC } from './client';
 import { focusOnMount } from './dom';
 import { NotificationPanel } from './NotificationCenter';
 import { RoomView } from './RoomView';
+import { ReportContext, useErrorBanner, useReportError, useReporter } from './report';
 import { Sidebar } from './Sidebar';
 
 const nameKey = 'duplex-chat:name';
-const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/trpc`;
 
 export function App() {
   const [name, setName] = useState(() => localStorage.getItem(nameKey));
-  const [model, setModel] = useState<ChatModel | null>(null);
-
-  useEffect(() => {
-    if (!name) return;
-    const next = new ChatModel({ id: name.toLowerCase().replace(/\s+/g, '-'), name }, wsUrl);
-    Object.assign(window, { chatModel: next });
-    setModel(next);
-    void next.start();
-    return () => void next.dispose();
-  }, [name]);
-
   if (!name) {
     return (
       <SignIn
@@ -31,14 +30,13 @@ export function App() {
       />
     );
   }
-  if (!model) return null;
   return (
-    <ChatLayout
-      model={model}
+    <Session
+      key={name}
+      me={meOf(name)}
       onSignOut={() => {
         localStorage.removeItem(nameKey);
         setName(null);
-        setModel(null);
       }}
     />
   );
@@ -74,29 +72,168 @@ function SignIn({ onSignIn }: { onSignIn: (name: string) => void }) {
   );
 }
 
-function ChatLayout({ model, onSignOut }: { model: ChatModel; onSignOut: () => void }) {
-  useSyncExternalStore(model.subscribe, model.getVersion);
-  const [panelOpen, setPanelOpen] = useState(false);
-  const active = model.activeRoom;
-  const togglePanel = () => {
-    // Opening shows what was stored without being pushed (muted, quiet hours) too.
-    if (!panelOpen) void model.notifications.refresh();
-    setPanelOpen(!panelOpen);
-  };
+/** One signed-in user: a query cache and a connection of their own, closed on sign-out. */
+function Session({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
+  const [queryClient] = useState(() => new QueryClient());
+  const [client] = useState(() => createClient(me));
   return (
-    <div className="layout">
-      <Sidebar model={model} onSignOut={onSignOut} onToggleNotifications={togglePanel} />
-      <main className="main">
-        {panelOpen && <NotificationPanel model={model} onClose={() => setPanelOpen(false)} />}
-        <StatusBanner model={model} />
-        {active ? <RoomView key={active.room.id} model={model} summary={active} /> : <Empty />}
-      </main>
-    </div>
+    <QueryClientProvider client={queryClient}>
+      <DuplexProvider queryClient={queryClient} client={client}>
+        <ChatLayout me={me} onSignOut={onSignOut} />
+      </DuplexProvider>
+    </QueryClientProvider>
   );
 }
 
-function StatusBanner({ model }: { model: ChatModel }) {
-  const state = model.status.state;
+function ChatLayout({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const { error, report, run } = useErrorBanner();
+  const reporter = useMemo(() => ({ report, run }), [report, run]);
+  const rooms = useRooms(trpc.chat);
+  const feed = useNotificationFeed(trpc.notifications);
+  const [chosenRoomId, setChosenRoomId] = useState<string | null>(null);
+  const [panelOpen, setPanelOpen] = useState(false);
+  const reading = usePageReading();
+  const active = rooms.mine.find((s) => s.room.id === chosenRoomId) ?? rooms.mine[0];
+  useReportError(report, rooms.error ?? feed.error);
+
+  const joinRoom = useMutation(trpc.chat.joinRoom.mutationOptions());
+  const createRoom = useMutation(trpc.chat.createRoom.mutationOptions());
+  /** Opens a room once the rooms list holds it. */
+  const open = async (roomId: string) => {
+    await queryClient.invalidateQueries({ queryKey: trpc.chat.rooms.queryKey() });
+    setChosenRoomId(roomId);
+  };
+  const actions = {
+    openRoom: (roomId: string) => setChosenRoomId(roomId),
+    joinRoom: (roomId: string) =>
+      run(async () => {
+        await joinRoom.mutateAsync({ roomId });
+        await open(roomId);
+      }),
+    createRoom: (name: string, visibility: 'public' | 'private') =>
+      run(async () => {
+        const room = await createRoom.mutateAsync({ name, visibility });
+        await open(room.id);
+      }),
+    /** Follows a notification's in-app link (`/#room=<id>`): opens the room, joining if need be. */
+    openLink: async (link: string) => {
+      const roomId = /^\/#room=(.+)$/.exec(link)?.[1];
+      if (!roomId) {
+        window.location.assign(link);
+        return;
+      }
+      if (rooms.mine.some((s) => s.room.id === roomId)) setChosenRoomId(roomId);
+      else {
+        await joinRoom.mutateAsync({ roomId });
+        await open(roomId);
+      }
+    },
+  };
+
+  const togglePanel = () => {
+    // Opening shows what was stored without being pushed (muted, quiet hours) too.
+    if (!panelOpen) feed.refresh();
+    setPanelOpen(!panelOpen);
+  };
+  return (
+    <ReportContext.Provider value={reporter}>
+      <div className="layout">
+        <Sidebar
+          me={me}
+          rooms={rooms}
+          activeRoomId={active?.room.id ?? null}
+          actions={actions}
+          onSignOut={onSignOut}
+          onToggleNotifications={togglePanel}
+        />
+        <main className="main">
+          {panelOpen && (
+            <NotificationPanel
+              feed={feed}
+              onOpenLink={actions.openLink}
+              onClose={() => setPanelOpen(false)}
+            />
+          )}
+          <StatusBanner error={error} />
+          {/* One stream per room, for unread counts; only the active one is shown. */}
+          {rooms.mine.map((summary) => (
+            <Room
+              key={summary.room.id}
+              me={me}
+              roomId={summary.room.id}
+              reading={reading && summary === active}
+            >
+              {(room) => summary === active && <RoomView me={me} summary={summary} {...room} />}
+            </Room>
+          ))}
+          {!active && <Empty />}
+        </main>
+      </div>
+    </ReportContext.Provider>
+  );
+}
+
+/** A room the user is in: its live messages, shown by `children` when it is the active one. */
+function Room({
+  me,
+  roomId,
+  reading,
+  children,
+}: {
+  me: Me;
+  roomId: string;
+  reading: boolean;
+  children: (room: ReturnType<typeof useRoomMessages>) => ReactNode;
+}) {
+  const trpc = useTRPC();
+  const room = useRoomMessages(trpc.chat, roomId, { userId: me.id, reading });
+  useReportError(useReporter().report, room.error);
+  return children(room);
+}
+
+const pageIsRead = () => document.visibilityState === 'visible' && document.hasFocus();
+
+/** Whether the user can see the page: visible and focused (then the open room counts as read). */
+function usePageReading(): boolean {
+  const [reading, setReading] = useState(pageIsRead);
+  useEffect(() => {
+    const update = () => setReading(pageIsRead());
+    window.addEventListener('focus', update);
+    window.addEventListener('blur', update);
+    document.addEventListener('visibilitychange', update);
+    return () => {
+      window.removeEventListener('focus', update);
+      window.removeEventListener('blur', update);
+      document.removeEventListener('visibilitychange', update);
+    };
+  }, []);
+  return reading;
+}
+
+/** True for a moment after the connection comes back, for the "Back online" banner. */
+function useBackOnline(status: DuplexStatus): boolean {
+  const [backOnline, setBackOnline] = useState(false);
+  const wasDown = useRef(false);
+  useEffect(() => {
+    const down = status.state === 'reconnecting' || status.state === 'offline';
+    if (status.state === 'open' && wasDown.current) {
+      wasDown.current = false;
+      setBackOnline(true);
+      const timer = setTimeout(() => setBackOnline(false), 2_500);
+      return () => clearTimeout(timer);
+    }
+    wasDown.current = down;
+    setBackOnline(false);
+  }, [status.state]);
+  return backOnline;
+}
+
+function StatusBanner({ error }: { error: string | null }) {
+  const status = useConnectionStatus();
+  const backOnline = useBackOnline(status);
+  const state = status.state;
   if (state === 'reconnecting')
     return (
       <div className="banner warn" data-status="reconnecting">
@@ -115,15 +252,15 @@ function StatusBanner({ model }: { model: ChatModel }) {
         Signed out by the server.
       </div>
     );
-  if (model.backOnline)
+  if (backOnline)
     return (
       <div className="banner ok" data-status="back-online">
         Back online
       </div>
     );
-  return model.error ? (
+  return error ? (
     <div className="banner error" data-status="error">
-      {model.error}
+      {error}
     </div>
   ) : null;
 }

@@ -1,6 +1,12 @@
 import type { Notification, Preferences, Priority } from '@duplex/notifications';
+import {
+  useNotificationActions,
+  useNotificationPreferences,
+  useUnreadCount,
+} from '@duplex/react/notifications';
 import { useState } from 'react';
-import type { ChatModel } from './chatModel';
+import { useTRPC } from './client';
+import { useReporter } from './report';
 
 const priorities: Priority[] = ['low', 'normal', 'high', 'urgent'];
 /** The categories this app sends; any other seen in the feed is listed too. */
@@ -10,8 +16,8 @@ const knownCategories: Record<string, string> = {
 };
 
 /** The bell with its live unread badge; opens the panel. */
-export function Bell({ model, onToggle }: { model: ChatModel; onToggle: () => void }) {
-  const count = model.notifications.unreadCount;
+export function Bell({ onToggle }: { onToggle: () => void }) {
+  const count = useUnreadCount(useTRPC().notifications);
   return (
     <button
       type="button"
@@ -25,9 +31,28 @@ export function Bell({ model, onToggle }: { model: ChatModel; onToggle: () => vo
   );
 }
 
-export function NotificationPanel({ model, onClose }: { model: ChatModel; onClose: () => void }) {
+/** What the panel shows of the feed (`useNotificationFeed`, kept by the layout). */
+export interface Feed {
+  items: Notification[];
+  hasMore: boolean;
+  loadMore: () => Promise<void>;
+}
+
+export function NotificationPanel({
+  feed,
+  onOpenLink,
+  onClose,
+}: {
+  feed: Feed;
+  onOpenLink: (link: string) => Promise<void>;
+  onClose: () => void;
+}) {
   const [tab, setTab] = useState<'feed' | 'preferences'>('feed');
-  const n = model.notifications;
+  const trpc = useTRPC();
+  const { run } = useReporter();
+  const unreadCount = useUnreadCount(trpc.notifications);
+  const actions = useNotificationActions(trpc.notifications);
+  const { preferences, save } = useNotificationPreferences(trpc.notifications);
   return (
     <section className="notif-panel" aria-label="Notifications">
       <header>
@@ -54,38 +79,46 @@ export function NotificationPanel({ model, onClose }: { model: ChatModel; onClos
       {tab === 'feed' ? (
         <>
           <div className="notif-actions">
-            <span className="muted">{n.unreadCount} unread</span>
+            <span className="muted">{unreadCount} unread</span>
             <button
               type="button"
               className="link"
-              disabled={n.unreadCount === 0}
-              onClick={() => void model.run(() => n.markAllRead())}
+              disabled={unreadCount === 0}
+              onClick={() => void run(() => actions.markAllRead())}
             >
               Mark all read
             </button>
           </div>
           <ul className="notif-list">
-            {n.items.length === 0 && <li className="empty-feed muted">Nothing yet.</li>}
-            {n.items.map((item) => (
-              <NotificationItem key={item.id} model={model} item={item} onOpen={onClose} />
+            {feed.items.length === 0 && <li className="empty-feed muted">Nothing yet.</li>}
+            {feed.items.map((item) => (
+              <NotificationItem
+                key={item.id}
+                item={item}
+                actions={actions}
+                onOpen={async (link) => {
+                  onClose();
+                  await onOpenLink(link);
+                }}
+              />
             ))}
           </ul>
-          {n.hasMore && (
+          {feed.hasMore && (
             <button
               type="button"
               className="link more"
-              onClick={() => void model.run(() => n.loadMore())}
+              onClick={() => void run(() => feed.loadMore())}
             >
               Older notifications
             </button>
           )}
         </>
-      ) : n.preferences ? (
+      ) : preferences ? (
         <PreferencesForm
-          model={model}
-          initial={n.preferences}
+          initial={preferences}
+          save={save}
           categories={[
-            ...new Set([...Object.keys(knownCategories), ...n.items.map((i) => i.category)]),
+            ...new Set([...Object.keys(knownCategories), ...feed.items.map((i) => i.category)]),
           ]}
         />
       ) : (
@@ -96,21 +129,19 @@ export function NotificationPanel({ model, onClose }: { model: ChatModel; onClos
 }
 
 function NotificationItem({
-  model,
   item,
+  actions,
   onOpen,
 }: {
-  model: ChatModel;
   item: Notification;
-  onOpen: () => void;
+  actions: ReturnType<typeof useNotificationActions>;
+  onOpen: (link: string) => Promise<void>;
 }) {
+  const { run } = useReporter();
   const unread = item.readAt === null;
   const open = async () => {
-    if (unread) await model.notifications.markRead([item.id]);
-    if (item.link) {
-      onOpen();
-      await model.openLink(item.link);
-    }
+    if (unread) await actions.markRead([item.id]);
+    if (item.link) await onOpen(item.link);
   };
   return (
     <li
@@ -118,7 +149,7 @@ function NotificationItem({
       data-id={item.id}
       data-priority={item.priority}
     >
-      <button type="button" className="notif-body" onClick={() => void model.run(open)}>
+      <button type="button" className="notif-body" onClick={() => void run(open)}>
         <span className="notif-title">{item.title}</span>
         {item.body && <span className="notif-text">{item.body}</span>}
         <span className="notif-meta">
@@ -132,7 +163,7 @@ function NotificationItem({
             type="button"
             title="Mark as read"
             className="mark-read"
-            onClick={() => void model.run(() => model.notifications.markRead([item.id]))}
+            onClick={() => void run(() => actions.markRead([item.id]))}
           >
             ✓
           </button>
@@ -141,7 +172,7 @@ function NotificationItem({
           type="button"
           title="Archive"
           className="archive"
-          onClick={() => void model.run(() => model.notifications.archive(item.id))}
+          onClick={() => void run(() => actions.archive([item.id]))}
         >
           🗄️
         </button>
@@ -153,14 +184,15 @@ function NotificationItem({
 const categoryLabel = (category: string) => knownCategories[category] ?? category;
 
 function PreferencesForm({
-  model,
   initial,
+  save,
   categories,
 }: {
-  model: ChatModel;
   initial: Preferences;
+  save: (prefs: Preferences) => Promise<Preferences>;
   categories: string[];
 }) {
+  const { run } = useReporter();
   const [prefs, setPrefs] = useState(initial);
   const [saved, setSaved] = useState(false);
   const quiet = prefs.quietHours;
@@ -173,8 +205,8 @@ function PreferencesForm({
       className="prefs"
       onSubmit={(e) => {
         e.preventDefault();
-        void model.run(async () => {
-          await model.notifications.savePreferences(prefs);
+        void run(async () => {
+          await save(prefs);
           setSaved(true);
         });
       }}

@@ -1,14 +1,60 @@
 import type { Message, RoomSummary } from '@duplex/chat';
+import {
+  type ChatMessage,
+  useMembers,
+  usePresence,
+  useReceipts,
+  useSendMessage,
+  useTyping,
+} from '@duplex/react/chat';
+import { useMutation } from '@tanstack/react-query';
 import { useLayoutEffect, useRef, useState } from 'react';
-import type { ChatModel } from './chatModel';
+import { type Me, upload, useTRPC } from './client';
 import { focusOnMount } from './dom';
+import { useReporter } from './report';
 
 const quickReactions = ['👍', '❤️', '😂', '🎉'];
 
-export function RoomView({ model, summary }: { model: ChatModel; summary: RoomSummary }) {
+/** The calls a message's buttons make. */
+function useMessageActions() {
+  const trpc = useTRPC();
+  const { run } = useReporter();
+  const edit = useMutation(trpc.chat.edit.mutationOptions());
+  const react = useMutation(trpc.chat.react.mutationOptions());
+  const remove = useMutation(trpc.chat.delete.mutationOptions());
+  const cancel = useMutation(trpc.chat.cancelStream.mutationOptions());
+  return {
+    edit: (messageId: string, text: string) => run(() => edit.mutateAsync({ messageId, text })),
+    react: (messageId: string, emoji: string) => run(() => react.mutateAsync({ messageId, emoji })),
+    remove: (messageId: string) => run(() => remove.mutateAsync({ messageId })),
+    cancel: (messageId: string) => run(() => cancel.mutateAsync({ messageId })),
+  };
+}
+type MessageActions = ReturnType<typeof useMessageActions>;
+
+export function RoomView({
+  me,
+  summary,
+  messages,
+  hasOlder,
+  loadingOlder,
+  loadOlder,
+}: {
+  me: Me;
+  summary: RoomSummary;
+  messages: ChatMessage[];
+  hasOlder: boolean;
+  loadingOlder: boolean;
+  loadOlder: () => Promise<void>;
+}) {
   const { room, role } = summary;
-  const state = model.room(room.id);
-  const messages = model.ordered(room.id);
+  const trpc = useTRPC();
+  const members = useMembers(trpc.chat, room.id);
+  const online = usePresence(trpc.chat, room.id);
+  const typingState = useTyping(trpc.chat, room.id, { userId: me.id });
+  const readers = useReceipts(trpc.chat, room.id, { userId: me.id, messages });
+  const actions = useMessageActions();
+  const byId = new Map(messages.map((m) => [m.id, m]));
   const listRef = useRef<HTMLDivElement>(null);
   const prev = useRef({ firstId: '', lastId: '', height: 0 });
   const canModerate = role === 'owner' || role === 'moderator';
@@ -31,14 +77,7 @@ export function RoomView({ model, summary }: { model: ChatModel; summary: RoomSu
     prev.current = { firstId, lastId, height: list.scrollHeight };
   });
 
-  const readers = new Map<string, string[]>();
-  for (const [userId, messageId] of state.receipts) {
-    // Nobody is told that they, or a message's own author, have seen it.
-    if (userId === model.me.id || state.messages.get(messageId)?.authorId === userId) continue;
-    const name = state.members.find((m) => m.userId === userId)?.name ?? userId;
-    readers.set(messageId, [...(readers.get(messageId) ?? []), name]);
-  }
-  const typing = [...state.typing.values()].map((t) => t.name);
+  const typing = typingState.typing.map((t) => t.name);
 
   return (
     <section className="room-view">
@@ -49,36 +88,34 @@ export function RoomView({ model, summary }: { model: ChatModel; summary: RoomSu
             {room.name}
           </h2>
           <span className="muted">
-            {state.members.length} members · <span className="online-dot" /> {state.online.length}{' '}
-            online
-            {state.online.length > 0 && `: ${state.online.map((o) => o.name).join(', ')}`}
+            {members.length} members · <span className="online-dot" /> {online.length} online
+            {online.length > 0 && `: ${online.map((o) => o.name).join(', ')}`}
           </span>
         </div>
-        {canModerate && room.visibility === 'private' && (
-          <InviteForm model={model} roomId={room.id} />
-        )}
+        {canModerate && room.visibility === 'private' && <InviteForm roomId={room.id} />}
       </header>
       <div
         className="messages"
         ref={listRef}
         onScroll={(e) => {
-          if (e.currentTarget.scrollTop < 40) void model.loadOlder(room.id);
+          if (e.currentTarget.scrollTop < 40) void loadOlder();
         }}
       >
-        {state.loadingOlder && <div className="muted center">Loading older messages…</div>}
-        {!state.hasOlder && <div className="muted center">This is the start of #{room.name}.</div>}
+        {loadingOlder && <div className="muted center">Loading older messages…</div>}
+        {!hasOlder && <div className="muted center">This is the start of #{room.name}.</div>}
         {messages.map((message) => (
           <MessageItem
-            key={message.id}
-            model={model}
+            // The same element from pending to confirmed: a send is confirmed in place.
+            key={`${message.authorId}:${message.clientMsgId}`}
+            actions={actions}
+            me={me}
             message={message}
-            mine={message.authorId === model.me.id}
-            canDelete={message.authorId === model.me.id || canModerate}
+            mine={message.authorId === me.id}
+            canDelete={message.authorId === me.id || canModerate}
             canCancel={
               message.stream?.state === 'streaming' &&
               (canModerate ||
-                (message.replyTo !== null &&
-                  state.messages.get(message.replyTo)?.authorId === model.me.id))
+                (message.replyTo !== null && byId.get(message.replyTo)?.authorId === me.id))
             }
             seenBy={readers.get(message.id) ?? []}
           />
@@ -87,20 +124,22 @@ export function RoomView({ model, summary }: { model: ChatModel; summary: RoomSu
       <div className="typing">
         {typing.length > 0 && `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…`}
       </div>
-      <Composer model={model} roomId={room.id} />
+      <Composer me={me} roomId={room.id} onTyping={typingState.notify} />
     </section>
   );
 }
 
 function MessageItem({
-  model,
+  actions,
+  me,
   message,
   mine,
   canDelete,
   canCancel,
   seenBy,
 }: {
-  model: ChatModel;
+  actions: MessageActions;
+  me: Me;
   message: Message;
   mine: boolean;
   canDelete: boolean;
@@ -131,9 +170,7 @@ function MessageItem({
           <form
             onSubmit={(e) => {
               e.preventDefault();
-              void model.run(() =>
-                model.client.chat.edit.mutate({ messageId: message.id, text: draft }),
-              );
+              void actions.edit(message.id, draft);
               setEditing(false);
             }}
           >
@@ -146,7 +183,7 @@ function MessageItem({
             />
           </form>
         ) : message.stream ? (
-          <StreamedText model={model} message={message} canCancel={canCancel} />
+          <StreamedText actions={actions} message={message} canCancel={canCancel} />
         ) : (
           message.text && <div className="text">{message.text}</div>
         )}
@@ -161,12 +198,8 @@ function MessageItem({
               <button
                 type="button"
                 key={emoji}
-                className={users.includes(model.me.id) ? 'reaction mine' : 'reaction'}
-                onClick={() =>
-                  void model.run(() =>
-                    model.client.chat.react.mutate({ messageId: message.id, emoji }),
-                  )
-                }
+                className={users.includes(me.id) ? 'reaction mine' : 'reaction'}
+                onClick={() => void actions.react(message.id, emoji)}
               >
                 {emoji} {users.length}
               </button>
@@ -182,11 +215,7 @@ function MessageItem({
               type="button"
               key={emoji}
               title={`React ${emoji}`}
-              onClick={() =>
-                void model.run(() =>
-                  model.client.chat.react.mutate({ messageId: message.id, emoji }),
-                )
-              }
+              onClick={() => void actions.react(message.id, emoji)}
             >
               {emoji}
             </button>
@@ -204,13 +233,7 @@ function MessageItem({
             </button>
           )}
           {canDelete && (
-            <button
-              type="button"
-              title="Delete"
-              onClick={() =>
-                void model.run(() => model.client.chat.delete.mutate({ messageId: message.id }))
-              }
-            >
+            <button type="button" title="Delete" onClick={() => void actions.remove(message.id)}>
               🗑️
             </button>
           )}
@@ -228,11 +251,11 @@ const endedNotes = {
 
 /** A streamed reply: grows as deltas arrive, with a caret while streaming and a Stop button. */
 function StreamedText({
-  model,
+  actions,
   message,
   canCancel,
 }: {
-  model: ChatModel;
+  actions: MessageActions;
   message: Message;
   canCancel: boolean;
 }) {
@@ -247,13 +270,7 @@ function StreamedText({
         <div className="stream-note">{endedNotes[state]}</div>
       )}
       {canCancel && (
-        <button
-          type="button"
-          className="stop"
-          onClick={() =>
-            void model.run(() => model.client.chat.cancelStream.mutate({ messageId: message.id }))
-          }
-        >
+        <button type="button" className="stop" onClick={() => void actions.cancel(message.id)}>
           ■ Stop
         </button>
       )}
@@ -261,23 +278,40 @@ function StreamedText({
   );
 }
 
-function Composer({ model, roomId }: { model: ChatModel; roomId: string }) {
+function Composer({ me, roomId, onTyping }: { me: Me; roomId: string; onTyping: () => void }) {
+  const trpc = useTRPC();
+  const { report } = useReporter();
+  const { send } = useSendMessage(trpc.chat, roomId, me);
   const [text, setText] = useState('');
   const [files, setFiles] = useState<File[]>([]);
-  const [sending, setSending] = useState(false);
+  const [uploading, setUploading] = useState(false);
   const fileRef = useRef<HTMLInputElement>(null);
   const submit = async () => {
-    if (!text.trim() && files.length === 0) return;
-    setSending(true);
+    const draft = text.trim();
+    if (!draft && files.length === 0) return;
+    setUploading(true);
+    let attachments: string[];
     try {
-      await model.send(roomId, text.trim(), files);
-      setText('');
-      setFiles([]);
-      if (fileRef.current) fileRef.current.value = '';
-    } catch {
-      // The model shows the error; the draft stays for another try.
+      attachments = await Promise.all(files.map((file) => upload(me, file)));
+    } catch (failure) {
+      report(failure);
+      return;
     } finally {
-      setSending(false);
+      setUploading(false);
+    }
+    // The draft goes at once: the message shows as pending until the server confirms it.
+    setText('');
+    setFiles([]);
+    if (fileRef.current) fileRef.current.value = '';
+    try {
+      await send({
+        ...(draft ? { text: draft } : {}),
+        ...(attachments.length ? { attachments } : {}),
+      });
+    } catch (failure) {
+      // The pending message is gone: the draft comes back for another try.
+      setText((current) => current || draft);
+      report(failure);
     }
   };
   return (
@@ -311,17 +345,20 @@ function Composer({ model, roomId }: { model: ChatModel; roomId: string }) {
         maxLength={4000}
         onChange={(e) => {
           setText(e.target.value);
-          model.typing(roomId);
+          onTyping();
         }}
       />
-      <button type="submit" disabled={sending}>
+      <button type="submit" disabled={uploading}>
         Send
       </button>
     </form>
   );
 }
 
-function InviteForm({ model, roomId }: { model: ChatModel; roomId: string }) {
+function InviteForm({ roomId }: { roomId: string }) {
+  const trpc = useTRPC();
+  const { run } = useReporter();
+  const invite = useMutation(trpc.chat.invite.mutationOptions());
   const [userId, setUserId] = useState('');
   return (
     <form
@@ -329,9 +366,7 @@ function InviteForm({ model, roomId }: { model: ChatModel; roomId: string }) {
       onSubmit={(e) => {
         e.preventDefault();
         if (!userId.trim()) return;
-        void model.run(() =>
-          model.client.chat.invite.mutate({ roomId, userId: userId.trim().toLowerCase() }),
-        );
+        void run(() => invite.mutateAsync({ roomId, userId: userId.trim().toLowerCase() }));
         setUserId('');
       }}
     >

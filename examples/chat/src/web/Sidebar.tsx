@@ -1,5 +1,7 @@
+import type { Room, RoomSummary } from '@duplex/chat';
+import { useConnectionStatus } from '@duplex/react';
 import { useState } from 'react';
-import type { ChatModel } from './chatModel';
+import type { Me } from './client';
 import { Bell } from './NotificationCenter';
 
 const statusLabel = {
@@ -11,42 +13,56 @@ const statusLabel = {
   closed: 'Closed',
 };
 
+/** What the sidebar can do to rooms. */
+export interface RoomActions {
+  openRoom: (roomId: string) => void;
+  joinRoom: (roomId: string) => Promise<void>;
+  createRoom: (name: string, visibility: 'public' | 'private') => Promise<void>;
+}
+
 export function Sidebar({
-  model,
+  me,
+  rooms,
+  activeRoomId,
+  actions,
   onSignOut,
   onToggleNotifications,
 }: {
-  model: ChatModel;
+  me: Me;
+  rooms: { mine: RoomSummary[]; discover: Room[] };
+  activeRoomId: string | null;
+  actions: RoomActions;
   onSignOut: () => void;
   onToggleNotifications: () => void;
 }) {
+  const status = useConnectionStatus();
   const [name, setName] = useState('');
   const [priv, setPriv] = useState(false);
   return (
     <aside className="sidebar">
       <div className="me">
-        <div className="avatar">{model.me.name.slice(0, 1).toUpperCase()}</div>
+        <div className="avatar">{me.name.slice(0, 1).toUpperCase()}</div>
         <div className="me-text">
-          <strong>{model.me.name}</strong>
-          <span className="conn" data-state={model.status.state}>
-            {model.status.state === 'open' && model.status.transport === 'http'
+          <strong>{me.name}</strong>
+          <span className="conn" data-state={status.state}>
+            {status.state === 'open' && status.transport === 'http'
               ? 'Online (over HTTP)'
-              : statusLabel[model.status.state]}
+              : statusLabel[status.state]}
           </span>
         </div>
-        <Bell model={model} onToggle={onToggleNotifications} />
+        <Bell onToggle={onToggleNotifications} />
         <button type="button" className="link" onClick={onSignOut}>
           Sign out
         </button>
       </div>
       <h3>Rooms</h3>
       <ul className="rooms">
-        {model.rooms.map(({ room, unread, lastMessage }) => (
+        {rooms.mine.map(({ room, unread, lastMessage }) => (
           <li key={room.id}>
             <button
               type="button"
-              className={room.id === model.activeRoomId ? 'room active' : 'room'}
-              onClick={() => void model.run(() => model.openRoom(room.id))}
+              className={room.id === activeRoomId ? 'room active' : 'room'}
+              onClick={() => actions.openRoom(room.id)}
             >
               <span className="room-name">
                 {room.visibility === 'private' ? '🔒 ' : '# '}
@@ -66,14 +82,14 @@ export function Sidebar({
           </li>
         ))}
       </ul>
-      {model.discover.length > 0 && (
+      {rooms.discover.length > 0 && (
         <>
           <h3>Discover</h3>
           <ul className="rooms">
-            {model.discover.map((room) => (
+            {rooms.discover.map((room) => (
               <li key={room.id} className="discover">
                 <span># {room.name}</span>
-                <button type="button" onClick={() => void model.run(() => model.joinRoom(room.id))}>
+                <button type="button" onClick={() => void actions.joinRoom(room.id)}>
                   Join
                 </button>
               </li>
@@ -86,7 +102,7 @@ export function Sidebar({
         onSubmit={(e) => {
           e.preventDefault();
           if (!name.trim()) return;
-          void model.run(() => model.createRoom(name.trim(), priv ? 'private' : 'public'));
+          void actions.createRoom(name.trim(), priv ? 'private' : 'public');
           setName('');
         }}
       >

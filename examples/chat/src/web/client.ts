@@ -1,0 +1,36 @@
+import { createDuplexClient } from '@duplex/client';
+import { createDuplexReact } from '@duplex/react';
+import type { AppRouter } from '../server/router';
+
+/** The provider and hooks for the chat app's router. */
+export const { DuplexProvider, useTRPC, useTRPCClient } = createDuplexReact<AppRouter>();
+
+/** The signed-in user: the development sign-in trusts the name, and derives the id from it. */
+export interface Me {
+  id: string;
+  name: string;
+}
+
+export const meOf = (name: string): Me => ({ id: name.toLowerCase().replace(/\s+/g, '-'), name });
+
+/** The dev token is the display name (see `devAuthenticate` on the server). */
+const tokenOf = (me: Me) => encodeURIComponent(me.name);
+
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/trpc`;
+
+/** Creates the page's one client; `DuplexProvider` calls it once, in the browser. */
+export const createClient = (me: Me) => () =>
+  createDuplexClient<AppRouter>({ url: wsUrl, token: () => tokenOf(me) });
+
+/** Uploads an image over plain HTTP with the same token; resolves to its attachment id. */
+export async function upload(me: Me, file: File): Promise<string> {
+  const res = await fetch('/chat/attachments', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokenOf(me)}` },
+    body: file,
+  });
+  if (res.status === 413) throw new Error('That image is too large (5 MB at most)');
+  if (res.status === 415) throw new Error('Only PNG, JPEG, GIF and WebP images can be sent');
+  if (!res.ok) throw new Error(`Upload failed (${res.status})`);
+  return ((await res.json()) as { id: string }).id;
+}
