@@ -136,6 +136,29 @@ describe.skipIf(!hasChromium)('@duplex/react in Chromium (StrictMode)', () => {
     expect(errors.join('\n')).toBe('');
   });
 
+  it('confirms an optimistic send cut off by a restart exactly once, sent again on the new socket', async () => {
+    const server = await serve();
+    await server.publish('a');
+    const { page, errors } = await openApp(browser(), server.httpUrl, 'feed');
+    await expect.poll(() => textOf(page, '#feed-live'), waitOpts).toBe('live');
+    const addGate = deferred();
+    server.state.addGate = addGate.promise;
+    await page.locator('#send').click();
+    await expect.poll(() => server.state.addCalls, waitOpts).toBe(1);
+    await expect.poll(() => feedOf(page), waitOpts).toEqual(['a', 'sent 1']);
+
+    await server.restart();
+    // The first call still runs on the old server; the client sent it again on the new socket.
+    await expect.poll(() => server.state.addCalls, waitOpts).toBe(2);
+    addGate.resolve();
+    await expect.poll(() => textOf(page, '#send-status'), waitOpts).toBe('success');
+    await expect.poll(() => page.locator('#feed li[data-pending=true]').count(), waitOpts).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    expect(await feedOf(page)).toEqual(['a', 'sent 1']);
+    expect(server.state.items.map((item) => item.text)).toEqual(['a', 'sent 1']);
+    expect(errors.join('\n')).toBe('');
+  });
+
   it('leaves no subscription on the server after unmounting one the server has not started', async () => {
     const server = await serve();
     const gate = deferred();

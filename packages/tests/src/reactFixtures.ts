@@ -28,6 +28,8 @@ export interface FeedState {
   gate: Promise<void>;
   /** Held open by a test to keep `list` from answering (with what it read when called). */
   listGate: Promise<void>;
+  /** Held open by a test to keep `add` calls in flight. */
+  addGate: Promise<void>;
 }
 
 export function createFeedState(): FeedState {
@@ -38,6 +40,7 @@ export function createFeedState(): FeedState {
     feedSubscribes: 0,
     gate: Promise.resolve(),
     listGate: Promise.resolve(),
+    addGate: Promise.resolve(),
   };
 }
 
@@ -55,6 +58,7 @@ export function createFeedRouter(state: FeedState) {
       .input(z.object({ key: z.string(), text: z.string() }))
       .mutation(async ({ ctx, input }) => {
         state.addCalls++;
+        await state.addGate;
         const stored = state.items.find((item) => item.key === input.key);
         if (stored) return stored;
         const item: FeedItem = {
