@@ -13,10 +13,11 @@ import type {
   TRPCResponseMessage,
 } from '@trpc/server/rpc';
 import type { RawData } from 'ws';
+import { CallRun } from './callRun';
 import { createConnection, readClientParams } from './connectionState';
 import type { DuplexSocket } from './duplexSocket';
 import { FrameBudget } from './frameBudget';
-import type { FrameEncoder, FrameEnvelope } from './frameEncoder';
+import type { FrameEncoder } from './frameEncoder';
 import type { DuplexContext } from './initDuplex';
 import {
   binaryFrameMessage,
@@ -31,7 +32,7 @@ import { scanJson } from './scanJson';
 import { SocketRefusal } from './socketRefusal';
 import { SocketSender } from './socketSender';
 import { streamSourceOf } from './streamChannel';
-import { type RunSubscriptionOptions, runStream, runSubscription } from './subscriptionRunner';
+import { runStream, runSubscription } from './subscriptionRunner';
 import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
 import { tooManyInFlightError, type UserBudget, userIdKeyOf } from './userBudgets';
 import type { WsConnectionsOptions } from './wsConnections';
@@ -41,7 +42,7 @@ const slowConsumerCloseGraceMs = 1_000;
 
 export type Ctx = DuplexContext<unknown>;
 export type Call = Extract<TRPCClientOutgoingMessage, { params: unknown }>;
-type RequestId = number | string;
+export type RequestId = number | string;
 type ConnectionParams = Record<string, string | undefined> | null;
 
 /** What every connection of one handler shares. */
@@ -460,77 +461,6 @@ export class DuplexWsConnection {
   /** Frees a subscription id, unless a newer call took it over. */
   release(id: RequestId, controller: AbortController): void {
     if (this.subscriptions.get(id) === controller) this.subscriptions.delete(id);
-  }
-}
-
-/** One call in progress; for a subscription, the callbacks its runner drives. */
-class CallRun implements RunSubscriptionOptions {
-  readonly controller = new AbortController();
-  envelope: FrameEnvelope | null = null;
-
-  constructor(
-    private readonly connection: DuplexWsConnection,
-    readonly call: Call,
-    readonly id: RequestId,
-  ) {}
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  abort(): void {
-    this.controller.abort();
-  }
-
-  onStarted(): void {
-    this.connection.respond({
-      id: this.id,
-      jsonrpc: this.call.jsonrpc,
-      result: { type: 'started' },
-    });
-  }
-
-  onData(value: unknown): void {
-    const { socket, sender } = this.connection;
-    const { envelope } = this;
-    if (socket.readyState !== socket.OPEN || !envelope) return;
-    sender.send(this.connection.sharedHandler.encoder.data(envelope, value));
-  }
-
-  onEvent(eventId: string, data: unknown): void {
-    const { socket, sender } = this.connection;
-    const { envelope } = this;
-    if (socket.readyState !== socket.OPEN || !envelope) return;
-    sender.send(this.connection.sharedHandler.encoder.event(envelope, eventId, data));
-  }
-
-  onError(cause: unknown): void {
-    const error = getTRPCErrorFromUnknown(cause);
-    const { shapeOf, report } = this.connection.sharedHandler;
-    report(error);
-    this.connection.respond({
-      id: this.id,
-      jsonrpc: this.call.jsonrpc,
-      error: shapeOf(error, this.call, this.connection.context),
-    });
-  }
-
-  onLateError(cause: unknown): void {
-    this.connection.sharedHandler.report(getTRPCErrorFromUnknown(cause));
-  }
-
-  release(): void {
-    this.connection.release(this.id, this.controller);
-  }
-
-  /** Frees the id, then tells the client it may reuse it. */
-  stopped(): void {
-    this.release();
-    this.connection.respond({
-      id: this.id,
-      jsonrpc: this.call.jsonrpc,
-      result: { type: 'stopped' },
-    });
   }
 }
 
