@@ -43,17 +43,20 @@ export class UserBudget {
   readonly line: { count: number; grant: () => void }[] = [];
   /** Calls in {@link line}. */
   waiting = 0;
-  /** Last use (performance.now), for idle expiry. */
-  usedAt = realTimers.now();
+  /** Last use (on the budgets' clock), for idle expiry. */
+  usedAt: number;
 
-  constructor(limits: DuplexLimits) {
+  constructor(limits: DuplexLimits, now: () => number) {
+    this.usedAt = now();
     this.calls = new TokenBucket({
       ratePerSecond: limits.userCallsPerSecond,
       capacity: limits.userBurstCalls,
+      now,
     });
     this.bytes = new TokenBucket({
       ratePerSecond: limits.userBytesPerSecond,
       capacity: limits.userBurstBytes,
+      now,
     });
   }
 }
@@ -69,7 +72,11 @@ export class UserBudgets {
   private readonly idleMs: number;
   private lastSweep = 0;
 
-  constructor(private readonly limits: DuplexLimits) {
+  constructor(
+    private readonly limits: DuplexLimits,
+    /** The clock, for tests. @default the real `performance.now`, even under fake timers */
+    private readonly now: () => number = realTimers.now,
+  ) {
     // Long enough to refill from a burst's worth of debt.
     this.idleMs = Math.max(
       60_000,
@@ -88,11 +95,11 @@ export class UserBudgets {
    * @returns the user's budget, or `null` when they have `maxConnectionsPerUser` open
    */
   connect(key: string): UserBudget | null {
-    const now = realTimers.now();
+    const now = this.now();
     if (this.users.size > sweepAboveUsers && now - this.lastSweep > 1_000) this.sweep(now);
     let budget = this.users.get(key);
     if (!budget) {
-      budget = new UserBudget(this.limits);
+      budget = new UserBudget(this.limits, this.now);
       this.users.set(key, budget);
     }
     budget.usedAt = now;
@@ -104,7 +111,7 @@ export class UserBudgets {
   /** Gives back a slot {@link connect} claimed. */
   disconnect(budget: UserBudget): void {
     budget.connections--;
-    budget.usedAt = realTimers.now();
+    budget.usedAt = this.now();
   }
 
   /**
@@ -150,7 +157,7 @@ export class UserBudgets {
   /** Frees `count` slots {@link acquire} granted; the next in line get them. */
   release(budget: UserBudget, count = 1): void {
     budget.inFlight -= count;
-    budget.usedAt = realTimers.now();
+    budget.usedAt = this.now();
     let next = budget.line[0];
     while (next && this.fits(budget, next.count)) {
       budget.line.shift();
