@@ -1,8 +1,7 @@
-import type { ChatEvent, ChatRouter, Message } from '@duplex/chat';
+import type { ChatEvent, Message } from '@duplex/chat';
 import { idempotent } from '@duplex/client';
 import { isGap, type StreamGap } from '@duplex/protocol';
 import {
-  type QueryClient,
   type QueryKey,
   skipToken,
   type UseQueryOptions,
@@ -10,25 +9,28 @@ import {
   useQuery,
   useQueryClient,
 } from '@tanstack/react-query';
-import type { TRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { useEffect, useRef, useState } from 'react';
 import { useConnectionStatus } from '../useConnectionStatus';
 import { useLiveQuery } from '../useLiveQuery';
 import { useOptimisticMutation } from '../useOptimisticMutation';
 import {
+  type ChatProcedures,
+  localKey,
+  type OnlineUser,
+  pendingMessage,
+  sideEffects,
+  type TypingUser,
+} from './roomCache';
+import {
   applyChatEvent,
-  applyMemberEvent,
-  type ChatMessage,
   mergeNewestPage,
   mergeOlderPage,
   type RoomMessages,
   roomActivity,
-  roomsAfterMessage,
   roomsAfterRead,
 } from './roomMessages';
 
-/** The chat module's procedures as `useTRPC()` shows them, wherever the app mounts them. */
-export type ChatProcedures = TRPCOptionsProxy<ChatRouter>;
+export type { ChatProcedures, OnlineUser, TypingUser };
 
 /** Defaults of the chat hooks' options. */
 export interface ChatHooksOptions {
@@ -47,23 +49,7 @@ export const chatHooksDefaults: ChatHooksOptions = {
   roomsRefetchMs: 15_000,
 };
 
-/** Who is typing in a room, until when (epoch ms). */
-export interface TypingUser {
-  userId: string;
-  name: string;
-  expiresAt: number;
-}
-
-/** An online member, as `presence` events list them. */
-export interface OnlineUser {
-  id: string;
-  name: string;
-}
-
 type Tracked<T> = { id: string; data: T };
-
-const localKey = (chat: ChatProcedures, kind: string, roomId: string) =>
-  ['duplex.chat', chat.pathKey()[0], kind, roomId] as const;
 
 const asError = (error: unknown): Error | null =>
   error === null || error === undefined
@@ -137,14 +123,8 @@ export function useRoomMessages(
   });
 
   const onEvent = (item: Tracked<ChatEvent | StreamGap>) => {
-    const event = item.data;
-    if (isGap(event)) {
-      // Events were lost: what they would have changed is fetched again.
-      for (const queryKey of [key, chat.members.queryKey({ roomId }), chat.rooms.queryKey()])
-        void queryClient.invalidateQueries({ queryKey, exact: true });
-      return;
-    }
-    sideEffects(queryClient, chat, roomId, event, latest.current);
+    // A gap is `useLiveQuery`'s to handle (below); it never reaches here.
+    if (!isGap(item.data)) sideEffects(queryClient, chat, roomId, item.data, latest.current);
   };
   const query: UseQueryOptions<RoomMessages, Error, RoomMessages, QueryKey> = {
     queryKey: key,
@@ -159,10 +139,18 @@ export function useRoomMessages(
   const live = useLiveQuery({
     query,
     subscription: chat.onEvent.subscriptionOptions({ roomId }, { onData: onEvent }),
-    apply: (data: RoomMessages, item) =>
-      isGap(item.data) ? data : applyChatEvent(data, item.data),
+    apply: (data: RoomMessages, item) => applyChatEvent(data, item.data),
   });
   const data = live.data;
+  // Events were lost: the messages are fetched again by `useLiveQuery`, the rest here.
+  const gap = live.live.gap;
+  const gapKeys = useRef<QueryKey[]>([]);
+  gapKeys.current = [chat.members.queryKey({ roomId }), chat.rooms.queryKey()];
+  useEffect(() => {
+    if (!gap) return;
+    for (const queryKey of gapKeys.current)
+      void queryClient.invalidateQueries({ queryKey, exact: true });
+  }, [gap, queryClient]);
   // Observed while the stream runs, so what it keeps is never garbage-collected under it.
   useLocal<OnlineUser[]>(chat, 'presence', roomId, []);
   useLocal<TypingUser[]>(chat, 'typing', roomId, []);
@@ -335,66 +323,4 @@ export function useSendMessage(
     return message;
   };
   return { send, isPending: mutation.isPending, error: asError(mutation.error) };
-}
-
-function pendingMessage(
-  input: { roomId: string; clientMsgId: string; text?: string; replyTo?: string },
-  author: { id: string; name: string },
-): ChatMessage {
-  return {
-    id: '',
-    roomId: input.roomId,
-    authorId: author.id,
-    authorName: author.name,
-    clientMsgId: input.clientMsgId,
-    text: input.text?.trim() || null,
-    attachments: [],
-    replyTo: input.replyTo ?? null,
-    reactions: {},
-    createdAt: new Date(),
-    editedAt: null,
-    deletedAt: null,
-    stream: null,
-    pending: true,
-  };
-}
-
-/** What one event changes outside the messages: rooms list, members, typing, presence. */
-function sideEffects(
-  queryClient: QueryClient,
-  chat: ChatProcedures,
-  roomId: string,
-  event: ChatEvent,
-  me: { userId: string; reading: boolean },
-) {
-  switch (event.type) {
-    case 'message.created':
-      queryClient.setQueryData(chat.rooms.queryKey(), (rooms) =>
-        rooms ? roomsAfterMessage(rooms, event.message, me) : rooms,
-      );
-      queryClient.setQueryData<TypingUser[]>(localKey(chat, 'typing', roomId), (typing) =>
-        typing?.filter((t) => t.userId !== event.message.authorId),
-      );
-      return;
-    case 'receipt':
-    case 'member.joined':
-    case 'member.left':
-      queryClient.setQueryData(chat.members.queryKey({ roomId }), (members) =>
-        members ? applyMemberEvent(members, event) : members,
-      );
-      if (event.type === 'member.left' && event.userId === me.userId)
-        void queryClient.invalidateQueries({ queryKey: chat.rooms.queryKey() });
-      return;
-    case 'typing':
-      queryClient.setQueryData<TypingUser[]>(localKey(chat, 'typing', roomId), (typing = []) => [
-        ...typing.filter((t) => t.userId !== event.userId),
-        { userId: event.userId, name: event.name, expiresAt: event.expiresAt.getTime() },
-      ]);
-      return;
-    case 'presence':
-      queryClient.setQueryData<OnlineUser[]>(localKey(chat, 'presence', roomId), event.online);
-      return;
-    default:
-      return;
-  }
 }

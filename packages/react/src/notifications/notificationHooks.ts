@@ -14,7 +14,7 @@ import {
   useQueryClient,
 } from '@tanstack/react-query';
 import type { TRPCOptionsProxy } from '@trpc/tanstack-react-query';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useLiveQuery } from '../useLiveQuery';
 import { useOptimisticMutation } from '../useOptimisticMutation';
 import { applyNotificationEvent, mergeFirstPage, mergeNextPage } from './feed';
@@ -74,18 +74,20 @@ export function useNotificationFeed(n: NotificationProcedures, opts: { pageSize?
       {},
       {
         onData: (item: Tracked<NotificationEvent | StreamGap>) => {
-          if (isGap(item.data)) {
-            // Events were lost: the feed and the badge are fetched again.
-            void refresh(queryClient, n, key);
-            return;
-          }
-          queryClient.setQueryData(n.unreadCount.queryKey(), item.data.unreadCount);
+          // A gap is `useLiveQuery`'s to handle (below); it never reaches here.
+          if (!isGap(item.data))
+            queryClient.setQueryData(n.unreadCount.queryKey(), item.data.unreadCount);
         },
       },
     ),
-    apply: (page: FeedPage, item) =>
-      isGap(item.data) ? page : applyNotificationEvent(page, item.data),
+    apply: (page: FeedPage, item) => applyNotificationEvent(page, item.data),
   });
+  // Events were lost: the feed is fetched again by `useLiveQuery`, the badge here.
+  const gap = live.live.gap;
+  useEffect(() => {
+    if (gap)
+      void queryClient.invalidateQueries({ queryKey: n.unreadCount.queryKey(), exact: true });
+  }, [gap, n, queryClient]);
   const loadMore = async () => {
     const cursor = queryClient.getQueryData<FeedPage>(key)?.nextCursor;
     if (!cursor) return;
