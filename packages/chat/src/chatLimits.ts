@@ -16,6 +16,35 @@ export interface ChatLimits {
    */
   maxAttachmentBytes: number;
   /**
+   * Sustained uploads per minute per user (HTTP 429 with `Retry-After` beyond). Counted per
+   * process: in a cluster each node keeps its own count.
+   * @default 30
+   */
+  uploadsPerMinute: number;
+  /**
+   * Uploads a user may make at once before `uploadsPerMinute` applies.
+   * @default 10
+   */
+  uploadBurst: number;
+  /**
+   * Sustained upload bytes per minute per user (HTTP 429 with `Retry-After` beyond): 4 full
+   * 5 MiB images a minute. Counted per process, like `uploadsPerMinute`.
+   * @default 20_971_520 (20 MiB)
+   */
+  uploadBytesPerMinute: number;
+  /**
+   * Bytes a user may upload at once before `uploadBytesPerMinute` applies: 5 full images.
+   * @default 26_214_400 (25 MiB)
+   */
+  uploadBurstBytes: number;
+  /**
+   * Bytes of attachments a user may have stored, attached or not (HTTP 413 `QUOTA_EXCEEDED`
+   * beyond). Deleting a message frees its attachments (unless another live message of the
+   * user carries them too).
+   * @default 268_435_456 (256 MiB)
+   */
+  attachmentQuotaBytes: number;
+  /**
    * Sustained sends per second per user, across their connections (`TOO_MANY_REQUESTS`).
    * @default 5
    */
@@ -68,6 +97,11 @@ export const chatLimitsDefaults: ChatLimits = {
   maxTextLength: 4_000,
   maxAttachmentsPerMessage: 10,
   maxAttachmentBytes: 5_242_880,
+  uploadsPerMinute: 30,
+  uploadBurst: 10,
+  uploadBytesPerMinute: 20_971_520,
+  uploadBurstBytes: 26_214_400,
+  attachmentQuotaBytes: 268_435_456,
   sendsPerSecond: 5,
   sendBurst: 10,
   typingTtlMs: 5_000,

@@ -91,5 +91,13 @@ export const chatMigrations: Migrations = {
       UNION ALL
       SELECT id, 'message.deleted', now() FROM chat_messages WHERE deleted_at IS NOT NULL;
     ALTER TABLE chat_messages DROP COLUMN announced;`,
+    // Attachment bytes may live outside the database (a ChatBlobStore, issue 17 item 7): then
+    // `bytes` is null and `blob_key` names them. Indexes for per-user quotas and for
+    // freeing attachments when the last message carrying them is deleted.
+    `ALTER TABLE chat_attachments ALTER COLUMN bytes DROP NOT NULL, ADD COLUMN blob_key text,
+      ADD CONSTRAINT chat_attachments_bytes_or_blob CHECK ((bytes IS NULL) <> (blob_key IS NULL));
+    CREATE INDEX chat_attachments_owner ON chat_attachments (owner_id);
+    CREATE INDEX chat_attachments_blob ON chat_attachments (blob_key) WHERE blob_key IS NOT NULL;
+    CREATE INDEX chat_messages_attachment_ids ON chat_messages USING gin (attachment_ids);`,
   ],
 };

@@ -273,6 +273,51 @@ for (const backend of backends) {
       });
     });
 
+    it('counts each owner’s attachment bytes and frees them when the last message carrying them is deleted', async () => {
+      const { room: r, owner } = await room();
+      const other = `u-${randomUUID()}`;
+      const save = async (ownerId: string, sizeBytes: number) => {
+        const id = randomUUID().replaceAll('-', '').slice(0, 22);
+        await store.saveAttachment({
+          id,
+          ownerId,
+          contentType: 'image/png',
+          sizeBytes,
+          bytes: new Uint8Array(sizeBytes),
+        });
+        return id;
+      };
+      const [a, b, c] = [await save(owner, 100), await save(owner, 20), await save(owner, 3)];
+      await save(other, 7);
+      expect(await store.attachmentBytesOf(owner)).toBe(123);
+      expect(await store.attachmentBytesOf(other)).toBe(7);
+      const carry = (attachmentIds: string[]) =>
+        store.appendMessage({
+          roomId: r.id,
+          authorId: owner,
+          authorName: 'O',
+          clientMsgId: randomUUID(),
+          text: null,
+          attachmentIds,
+          replyTo: null,
+        });
+      const first = await carry([a, b]);
+      const second = await carry([b]);
+      await store.deleteMessage(first.message.id);
+      // `b` is still on the second message; `c` was never attached and stays counted.
+      expect(await store.attachmentBytesOf(owner)).toBe(23);
+      expect(await store.getAttachment(a)).toBeNull();
+      expect((await store.getMessage(second.message.id))?.attachments.map((x) => x.id)).toEqual([
+        b,
+      ]);
+      await store.deleteMessage(second.message.id);
+      expect(await store.attachmentBytesOf(owner)).toBe(3);
+      expect(await store.getAttachments([a, b, c])).toEqual([
+        { id: c, ownerId: owner, contentType: 'image/png', sizeBytes: 3 },
+      ]);
+      expect(await store.attachmentBytesOf(other)).toBe(7);
+    });
+
     it('streams a message: chunks in order only, then one end state', async () => {
       const { room: r, owner } = await room();
       const { message: started } = await store.appendMessage({

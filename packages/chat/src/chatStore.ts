@@ -22,6 +22,19 @@ export interface StoredAttachment {
 }
 
 /**
+ * Where a {@link createSqlChatStore} keeps attachment bytes when they should not live in the
+ * database: {@link createFileBlobStore} (files on disk). Keys are the store's own.
+ */
+export interface ChatBlobStore {
+  /** Stores `bytes` and returns their key; storing the same bytes again may return the same key. */
+  put(bytes: Uint8Array): Promise<string>;
+  /** The bytes under `key`, or `null` if there are none. */
+  get(key: string): Promise<Uint8Array | null>;
+  /** Removes `key`'s bytes; nothing happens if there are none. */
+  delete(key: string): Promise<void>;
+}
+
+/**
  * The message events each announced at most once: a message's creation, its stream's end and
  * its deletion. Other events announce one change each, made by the call that publishes them.
  */
@@ -129,7 +142,11 @@ export interface ChatStore {
   /** Streams still `streaming` that got no chunk since `idleSince` or started before `startedBefore`. */
   staleStreams(opts: { idleSince: Date; startedBefore: Date }): Promise<string[]>;
   editMessage(messageId: string, text: string): Promise<Message | null>;
-  /** Turns a message into a tombstone: content, attachments and reactions removed. */
+  /**
+   * Turns a message into a tombstone: content, attachments and reactions removed. Its
+   * attachments are deleted with their bytes (freeing the owner's quota) unless another live
+   * message carries them.
+   */
   deleteMessage(messageId: string): Promise<Message | null>;
   /** Adds the reaction, or removes it if the user had it; `null` if there is no such message. */
   toggleReaction(
@@ -144,6 +161,8 @@ export interface ChatStore {
   saveAttachment(attachment: StoredAttachment & { bytes: Uint8Array }): Promise<void>;
   getAttachment(id: string): Promise<(StoredAttachment & { bytes: Uint8Array }) | null>;
   getAttachments(ids: readonly string[]): Promise<StoredAttachment[]>;
+  /** Bytes of all attachments `ownerId` has stored, attached to a message or not. */
+  attachmentBytesOf(ownerId: string): Promise<number>;
 }
 
 /** The path attachments are served on. */

@@ -17,10 +17,12 @@ export {
   type AnnouncementClaim,
   type AnnouncementRef,
   attachmentUrl,
+  type ChatBlobStore,
   type ChatStore,
   type NewMessage,
   type StoredAttachment,
 } from './chatStore';
+export { createFileBlobStore, type FileBlobStoreOptions } from './fileBlobStore';
 export { createMemoryChatStore } from './memoryChatStore';
 export {
   type Attachment,
@@ -54,4 +56,4 @@ export {
   startStreamInput,
   type Visibility,
 } from './schemas';
-export { createSqlChatStore } from './sqlChatStore';
+export { createSqlChatStore, type SqlChatStoreOptions } from './sqlChatStore';

@@ -248,8 +248,13 @@ export function createMemoryChatStore(): ChatStore {
       const m = messages.get(messageId);
       if (!m) return null;
       if (!m.deletedAt) {
+        const freed = m.attachmentIds;
         m.text = null;
         m.attachmentIds = [];
+        for (const id of freed) {
+          const carried = [...messages.values()].some((o) => o.attachmentIds.includes(id));
+          if (!carried) attachments.delete(id);
+        }
         m.reactions.clear();
         m.deletedAt = new Date();
       }
@@ -296,6 +301,11 @@ export function createMemoryChatStore(): ChatStore {
           ? [{ id: a.id, ownerId: a.ownerId, contentType: a.contentType, sizeBytes: a.sizeBytes }]
           : [];
       });
+    },
+    async attachmentBytesOf(ownerId) {
+      let total = 0;
+      for (const a of attachments.values()) if (a.ownerId === ownerId) total += a.sizeBytes;
+      return total;
     },
   };
 }

@@ -1,6 +1,11 @@
 import { migrate, type SqlDatabase, type SqlExecutor } from '@duplex/sql';
 import { chatMigrations } from './chatMigrations';
-import { attachmentUrl, type ChatStore, type StoredAttachment } from './chatStore';
+import {
+  attachmentUrl,
+  type ChatBlobStore,
+  type ChatStore,
+  type StoredAttachment,
+} from './chatStore';
 import type { Member, Message, Role, Room, RoomSummary, StreamState, Visibility } from './schemas';
 
 interface RoomRow {
@@ -85,17 +90,40 @@ const toMessage = (r: MessageRow): Message => ({
   stream: r.stream_state ? { state: r.stream_state, chunks: r.stream_chunks } : null,
 });
 
+/** Options of {@link createSqlChatStore}. */
+export interface SqlChatStoreOptions {
+  /**
+   * Where new attachment bytes go; the database's `chat_attachments.bytes` when not given.
+   * Give {@link createFileBlobStore} on PGlite: PGlite runs on the event loop, and a 5 MiB
+   * insert stalls every other user for seconds. On PostgreSQL the database is the right home
+   * (every node of a cluster sees it, and the work happens in the server process). Bytes
+   * already stored stay where they are and are still served.
+   * @default the database
+   */
+  blobs?: ChatBlobStore;
+}
+
 /**
  * A {@link ChatStore} on SQL: embedded PGlite (one process, data in a directory) or PostgreSQL
  * (several nodes). Runs its migrations on creation. The database stays yours to close (the
  * notifications store may share it).
  * @example
  * ```ts
- * const store = await createSqlChatStore(await createPgliteDatabase({ dataDir: '.data' }));
+ * const store = await createSqlChatStore(await createPgliteDatabase({ dataDir: '.data' }), {
+ *   blobs: createFileBlobStore({ dir: '.data/attachments' }),
+ * });
  * ```
  */
-export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
+export async function createSqlChatStore(
+  db: SqlDatabase,
+  opts: SqlChatStoreOptions = {},
+): Promise<ChatStore> {
   await migrate(db, chatMigrations);
+  const { blobs } = opts;
+  const blobStore = () => {
+    if (!blobs) throw new Error('An attachment is in a blob store, but this store has none');
+    return blobs;
+  };
 
   const messageById = async (q: SqlExecutor, id: string) => {
     const [row] = await q.query<MessageRow>(`${messageSelect} WHERE m.id = $1`, [id]);
@@ -325,16 +353,38 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
       return rows.length ? messageById(db, messageId) : null;
     },
     async deleteMessage(messageId) {
-      return db.transaction(async (tx) => {
-        const rows = await tx.query(
-          `UPDATE chat_messages SET text = NULL, attachment_ids = '{}', deleted_at = COALESCE(deleted_at, now())
-           WHERE id = $1 RETURNING id`,
+      const { message, freedKeys } = await db.transaction(async (tx) => {
+        const rows = await tx.query<{ attachment_ids: string[] }>(
+          'SELECT attachment_ids FROM chat_messages WHERE id = $1 FOR UPDATE',
           [messageId],
         );
-        if (!rows.length) return null;
+        if (!rows.length) return { message: null, freedKeys: [] };
+        await tx.query(
+          `UPDATE chat_messages SET text = NULL, attachment_ids = '{}', deleted_at = COALESCE(deleted_at, now())
+           WHERE id = $1`,
+          [messageId],
+        );
         await tx.query('DELETE FROM chat_reactions WHERE message_id = $1', [messageId]);
-        return messageById(tx, messageId);
+        // Freed unless another message still carries it (its owner may attach it twice).
+        const freed = await tx.query<{ blob_key: string | null }>(
+          `DELETE FROM chat_attachments a WHERE a.id = ANY ($1::text[])
+             AND NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.attachment_ids @> ARRAY[a.id])
+           RETURNING a.blob_key`,
+          [rows[0]!.attachment_ids],
+        );
+        return {
+          message: await messageById(tx, messageId),
+          freedKeys: freed.flatMap((r) => (r.blob_key ? [r.blob_key] : [])),
+        };
       });
+      for (const key of new Set(freedKeys)) {
+        // Content addressed: the same bytes may be another attachment's too.
+        const still = await db.query('SELECT 1 FROM chat_attachments WHERE blob_key = $1 LIMIT 1', [
+          key,
+        ]);
+        if (!still.length) await blobStore().delete(key);
+      }
+      return message;
     },
     async toggleReaction(messageId, userId, emoji) {
       return db.transaction(async (tx) => {
@@ -377,9 +427,10 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
       return { moved: rows.length > 0 };
     },
     async saveAttachment({ id, ownerId, contentType, sizeBytes, bytes }) {
+      const blobKey = blobs ? await blobs.put(bytes) : null;
       await db.query(
-        'INSERT INTO chat_attachments (id, owner_id, content_type, size_bytes, bytes) VALUES ($1, $2, $3, $4, $5)',
-        [id, ownerId, contentType, sizeBytes, bytes],
+        'INSERT INTO chat_attachments (id, owner_id, content_type, size_bytes, bytes, blob_key) VALUES ($1, $2, $3, $4, $5, $6)',
+        [id, ownerId, contentType, sizeBytes, blobKey ? null : bytes, blobKey],
       );
     },
     async getAttachment(id) {
@@ -387,19 +438,22 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
         owner_id: string;
         content_type: string;
         size_bytes: number;
-        bytes: Uint8Array;
-      }>('SELECT owner_id, content_type, size_bytes, bytes FROM chat_attachments WHERE id = $1', [
+        bytes: Uint8Array | null;
+        blob_key: string | null;
+      }>(
+        'SELECT owner_id, content_type, size_bytes, bytes, blob_key FROM chat_attachments WHERE id = $1',
+        [id],
+      );
+      if (!row) return null;
+      const bytes = row.blob_key ? await blobStore().get(row.blob_key) : row.bytes;
+      if (!bytes) throw new Error(`Attachment ${id}: its blob ${row.blob_key} is missing`);
+      return {
         id,
-      ]);
-      return row
-        ? {
-            id,
-            ownerId: row.owner_id,
-            contentType: row.content_type,
-            sizeBytes: row.size_bytes,
-            bytes: row.bytes,
-          }
-        : null;
+        ownerId: row.owner_id,
+        contentType: row.content_type,
+        sizeBytes: row.size_bytes,
+        bytes,
+      };
     },
     async getAttachments(ids) {
       if (!ids.length) return [];
@@ -420,6 +474,13 @@ export async function createSqlChatStore(db: SqlDatabase): Promise<ChatStore> {
           sizeBytes: r.size_bytes,
         }),
       );
+    },
+    async attachmentBytesOf(ownerId) {
+      const [row] = await db.query<{ total: string }>(
+        'SELECT COALESCE(sum(size_bytes), 0)::text AS total FROM chat_attachments WHERE owner_id = $1',
+        [ownerId],
+      );
+      return Number(row!.total);
     },
   };
 }

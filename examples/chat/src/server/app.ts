@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ChatLimits, createChatAttachmentRoute, createSqlChatStore } from '@duplex/chat';
+import {
+  type ChatLimits,
+  createChatAttachmentRoute,
+  createFileBlobStore,
+  createSqlChatStore,
+} from '@duplex/chat';
 import { createNotifier, createSqlNotificationStore } from '@duplex/notifications';
 import {
   type Broker,
@@ -52,7 +58,13 @@ export interface ChatAppOptions {
 export async function createChatApp(opts: ChatAppOptions = {}) {
   const dataDir = opts.dataDir === undefined ? '.data/chat' : opts.dataDir;
   const db = opts.db ?? (await createPgliteDatabase(dataDir === null ? {} : { dataDir }));
-  const store = await createSqlChatStore(db);
+  // PGlite runs on the event loop: attachment bytes go to files beside it (docs/chat.md#storage).
+  const store = await createSqlChatStore(
+    db,
+    !opts.db && dataDir !== null
+      ? { blobs: createFileBlobStore({ dir: join(dataDir, 'attachments') }) }
+      : {},
+  );
   const broker = opts.broker ?? createMemoryBroker();
   const notifier = createNotifier({ store: await createSqlNotificationStore(db), broker });
   const adminToken = opts.adminToken ?? randomBytes(24).toString('base64url');
@@ -74,7 +86,7 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
     authenticate: devAuthenticate(adminToken),
     broker,
     ...(opts.limits ? { limits: opts.limits } : {}),
-    routes: [createChatAttachmentRoute({ store })],
+    routes: [createChatAttachmentRoute({ store, limits: opts.chatLimits ?? {} })],
     ...(staticDir ? { staticDir } : {}),
   });
   // Retention: old read notifications (30 days) and any older than 180 days are deleted.
