@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, launchChromium } from './browser';
 import {
   type ConsumerVersions,
   codeBlocksOf,
@@ -24,6 +25,7 @@ import {
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const fixtures = fileURLToPath(new URL('../consumer/', import.meta.url));
 const keep = process.env.DUPLEX_KEEP_CONSUMER === '1';
+const hasChromium = chromiumAvailable("the consumer's React page");
 
 /** The compiler's error lines for one tsconfig of the consumer: none when it passes. */
 async function typeErrors(dir: string, tsconfig: string): Promise<string[]> {
@@ -76,6 +78,7 @@ it('packs every package with its build, sources and README, and no tests', () =>
     '@duplex/client',
     '@duplex/notifications',
     '@duplex/protocol',
+    '@duplex/react',
     '@duplex/redis',
     '@duplex/server',
     '@duplex/sql',
@@ -85,7 +88,7 @@ it('packs every package with its build, sources and README, and no tests', () =>
     expect(paths).toContain('dist/index.js');
     expect(paths).toContain('dist/index.d.ts');
     expect(paths).toContain('README.md');
-    expect(paths.filter((path) => /\.test(-d)?\.ts$/.test(path))).toEqual([]);
+    expect(paths.filter((path) => /\.test(-d)?\.tsx?$/.test(path))).toEqual([]);
   }
 });
 
@@ -107,22 +110,39 @@ describe.each(trpcVersions)('a consumer on tRPC %s', (version) => {
         '@duplex/client': tarball('@duplex/client'),
         '@duplex/notifications': tarball('@duplex/notifications'),
         '@duplex/protocol': tarball('@duplex/protocol'),
+        '@duplex/react': tarball('@duplex/react'),
         '@duplex/redis': tarball('@duplex/redis'),
         '@duplex/server': tarball('@duplex/server'),
         '@duplex/sql': tarball('@duplex/sql'),
         '@electric-sql/pglite': versions.pglite,
         '@trpc/client': trpcVersion(),
         '@trpc/server': trpcVersion(),
+        '@tanstack/react-query': versions.tanstackReactQuery,
+        '@trpc/tanstack-react-query': versions.trpcTanstackReactQuery,
+        react: versions.react,
+        'react-dom': versions.reactDom,
         zod: versions.zod,
       },
       devDependencies: {
         '@types/node': versions.typesNode,
+        '@types/react': versions.typesReact,
+        '@types/react-dom': versions.typesReactDom,
         esbuild: versions.esbuild,
         superjson: versions.superjson,
         tsx: versions.tsx,
         typescript: versions.typescript,
         vitest: versions.vitest,
         ws: versions.ws,
+      },
+      // What a React app adds for @duplex/react: the registry's @trpc/tanstack-react-query
+      // (11.22.1) pins @trpc/client and @trpc/server exactly, so on any other 11.x npm would
+      // install a second tRPC beside the app's, and the React hooks would run on one copy while
+      // the Duplex client runs on the other. `$name` points it at the app's own version.
+      overrides: {
+        '@trpc/tanstack-react-query': {
+          '@trpc/client': '$@trpc/client',
+          '@trpc/server': '$@trpc/server',
+        },
       },
     };
     await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -160,6 +180,7 @@ describe.each(trpcVersions)('a consumer on tRPC %s', (version) => {
     expect([...found].sort()).toEqual([
       `@trpc/client@${trpcVersion()}`,
       `@trpc/server@${trpcVersion()}`,
+      `@trpc/tanstack-react-query@${versions.trpcTanstackReactQuery}`,
     ]);
   });
 
@@ -264,6 +285,39 @@ describe.each(trpcVersions)('a consumer on tRPC %s', (version) => {
       ),
     ).toBe(true);
   });
+
+  it.skipIf(!hasChromium)(
+    'renders a React component with a query and a live subscription in Chromium',
+    async () => {
+      await run('node', ['bundleReact.mjs'], { cwd: dir });
+      await using server = await startProcess('npx', ['tsx', 'reactServer.ts'], {
+        cwd: dir,
+        env: { STATIC_DIR: join(dir, 'web') },
+      });
+      const [, url] = await server.waitFor(/listening (http:\/\/\S+)/);
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (error) => errors.push(error.message));
+        page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+        await page.goto(url!);
+        const waitOpts = { timeout: 10_000, interval: 50 };
+        await expect
+          .poll(() => page.locator('#greeting').textContent(), waitOpts)
+          .toBe('hello Ada 1970');
+        await expect.poll(() => page.locator('#live').textContent(), waitOpts).toBe('live');
+        await page.getByRole('button', { name: 'Announce' }).click();
+        await expect
+          .poll(() => page.locator('#news li').allTextContents(), waitOpts)
+          .toEqual(['live from the server']);
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+    60_000,
+  );
 
   it('gives a browser app no server code in its dependency tree', async () => {
     const closure = await dependencyClosure(dir, '@duplex/client');

@@ -34,6 +34,12 @@ export interface ConsumerVersions {
   typescript: string;
   vitest: string;
   ws: string;
+  react: string;
+  reactDom: string;
+  typesReact: string;
+  typesReactDom: string;
+  tanstackReactQuery: string;
+  trpcTanstackReactQuery: string;
 }
 
 export async function consumerVersions(repoRoot: string): Promise<ConsumerVersions> {
@@ -53,6 +59,12 @@ export async function consumerVersions(repoRoot: string): Promise<ConsumerVersio
     typescript: await installed('typescript'),
     vitest: await installed('vitest'),
     ws: await installed('ws'),
+    react: await installed('react'),
+    reactDom: await installed('react-dom'),
+    typesReact: await installed('@types/react'),
+    typesReactDom: await installed('@types/react-dom'),
+    tanstackReactQuery: await installed('@tanstack/react-query'),
+    trpcTanstackReactQuery: await installed('@trpc/tanstack-react-query'),
   };
 }
 
