@@ -30,6 +30,8 @@ const penalizedCloseCodes: ReadonlySet<number> = new Set([
   closeCodes.rateLimited,
   closeCodes.slowConsumer,
   closeCodes.authTimeout,
+  // The user's other sockets hold every slot: retrying fast only spins until one closes.
+  closeCodes.tooManyConnections,
 ]);
 const penaltyAttempt = 4;
 

@@ -156,6 +156,27 @@ for (const handler of ['duplex', 'stock'] as const) {
       b.close();
     });
 
+    it('makes a Duplex client refused with 4409 wait the long backoff before it tries again', async () => {
+      await using server = await startTestServer({ handler, limits: { maxConnectionsPerUser: 1 } });
+      const holder = await readySocket(server.wsUrl, 'user:many');
+      const attempts: number[] = [];
+      await using client = testClient(server.wsUrl, {
+        token: 'user:many',
+        reconnect: {
+          delayMs: (attempt) => {
+            attempts.push(attempt);
+            return 60_000;
+          },
+        },
+      });
+      // The refused socket was never ready, so the status carries no close code: the backoff
+      // it asks for tells. As after 4429, the attempt counter jumps to the penalty, not 1.
+      await vi.waitFor(() => expect(attempts.length).toBeGreaterThan(0));
+      expect(client.$status.get().state).toBe('reconnecting');
+      expect(Math.max(...attempts)).toBeGreaterThanOrEqual(4);
+      holder.close();
+    });
+
     it('serves 200 calls a Duplex client queued before its socket opened, without a 4429', async () => {
       await using server = await startTestServer({ handler });
       await using client = testClient(server.wsUrl, { token: 'user:queued' });
