@@ -39,6 +39,10 @@ const textOf = (page: Page, selector: string) => page.locator(selector).textCont
 const feedOf = (page: Page) => page.locator('#feed li').allTextContents();
 const statusLog = (page: Page) =>
   page.evaluate(() => (window as unknown as { statusLog: string[] }).statusLog);
+const subscriptionOps = (page: Page) =>
+  page.evaluate(
+    () => (window as unknown as { counts: { subscriptionOps: number } }).counts.subscriptionOps,
+  );
 /** A moment to prove that something does not happen. */
 const quietMs = 300;
 
@@ -180,7 +184,7 @@ describe.skipIf(!hasChromium)('@duplex/react in Chromium (StrictMode)', () => {
   it('opens one WebSocket per provider and one subscription per live hook under StrictMode', async () => {
     const server = await serve();
     await server.publish('a');
-    const { page, errors } = await openApp(browser(), server.httpUrl, 'feed&sub');
+    const { page, errors } = await openApp(browser(), server.httpUrl, 'feed&sub&composed');
     await expect.poll(() => textOf(page, '#feed-live'), waitOpts).toBe('live');
     await expect.poll(() => feedOf(page), waitOpts).toEqual(['a']);
     // Mounted on an open socket, where a subscription StrictMode started and stopped at once
@@ -189,6 +193,8 @@ describe.skipIf(!hasChromium)('@duplex/react in Chromium (StrictMode)', () => {
     await expect.poll(() => textOf(page, '#sub-live'), waitOpts).toBe('live');
     await new Promise((resolve) => setTimeout(resolve, quietMs));
     expect(server.server.metrics.connectionsOpened).toBe(1);
+    // The client was asked for two: StrictMode's first mount of each hook asked for none.
+    expect(await subscriptionOps(page)).toBe(2);
     expect(server.state.feedSubscribes).toBe(2);
     expect(server.server.metrics.subscriptions).toBe(2);
     expect(server.state.listCalls).toBe(1);
