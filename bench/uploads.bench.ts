@@ -6,12 +6,14 @@
  * can go: PGlite's table (the old way), files beside PGlite (the default of `npm start`), and
  * PostgreSQL's table (when a server is reachable, see `@duplex/sql/testing`). The upload rate
  * limit is lifted, so storage alone is measured; a last row keeps the default limits.
- * Run: npm run bench:uploads  (UPLOAD_BENCH_SECONDS=10 by default)
+ * Run: npm run bench:uploads  (UPLOAD_BENCH_SECONDS=10 by default; UPLOAD_BENCH_ONLY=files runs
+ * the setups whose name contains it)
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   type ChatLimits,
   createChatAttachmentRoute,
@@ -120,7 +122,10 @@ async function run(setup: Setup) {
     return { ping, history };
   };
 
+  const idleLoop = monitorEventLoopDelay({ resolution: 5 });
+  idleLoop.enable();
   const idle = await roundTrips(3_000);
+  idleLoop.disable();
   // The uploader is another process, as an attacker would be: its own fetch and buffers must
   // not count against the server's event loop.
   const uploader = spawn(
@@ -140,7 +145,10 @@ async function run(setup: Setup) {
     uploader.stdout.once('data', () => resolve());
   });
   const started = performance.now();
+  const busyLoop = monitorEventLoopDelay({ resolution: 5 });
+  busyLoop.enable();
   const busy = await roundTrips(seconds * 1000);
+  busyLoop.disable();
   const elapsed = (performance.now() - started) / 1000;
   uploader.kill('SIGTERM');
   await exited;
@@ -157,7 +165,8 @@ async function run(setup: Setup) {
 
   const fmt = (xs: number[]) =>
     `${percentile(xs, 0.5).toFixed(1)} / ${percentile(xs, 0.99).toFixed(1)}`;
-  return `| ${setup.name} | ${fmt(idle.ping)} | ${fmt(busy.ping)} | ${fmt(idle.history)} | ${fmt(busy.history)} | ${(uploads / elapsed).toFixed(2)} | ${JSON.stringify(Object.fromEntries(statuses))} |`;
+  const stall = (h: IntervalHistogram) => (h.max / 1e6).toFixed(0);
+  return `| ${setup.name} | ${fmt(idle.ping)} | ${fmt(busy.ping)} | ${fmt(idle.history)} | ${fmt(busy.history)} | ${stall(idleLoop)} / ${stall(busyLoop)} | ${(uploads / elapsed).toFixed(2)} | ${JSON.stringify(Object.fromEntries(statuses))} |`;
 }
 
 const pglite = (dataDir: string) => createPgliteDatabase({ dataDir: join(dataDir, 'db') });
@@ -180,7 +189,10 @@ console.log(
   `Uploads: one user posts 5 MiB images back to back for ${seconds} s; another user's round trips`,
 );
 console.log(
-  '| storage | ping p50 / p99 ms, idle | during uploads | chat.history p50 / p99 ms, idle | during uploads | uploads/s | answers |',
+  '| storage | ping p50 / p99 ms, idle | during uploads | chat.history p50 / p99 ms, idle | during uploads | longest event-loop stall ms, idle / during | uploads/s | answers |',
 );
-console.log('|---|---|---|---|---|---|---|');
-for (const setup of setups) console.log(await run(setup));
+console.log('|---|---|---|---|---|---|---|---|');
+const only = process.env.UPLOAD_BENCH_ONLY;
+for (const setup of setups) {
+  if (!only || setup.name.includes(only)) console.log(await run(setup));
+}
