@@ -51,6 +51,8 @@ export function useOptimisticMutation<TResult, TError, TVariables, TContext, TCa
   const queryClient = useQueryClient();
   const latest = useRef(update);
   latest.current = update;
+  /** Calls of this hook between `onMutate` and `onSettled`, and whether one cancelled a fetch. */
+  const calls = useRef({ inFlight: 0, refetch: false });
   const change = (fn: (data: TCache) => TCache) =>
     queryClient.setQueryData<TCache>(latest.current.queryKey, (data) =>
       data === undefined ? data : fn(data),
@@ -58,10 +60,28 @@ export function useOptimisticMutation<TResult, TError, TVariables, TContext, TCa
   return useMutation<TResult, TError, TVariables, TContext>({
     ...options,
     onMutate: async (variables, context) => {
-      // A fetch under way would answer with the cache as it was before this call.
-      await queryClient.cancelQueries({ queryKey: latest.current.queryKey, exact: true });
+      const { queryKey } = latest.current;
+      calls.current.inFlight++;
+      // A fetch under way would answer with the cache as it was before this call: cancel it and
+      // fetch again once the calls settle. Not the first load: with nothing cached the call has
+      // nothing to show in, and a cancelled first load would leave the query empty for good.
+      if (
+        queryClient.getQueryData(queryKey) !== undefined &&
+        queryClient.isFetching({ queryKey, exact: true }) > 0
+      ) {
+        await queryClient.cancelQueries({ queryKey, exact: true });
+        calls.current.refetch = true;
+      }
       change((data) => latest.current.apply(data, variables));
       return options.onMutate?.(variables, context) as TContext | Promise<TContext>;
+    },
+    onSettled: (result, error, variables, onMutateResult, context) => {
+      calls.current.inFlight--;
+      if (calls.current.inFlight === 0 && calls.current.refetch) {
+        calls.current.refetch = false;
+        void queryClient.invalidateQueries({ queryKey: latest.current.queryKey, exact: true });
+      }
+      return options.onSettled?.(result, error, variables, onMutateResult, context);
     },
     onSuccess: (result, variables, onMutateResult, context) => {
       const { confirm } = latest.current;
