@@ -1,6 +1,6 @@
 import type { DuplexStatus } from '@duplex/client';
 import { useConnectionStatus } from '@duplex/react';
-import { useRoomMessages, useRooms } from '@duplex/react/chat';
+import { type RoomMessagesResult, useRoomMessages, useRooms } from '@duplex/react/chat';
 import { useNotificationFeed } from '@duplex/react/notifications';
 import {
   QueryClient,
@@ -185,7 +185,7 @@ function Room({
   me: Me;
   roomId: string;
   reading: boolean;
-  children: (room: ReturnType<typeof useRoomMessages>) => ReactNode;
+  children: (room: RoomMessagesResult) => ReactNode;
 }) {
   const trpc = useTRPC();
   const room = useRoomMessages(trpc.chat, roomId, { userId: me.id, reading });

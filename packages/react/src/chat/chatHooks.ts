@@ -23,6 +23,7 @@ import {
 } from './roomCache';
 import {
   applyChatEvent,
+  type ChatMessage,
   mergeNewestPage,
   mergeOlderPage,
   type RoomMessages,
@@ -94,6 +95,20 @@ export function useRooms(chat: ChatProcedures, opts: { refetchMs?: number } = {}
   };
 }
 
+/** What {@link useRoomMessages} returns. */
+export interface RoomMessagesResult {
+  /** Loaded messages, oldest first; pending sends last. */
+  messages: ChatMessage[];
+  /** Whether older messages than the first loaded one exist. */
+  hasOlder: boolean;
+  /** Whether a page (the first, or an older one) is loading. */
+  loadingOlder: boolean;
+  /** Loads the page before the oldest loaded message. */
+  loadOlder: () => Promise<void>;
+  /** The latest failure: loading, the stream, or marking the room read. */
+  error: Error | null;
+}
+
 /**
  * A room's messages, live: the newest page, then `chat.onEvent` folded in (new messages,
  * streamed deltas by `seq`, edits, deletes, reactions; a gap refetches), older pages on demand,
@@ -110,7 +125,7 @@ export function useRoomMessages(
   chat: ChatProcedures,
   roomId: string,
   opts: { userId: string; reading: boolean; pageSize?: number },
-) {
+): RoomMessagesResult {
   const { userId, reading } = opts;
   const pageSize = opts.pageSize ?? chatHooksDefaults.pageSize;
   const queryClient = useQueryClient();

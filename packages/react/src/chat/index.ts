@@ -3,6 +3,7 @@ export {
   type ChatProcedures,
   chatHooksDefaults,
   type OnlineUser,
+  type RoomMessagesResult,
   type TypingUser,
   useMembers,
   usePresence,
