@@ -80,6 +80,11 @@ export function createChatAttachmentRoute(opts: ChatAttachmentRouteOptions): Dup
   const budget = new UploadBudget(limits);
   /** Bytes of this process's uploads not stored yet, by user, so parallel uploads share a quota. */
   const pending = new Map<string, number>();
+  const addPending = (userId: string, bytes: number) => {
+    const total = (pending.get(userId) ?? 0) + bytes;
+    if (total > 0) pending.set(userId, total);
+    else pending.delete(userId);
+  };
   const quotaLeft = async (userId: string) =>
     limits.attachmentQuotaBytes -
     (await opts.store.attachmentBytesOf(userId)) -
@@ -92,7 +97,7 @@ export function createChatAttachmentRoute(opts: ChatAttachmentRouteOptions): Dup
     });
 
   async function upload(req: IncomingMessage, res: ServerResponse, userId: string) {
-    const declared = Number(req.headers['content-length'] ?? 0);
+    const declared = Math.max(0, Number(req.headers['content-length']) || 0);
     if (declared > maxBytes) return json(res, 413, { error: 'PAYLOAD_TOO_LARGE', maxBytes });
     const waitMs = budget.waitMs(userId, declared);
     if (waitMs > 0) {
@@ -104,23 +109,32 @@ export function createChatAttachmentRoute(opts: ChatAttachmentRouteOptions): Dup
         { 'Retry-After': String(retryAfterS) },
       );
     }
+    // Spent before the body is read, so parallel uploads cannot all pass the same check.
+    budget.spend(userId, 1, declared);
     const leftBefore = await quotaLeft(userId);
     if (declared > leftBefore) return quotaExceeded(res, leftBefore);
-    const bytes = await readBody(req, maxBytes);
-    if (!bytes) return json(res, 413, { error: 'PAYLOAD_TOO_LARGE', maxBytes });
-    budget.spend(userId, bytes.length);
-    const contentType = sniffImageType(bytes);
-    if (!contentType) {
-      return json(res, 415, {
-        error: 'UNSUPPORTED_MEDIA_TYPE',
-        accepted: signatures.map((s) => s.type),
-      });
-    }
-    const left = await quotaLeft(userId);
-    if (bytes.length > left) return quotaExceeded(res, left);
-    pending.set(userId, (pending.get(userId) ?? 0) + bytes.length);
-    const id = randomBytes(16).toString('base64url');
+    // Held from here on, so parallel uploads share the quota left.
+    let held = declared;
+    addPending(userId, held);
     try {
+      const bytes = await readBody(req, maxBytes);
+      if (!bytes) return json(res, 413, { error: 'PAYLOAD_TOO_LARGE', maxBytes });
+      if (bytes.length > declared) {
+        // A body sent without a length is charged once read.
+        budget.spend(userId, 0, bytes.length - declared);
+        const left = await quotaLeft(userId);
+        if (bytes.length - held > left) return quotaExceeded(res, left);
+        addPending(userId, bytes.length - held);
+        held = bytes.length;
+      }
+      const contentType = sniffImageType(bytes);
+      if (!contentType) {
+        return json(res, 415, {
+          error: 'UNSUPPORTED_MEDIA_TYPE',
+          accepted: signatures.map((s) => s.type),
+        });
+      }
+      const id = randomBytes(16).toString('base64url');
       await opts.store.saveAttachment({
         id,
         ownerId: userId,
@@ -128,12 +142,10 @@ export function createChatAttachmentRoute(opts: ChatAttachmentRouteOptions): Dup
         sizeBytes: bytes.length,
         bytes,
       });
+      return json(res, 201, { id, contentType, sizeBytes: bytes.length, url: attachmentUrl(id) });
     } finally {
-      const rest = (pending.get(userId) ?? 0) - bytes.length;
-      if (rest > 0) pending.set(userId, rest);
-      else pending.delete(userId);
+      addPending(userId, -held);
     }
-    return json(res, 201, { id, contentType, sizeBytes: bytes.length, url: attachmentUrl(id) });
   }
 
   return {

@@ -76,10 +76,10 @@ export class UploadBudget {
     return Math.max(user.uploads.waitMs(1), user.bytes.waitMs(sizeBytes));
   }
 
-  /** Spends one upload of `sizeBytes` (into debt if it did not fit: a body without a length). */
-  spend(userId: string, sizeBytes: number): void {
+  /** Spends `uploads` uploads and `sizeBytes` bytes, into debt if they did not fit. */
+  spend(userId: string, uploads: number, sizeBytes: number): void {
     const user = this.user(userId);
-    user.uploads.take(1);
+    user.uploads.take(uploads);
     user.bytes.take(sizeBytes);
   }
 

@@ -1,4 +1,5 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ChatLimits, createFileBlobStore, createSqlChatStore } from '@duplex/chat';
@@ -36,6 +37,32 @@ async function startUploadServer(limits: Partial<ChatLimits> = {}, dir?: string)
 const png = (sizeBytes: number) =>
   Buffer.concat([tinyPng, Buffer.alloc(Math.max(0, sizeBytes - tinyPng.length), 7)]);
 
+/** `count` uploads of `body` by ann: headers and 10 bytes now, the rest on `release()`. */
+function startSlowUploads(httpUrl: string, body: Buffer, count: number) {
+  let release = () => {};
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  const requests = Array.from(
+    { length: count },
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${httpUrl}/chat/attachments`, {
+          method: 'POST',
+          headers: { 'content-length': body.length, authorization: 'Bearer ann' },
+        });
+        req.on('error', reject);
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.write(body.subarray(0, 10));
+        void released.then(() => req.end(body.subarray(10)));
+      }),
+  );
+  return { release, requests };
+}
+
 const upload = (httpUrl: string, body: Buffer, token = 'ann') =>
   fetch(`${httpUrl}/chat/attachments`, {
     method: 'POST',
@@ -70,6 +97,26 @@ describe('chat upload limits', { timeout: 30_000 }, () => {
     // 400 bytes missing at 10 bytes a second.
     expect(Number(refused.headers.get('retry-after'))).toBe(40);
     expect((await upload(httpUrl, png(200))).status).toBe(201);
+  });
+
+  it('holds the rate and the quota against uploads whose bodies arrive together', async () => {
+    /**
+     * Six uploads whose headers go out first and whose bodies follow together, so every check
+     * made before a body is read sees the others in flight.
+     */
+    const together = async (httpUrl: string) => {
+      const body = png(1_000);
+      const { release, requests } = startSlowUploads(httpUrl, body, 6);
+      // Long enough for the server to take all six requests' headers; if it were not, the
+      // uploads would only be more sequential, and the checks below hold either way.
+      await new Promise((r) => setTimeout(r, 300));
+      release();
+      return (await Promise.all(requests)).sort();
+    };
+    await using server = await startUploadServer({ uploadBurst: 2, attachmentQuotaBytes: 1e9 });
+    expect(await together(server.app.httpUrl)).toEqual([201, 201, 429, 429, 429, 429]);
+    await using quota = await startUploadServer({ attachmentQuotaBytes: 2_500 });
+    expect(await together(quota.app.httpUrl)).toEqual([201, 201, 413, 413, 413, 413]);
   });
 
   it('refuses uploads past the user’s stored bytes with 413 QUOTA_EXCEEDED until a message is deleted', async () => {
