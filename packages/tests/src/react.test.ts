@@ -50,6 +50,12 @@ const subscriptionOps = (page: Page) =>
   page.evaluate(
     () => (window as unknown as { counts: { subscriptionOps: number } }).counts.subscriptionOps,
   );
+/** A gauge from the server's `/metrics`. */
+async function gauge(httpUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1]);
+}
 /** A moment to prove that something does not happen. */
 const quietMs = 300;
 
@@ -230,6 +236,20 @@ describe.skipIf(!hasChromium)('@duplex/react in Chromium (StrictMode)', () => {
     await new Promise((resolve) => setTimeout(resolve, quietMs));
     expect(server.server.metrics.subscriptions).toBe(0);
     await expect(textOf(page, '#status')).resolves.toBe('open');
+    expect(errors.join('\n')).toBe('');
+  });
+
+  it('closes the socket and its subscriptions when the provider unmounts', async () => {
+    const server = await serve();
+    const { page, errors } = await openApp(browser(), server.httpUrl, 'feed');
+    await expect.poll(() => textOf(page, '#feed-live'), waitOpts).toBe('live');
+    expect(await gauge(server.httpUrl, 'duplex_connections')).toBe(1);
+    await page.locator('#unmount-provider').click();
+    await expect(textOf(page, '#status')).resolves.toBe('unmounted');
+    await expect.poll(() => gauge(server.httpUrl, 'duplex_connections'), waitOpts).toBe(0);
+    expect(await gauge(server.httpUrl, 'duplex_subscriptions')).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    expect(server.server.metrics.connectionsOpened).toBe(1);
     expect(errors.join('\n')).toBe('');
   });
 
