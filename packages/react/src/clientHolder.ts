@@ -19,7 +19,7 @@ export type DuplexClientSource<TRouter extends AnyRouter> =
 /** Whether code runs where there is no `window`: server rendering, or Node. */
 export const isServer = typeof window === 'undefined';
 
-/** The status the server renders: nothing is connected there. */
+/** The status the server renders, and the browser's until the client exists. */
 export const serverStatus = { state: 'connecting' } as const;
 
 const isComposed = <TRouter extends AnyRouter>(
@@ -57,7 +57,9 @@ export class ClientHolder<TRouter extends AnyRouter> {
       has: (_target, prop) => Reflect.has(this.#typed(), prop),
     });
     this.status = {
-      get: () => (isServer ? serverStatus : this.#statusStore().get()),
+      // Reading never creates the client: a render React throws away (Suspense, StrictMode,
+      // concurrent rendering) would leave its socket open. Subscribing runs after the commit.
+      get: () => (isServer || !this.#source ? serverStatus : this.#statusStore().get()),
       subscribe: (listener) =>
         isServer ? () => undefined : this.#statusStore().subscribe(listener),
     };

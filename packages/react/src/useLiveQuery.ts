@@ -66,7 +66,8 @@ function buffersOf(queryClient: QueryClient, hash: string): Set<unknown[]> {
  * the query loads once it runs (so nothing falls between the two), each event is folded into
  * the cache with `apply` (once each, in order), an event that lands while a fetch is under way
  * is folded into that fetch's answer too, and a gap or a stale cache refetches once. The query
- * defaults to `staleTime: Infinity`: the stream, not a timer, says when data changes.
+ * defaults to `staleTime: Infinity` and no refetch on focus or reconnect: the stream, not a timer,
+ * says when data changes.
  * @example
  * ```tsx
  * const trpc = useTRPC();
@@ -145,7 +146,11 @@ export function useLiveQuery<
   const ready = startedHash === hash || live.status === 'idle' || live.status === 'error';
   const enabled = query.enabled;
   const result = useQuery<TQueryFnData, TError, TData, TQueryKey>({
+    // The stream says when data changes; a refetch on focus or on the browser's `online` event
+    // would only repeat the refetch a gap already asks for.
     staleTime: Number.POSITIVE_INFINITY,
+    refetchOnWindowFocus: false,
+    refetchOnReconnect: false,
     ...query,
     queryFn: liveQueryFn,
     enabled:

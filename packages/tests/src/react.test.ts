@@ -253,6 +253,16 @@ describe.skipIf(!hasChromium)('@duplex/react in Chromium (StrictMode)', () => {
     expect(errors.join('\n')).toBe('');
   });
 
+  it('opens no socket for a render React throws away', async () => {
+    const server = await serve();
+    const { page, errors } = await openApp(browser(), server.httpUrl, 'suspend');
+    await expect.poll(() => textOf(page, '#status'), waitOpts).toBe('open');
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    expect(server.server.metrics.connectionsOpened).toBe(1);
+    expect(await gauge(server.httpUrl, 'duplex_connections')).toBe(1);
+    expect(errors.join('\n')).toBe('');
+  });
+
   it('opens one WebSocket per provider and one subscription per live hook under StrictMode', async () => {
     const server = await serve();
     await server.publish('a');
