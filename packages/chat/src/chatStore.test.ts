@@ -273,6 +273,22 @@ for (const backend of backends) {
       });
     });
 
+    it('reads back attachment bytes larger than one read of the database', async () => {
+      const { owner } = await room();
+      const id = randomUUID().replaceAll('-', '').slice(0, 22);
+      const bytes = Uint8Array.from({ length: 1_300_000 }, (_, i) => (i * 31 + (i >> 9)) % 256);
+      await store.saveAttachment({
+        id,
+        ownerId: owner,
+        contentType: 'image/png',
+        sizeBytes: bytes.length,
+        bytes,
+      });
+      const got = await store.getAttachment(id);
+      expect(got?.bytes.length).toBe(bytes.length);
+      expect(Buffer.from(got!.bytes).equals(Buffer.from(bytes))).toBe(true);
+    });
+
     it('counts each owner’s attachment bytes and frees them when the last message carrying them is deleted', async () => {
       const { room: r, owner } = await room();
       const other = `u-${randomUUID()}`;
