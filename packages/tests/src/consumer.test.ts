@@ -57,6 +57,17 @@ let workDir: string;
 let packed: Packed[];
 let versions: ConsumerVersions;
 const trpcVersions = [oldestTrpcVersion, await newestTrpcVersion()];
+/**
+ * @duplex/react supports React 18.2+ and 19: the oldest tRPC end runs on React 18, the newest on
+ * the React the repo runs (19), so both majors render the same component in Chromium.
+ */
+const react18 = {
+  react: '18.3.1',
+  reactDom: '18.3.1',
+  typesReact: '18.3.32',
+  typesReactDom: '18.3.7',
+};
+const reactFor = (trpc: string) => (trpc === oldestTrpcVersion ? react18 : versions);
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'duplex-consumer-'));
@@ -119,14 +130,14 @@ describe.each(trpcVersions)('a consumer on tRPC %s', (version) => {
         '@trpc/server': trpcVersion(),
         '@tanstack/react-query': versions.tanstackReactQuery,
         '@trpc/tanstack-react-query': versions.trpcTanstackReactQuery,
-        react: versions.react,
-        'react-dom': versions.reactDom,
+        react: reactFor(trpcVersion()).react,
+        'react-dom': reactFor(trpcVersion()).reactDom,
         zod: versions.zod,
       },
       devDependencies: {
         '@types/node': versions.typesNode,
-        '@types/react': versions.typesReact,
-        '@types/react-dom': versions.typesReactDom,
+        '@types/react': reactFor(trpcVersion()).typesReact,
+        '@types/react-dom': reactFor(trpcVersion()).typesReactDom,
         esbuild: versions.esbuild,
         superjson: versions.superjson,
         tsx: versions.tsx,
@@ -302,6 +313,10 @@ describe.each(trpcVersions)('a consumer on tRPC %s', (version) => {
         page.on('pageerror', (error) => errors.push(error.message));
         page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
         await page.goto(url!);
+        const installedReact = JSON.parse(
+          await readFile(join(dir, 'node_modules/react/package.json'), 'utf8'),
+        ) as { version: string };
+        expect(installedReact.version).toBe(reactFor(version).react);
         const waitOpts = { timeout: 10_000, interval: 50 };
         await expect
           .poll(() => page.locator('#greeting').textContent(), waitOpts)
