@@ -169,7 +169,8 @@ async function createDuplexBenchServer(): Promise<BenchServer> {
         maxConnectionsPerUser: Number.POSITIVE_INFINITY,
         maxCallsInFlightPerUser: Number.POSITIVE_INFINITY,
       },
-      onError: (error) => console.error('[duplex bench server]', error),
+      onError: (report) =>
+        console.error('[duplex bench server]', report.source, report.path, report.error),
       handler: process.env.DUPLEX_BENCH_HANDLER === 'stock' ? 'stock' : 'duplex',
     });
     await server.listen(port, host);

@@ -1,3 +1,4 @@
+import { backgroundError, type DuplexErrorHandler } from '@duplex/server';
 import type Redis from 'ioredis';
 import superjson from 'superjson';
 import type { BrokerScripts, StreamEntry } from './redisScripts';
@@ -27,6 +28,8 @@ interface FeedState extends Feed {
   pending: LiveMessage[];
   waiters: Set<() => void>;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A failure was reported since the feed last synced: retries do not report it again. */
+  reported: boolean;
 }
 
 interface LiveMessage {
@@ -46,6 +49,8 @@ export interface FeedHubOptions {
   liveChannel: (channel: string) => string;
   /** Entries read per catch-up round trip. */
   pageSize: number;
+  /** Where failures with Redis up go (an outage is `onConnectionChange`'s). */
+  onError: DuplexErrorHandler<never>;
 }
 
 /** Live messages kept per feed while it can't catch up; the log has the durable ones anyway. */
@@ -63,6 +68,7 @@ export function createFeedHub(opts: FeedHubOptions) {
   const { commands, subscriber } = opts;
   const feeds = new Map<string, FeedState>();
   const byLive = new Map<string, FeedState>();
+  const isUp = () => commands.status === 'ready' && subscriber.status === 'ready';
 
   const dispatch = (feed: FeedState, item: FeedItem) => {
     for (const listener of feed.listeners) listener(item);
@@ -151,8 +157,17 @@ export function createFeedHub(opts: FeedHubOptions) {
         if (feed.closed) return;
         if (!drainPending(feed, !progressed)) feed.needsSync = true;
       } while (feed.needsSync && !feed.closed);
-    } catch {
-      // Redis is away: try again shortly, and at once when the subscriber reconnects.
+      feed.reported = false;
+    } catch (error) {
+      // Redis is away (its outage is reported once, elsewhere), or something else failed: a
+      // script, a listener. That one is a bug, reported once until the feed syncs again.
+      if (isUp() && !feed.reported) {
+        feed.reported = true;
+        opts.onError(
+          backgroundError('redis.feedSync', error, { input: { channel: feed.channel } }),
+        );
+      }
+      // Try again shortly, and at once when the subscriber reconnects.
       feed.needsSync = true;
       if (!feed.closed) feed.retryTimer = setTimeout(() => void sync(feed), retryDelayMs);
     } finally {
@@ -199,6 +214,7 @@ export function createFeedHub(opts: FeedHubOptions) {
           pending: [],
           waiters: new Set(),
           retryTimer: undefined,
+          reported: false,
         };
         feeds.set(channel, feed);
         byLive.set(feed.live, feed);
@@ -231,7 +247,14 @@ export function createFeedHub(opts: FeedHubOptions) {
       feeds.delete(state.channel);
       byLive.delete(state.live);
       for (const wake of state.waiters) wake();
-      subscriber.unsubscribe(state.live).catch(() => {});
+      // Redis away: the subscriber's reconnect subscribes afresh, without it (ioredis drops
+      // unsubscribed channels). Anything else would leave Redis sending this node a dead feed.
+      subscriber.unsubscribe(state.live).catch((error: unknown) => {
+        if (!isUp()) return;
+        opts.onError(
+          backgroundError('redis.unsubscribe', error, { input: { channel: state.channel } }),
+        );
+      });
     },
 
     /** Channels followed, for metrics and tests. */

@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Broker, BrokerItem, BrokerSubscribeOptions } from '@duplex/server';
+import {
+  type Broker,
+  type BrokerItem,
+  type BrokerSubscribeOptions,
+  backgroundError,
+} from '@duplex/server';
 import { createAsyncQueue } from '@duplex/server/internal';
 import type Redis from 'ioredis';
 import superjson from 'superjson';
@@ -9,6 +14,7 @@ import {
   closeRedisConnection,
   openRedisConnections,
   type RedisConnectionOptions,
+  redisConnectionDefaults,
 } from './redisConnection';
 import { type BrokerScripts, defineBrokerScripts, type StreamEntry } from './redisScripts';
 import { baseId, compareIds, isStreamId } from './streamIds';
@@ -94,7 +100,8 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
   const commands = defineBrokerScripts(connection);
   const streamKey = (channel: string) => `${o.keyPrefix}log:${channel}`;
   const liveChannel = (channel: string) => `${o.keyPrefix}live:${channel}`;
-  const hub = createFeedHub({ commands, subscriber, streamKey, liveChannel, pageSize });
+  const onError = o.onError ?? redisConnectionDefaults.onError;
+  const hub = createFeedHub({ commands, subscriber, streamKey, liveChannel, pageSize, onError });
   const nodeId = randomBytes(4).toString('hex');
   const closers = new Set<() => void>();
   let ephemeralCount = 0;
@@ -225,7 +232,12 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
       closers.add(queue.end);
       if (subOpts.signal?.aborted) queue.end();
       subOpts.signal?.addEventListener('abort', queue.end, { once: true });
-      start().catch(() => queue.end());
+      // The replay outlasts outages by itself: a failure here is a bug, and the subscriber's
+      // stream ends (it resubscribes with its last event id) rather than hang.
+      start().catch((error: unknown) => {
+        onError(backgroundError('redis.subscribe', error, { input: { channel } }));
+        queue.end();
+      });
       return Object.assign(queue, { ready });
     },
 

@@ -1,3 +1,4 @@
+import { type DuplexErrorHandler, logErrorReport } from '@duplex/server';
 import Redis from 'ioredis';
 import { ConnectionHealth } from './connectionHealth';
 
@@ -26,6 +27,14 @@ export interface RedisConnectionOptions {
    * @default console.warn
    */
   onConnectionChange?: (event: { state: 'lost' | 'restored'; error?: Error }) => void;
+  /**
+   * Receives failures of background work while Redis is up (a feed that cannot catch up, a
+   * subscription that cannot start, a presence heartbeat), as `source: 'background'` reports
+   * whose `task` starts with `redis.`. Pass the server's `onError`. Outages themselves go to
+   * `onConnectionChange`.
+   * @default logs with console.error
+   */
+  onError?: DuplexErrorHandler<never>;
 }
 
 /** Defaults of {@link RedisConnectionOptions}. */
@@ -39,6 +48,7 @@ export const redisConnectionDefaults = {
         ? `[duplex] Redis connection lost (${error?.message ?? 'closed'}); retrying`
         : '[duplex] Redis connection restored',
     ),
+  onError: logErrorReport,
 } satisfies Required<RedisConnectionOptions>;
 
 /** Reconnect delays: quick at first, then every 2 s for as long as Redis stays away. */
@@ -129,7 +139,11 @@ const closing = new WeakSet<Redis>();
 /** Closes a connection for good, without reporting it as lost. */
 export async function closeRedisConnection(redis: Redis): Promise<void> {
   closing.add(redis);
-  await redis.quit().catch(() => {});
+  try {
+    await redis.quit();
+  } catch {
+    // Redis is away or the connection broke: `disconnect()` below closes it either way.
+  }
   redis.disconnect();
 }
 

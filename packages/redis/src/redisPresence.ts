@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Presence, PresenceJoin, PresenceMember } from '@duplex/server';
+import {
+  backgroundError,
+  type Presence,
+  type PresenceJoin,
+  type PresenceMember,
+} from '@duplex/server';
 import type Redis from 'ioredis';
 import { BrokerUnavailableError } from './brokerUnavailableError';
 import { definePresenceScripts } from './presenceScripts';
@@ -7,6 +12,7 @@ import {
   closeRedisConnection,
   openRedisConnections,
   type RedisConnectionOptions,
+  redisConnectionDefaults,
 } from './redisConnection';
 
 /** Options of {@link createRedisPresence}. */
@@ -104,9 +110,13 @@ export async function createRedisPresence(opts: RedisPresenceOptions = {}): Prom
     dirty = false;
   };
   await heartbeat();
+  const onError = o.onError ?? redisConnectionDefaults.onError;
   const timer = setInterval(() => {
-    heartbeat().catch(() => {
+    heartbeat().catch((error: unknown) => {
       dirty = true;
+      // Redis away is an outage (`onConnectionChange`); with Redis up, a failing heartbeat is a
+      // bug that will soon have other nodes take this one's members as gone.
+      if (redis.status === 'ready') onError(backgroundError('redis.presenceHeartbeat', error));
     });
   }, o.nodeTtlMs / 3);
   timer.unref?.();
@@ -118,7 +128,10 @@ export async function createRedisPresence(opts: RedisPresenceOptions = {}): Prom
     const batch = redis.multi();
     for (const [field, { channel }] of local) batch.hdel(hashOf(channel), field);
     batch.del(nodeKey);
-    await batch.exec().catch(() => {});
+    // Best effort: entries left behind stop counting once the node's key expires (`nodeTtlMs`).
+    await batch.exec().catch((error: unknown) => {
+      if (redis.status === 'ready') onError(backgroundError('redis.presenceClose', error));
+    });
     await closeRedisConnection(redis);
   };
 

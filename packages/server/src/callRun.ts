@@ -47,7 +47,7 @@ export class CallRun implements RunSubscriptionOptions {
   onError(cause: unknown): void {
     const error = getTRPCErrorFromUnknown(cause);
     const { shapeOf, report } = this.connection.sharedHandler;
-    report(error);
+    report(error, this.call, this.connection.context);
     this.connection.respond({
       id: this.id,
       jsonrpc: this.call.jsonrpc,
@@ -56,7 +56,11 @@ export class CallRun implements RunSubscriptionOptions {
   }
 
   onLateError(cause: unknown): void {
-    this.connection.sharedHandler.report(getTRPCErrorFromUnknown(cause));
+    this.connection.sharedHandler.report(
+      getTRPCErrorFromUnknown(cause),
+      this.call,
+      this.connection.context,
+    );
   }
 
   release(): void {

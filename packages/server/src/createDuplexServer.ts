@@ -10,6 +10,7 @@ import type { Broker } from './broker';
 import { ConnectionGuard } from './connectionGuard';
 import { createDuplexHandler } from './duplexHandler';
 import { DuplexSocket } from './duplexSocket';
+import { type DuplexErrorHandler, logErrorReport } from './errorReport';
 import { assertStaticDir, createHttpRoutes, type DuplexRoute, requestUrlOf } from './httpRoutes';
 import type { DuplexContext } from './initDuplex';
 import { createKeepAlive, type KeepAliveOptions } from './keepAlive';
@@ -88,11 +89,16 @@ export interface DuplexServerOptions<TRouter extends AnyRouter> {
    */
   tokenRefreshLeadMs?: number;
   /**
-   * Receives unexpected server-side errors (a failing `authenticate`, a procedure's internal
-   * error). Clients never see these details.
-   * @default console.error
+   * Receives unexpected server-side errors with their context: a procedure's
+   * `INTERNAL_SERVER_ERROR` (with its `path`, `type`, `ctx` and `input`), a failing
+   * `authenticate`, a failing route. Pass the same function to the modules
+   * (`createChatRouter({ onError })`, `createRedisBroker({ onError })`) and their background
+   * failures arrive here too (`source: 'background'`). Clients never see these details.
+   *
+   * It used to receive the bare error (changed before 1.0): the error is `report.error`.
+   * @default logs `[duplex] <source> <path or task>:` and the error with console.error
    */
-  onError?: (error: unknown) => void;
+  onError?: DuplexErrorHandler<inferRouterContext<TRouter>>;
 }
 
 /** Options of {@link DuplexServer.close}. */
@@ -152,7 +158,7 @@ export function createDuplexServer<TRouter extends AnyRouter>(
   const limits: DuplexLimits = { ...limitsDefaults, ...opts.limits };
   const path = opts.path ?? '/trpc';
   const broker = opts.broker ?? createMemoryBroker();
-  const onError = opts.onError ?? ((error: unknown) => console.error('[duplex]', error));
+  const onError = (opts.onError ?? logErrorReport) as DuplexErrorHandler;
   const authenticate = opts.authenticate as Authenticate<unknown>;
   const metrics = createMetrics();
   let closing = false;

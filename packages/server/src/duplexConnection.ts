@@ -50,8 +50,10 @@ export interface HandlerShared {
   opts: WsConnectionsOptions<AnyRouter>;
   encoder: FrameEncoder;
   shapeOf(error: TRPCError, call?: Call, ctx?: Ctx): TRPCErrorShape;
-  /** Reports unexpected (internal) errors to `onError`. */
-  report(error: TRPCError): void;
+  /** Reports a call's unexpected (internal) error to `onError`, with the call and its context. */
+  report(error: TRPCError, call?: Call, ctx?: Ctx): void;
+  /** Reports a failure of the connection itself (outside any procedure) to `onError`. */
+  reportConnection(cause: unknown, ctx?: Ctx): void;
   /** Counts subscriptions opened (+1) and closed (-1) in the metrics. */
   onSubscriptionsChange(delta: number): void;
 }
@@ -128,11 +130,11 @@ export class DuplexWsConnection {
 
   respond(message: TRPCResponseMessage): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    const { encoder, opts, shapeOf } = this.shared;
+    const { encoder, shapeOf } = this.shared;
     try {
       this.sender.send(encoder.message(message));
     } catch (cause) {
-      opts.onError(cause);
+      this.shared.reportConnection(cause, this.ctx);
       const error = shapeOf(new TRPCError({ code: 'INTERNAL_SERVER_ERROR' }));
       this.sender.send(encoder.message({ id: message.id, jsonrpc: message.jsonrpc, error }));
     }
@@ -147,7 +149,7 @@ export class DuplexWsConnection {
     const result = await Promise.resolve(
       opts.authenticate({ req, connectionParams, transport: 'ws' }),
     ).catch((cause: unknown) => {
-      opts.onError(cause);
+      this.shared.reportConnection(cause);
       return null;
     });
     const { socket, abort } = this;
@@ -303,7 +305,9 @@ export class DuplexWsConnection {
     this.sawCalls = true;
     this.refusal?.onCalls();
     for (let index = 0; index < calls.length; index++) {
-      this.handleCall(calls[index] as TRPCClientOutgoingMessage, index, ready).catch(opts.onError);
+      this.handleCall(calls[index] as TRPCClientOutgoingMessage, index, ready).catch(
+        (cause: unknown) => this.shared.reportConnection(cause, this.ctx),
+      );
     }
   }
 

@@ -4,6 +4,7 @@ import type { TRPCErrorShape } from '@trpc/server/rpc';
 import type { RawData, WebSocket } from 'ws';
 import { type Call, type Ctx, DuplexWsConnection, type HandlerShared } from './duplexConnection';
 import type { DuplexSocket } from './duplexSocket';
+import { callError, connectionError } from './errorReport';
 import { createFrameEncoder } from './frameEncoder';
 import type { WsConnectionsOptions } from './wsConnections';
 
@@ -43,12 +44,25 @@ export function createDuplexHandler<TRouter extends AnyRouter>(
           ctx,
         });
       } catch (cause) {
-        opts.onError(cause);
+        // The error formatter threw: outside the procedure, so reported as the connection's.
+        opts.onError(connectionError('websocket', cause, { ctx, path: call?.params.path }));
         return fallbackErrorShape;
       }
     },
-    report(error) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') opts.onError(error);
+    report(error, call, ctx) {
+      if (error.code !== 'INTERNAL_SERVER_ERROR') return;
+      opts.onError(
+        callError('websocket', {
+          error,
+          path: call?.params.path,
+          type: call?.method ?? 'unknown',
+          ctx,
+          input: call?.params.input,
+        }),
+      );
+    },
+    reportConnection(cause, ctx) {
+      opts.onError(connectionError('websocket', cause, { ctx }));
     },
     onSubscriptionsChange(delta) {
       opts.metrics.subscriptions += delta;
@@ -65,8 +79,7 @@ export function createDuplexHandler<TRouter extends AnyRouter>(
   return {
     onConnection(socket: DuplexSocket, req: IncomingMessage) {
       opts.metrics.connectionsOpened++;
-      // This handler reads and sends frames itself; the stock path's hooks stay unused.
-      socket.gate = null;
+      // This handler reads and sends frames itself; the stock path's send hook stays unused.
       socket.afterSend = null;
       connections.set(socket, new DuplexWsConnection(shared, socket, req));
       // Listeners shared by every socket (`this` is the socket): nothing allocated per socket.

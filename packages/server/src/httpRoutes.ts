@@ -12,6 +12,7 @@ import {
   readClientParams,
   setExpiry,
 } from './connectionState';
+import { callError, connectionError, type DuplexErrorHandler } from './errorReport';
 import type { DuplexContext } from './initDuplex';
 import type { DuplexLimits } from './limits';
 import type { DuplexMetrics } from './metrics';
@@ -46,7 +47,8 @@ export interface HttpRoutesOptions {
   routes: readonly DuplexRoute[];
   isClosing: () => boolean;
   renderMetrics: () => string;
-  onError: (error: unknown) => void;
+  /** Where unexpected errors go, with their context. */
+  onError: DuplexErrorHandler;
 }
 
 /** The most a `X-Duplex-Connection-Params` header may carry. */
@@ -192,7 +194,7 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
     const result = await Promise.resolve(
       opts.authenticate({ req, connectionParams, transport: 'http' }),
     ).catch((cause: unknown) => {
-      opts.onError(cause);
+      opts.onError(connectionError('http', cause));
       return null;
     });
     if (!result) {
@@ -269,23 +271,28 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
         maxBodySize: opts.limits.maxPayloadBytes,
         maxBatchSize: opts.limits.maxBatchSize,
         createContext: createContext as never,
-        onError: ({ error }) => {
-          if (error.code === 'INTERNAL_SERVER_ERROR') opts.onError(error);
+        onError: ({ error, path, type, ctx, input }) => {
+          if (error.code !== 'INTERNAL_SERVER_ERROR') return;
+          opts.onError(
+            callError('http', { error, path, type, ctx: ctx as DuplexContext<unknown>, input }),
+          );
         },
-      }).catch(opts.onError);
+      }).catch((cause: unknown) =>
+        opts.onError(connectionError('http', cause, { path: pathname })),
+      );
       return;
     }
     if (route) {
       const authenticate = () =>
         Promise.resolve(opts.authenticate({ req, connectionParams: null, transport: 'http' }))
           .catch((cause: unknown) => {
-            opts.onError(cause);
+            opts.onError(connectionError('http', cause, { path: pathname }));
             return null;
           })
           .then((result) => result ?? null);
       Promise.resolve(route.handle(req, res, { authenticate, limits: opts.limits })).catch(
         (cause: unknown) => {
-          opts.onError(cause);
+          opts.onError(connectionError('http', cause, { path: pathname, source: 'route' }));
           if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
           res.end('Internal server error');
         },
@@ -305,7 +312,7 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
     try {
       serveStatic(req, res, notFound);
     } catch (cause) {
-      opts.onError(cause);
+      opts.onError(connectionError('http', cause, { path: pathname, source: 'route' }));
       if (res.headersSent) res.destroy();
       else {
         res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });

@@ -26,6 +26,15 @@ export {
   type DuplexServerOptions,
   type inferDuplexUser,
 } from './createDuplexServer';
+export {
+  type BackgroundErrorContext,
+  backgroundError,
+  type DuplexErrorHandler,
+  type DuplexErrorReport,
+  type DuplexErrorSource,
+  type DuplexTransport,
+  logErrorReport,
+} from './errorReport';
 export type { DuplexRoute, DuplexRouteContext } from './httpRoutes';
 export {
   type DuplexContext,

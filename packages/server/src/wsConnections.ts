@@ -6,7 +6,8 @@ import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Authenticate } from './auth';
 import type { Broker } from './broker';
 import { createConnection, readClientParams } from './connectionState';
-import type { DuplexSocket } from './duplexSocket';
+import type { DuplexSocket, FrameGate } from './duplexSocket';
+import { callError, connectionError, type DuplexErrorHandler } from './errorReport';
 import { FrameBudget } from './frameBudget';
 import { InFlightSlots } from './inFlightSlots';
 import type { DuplexContext } from './initDuplex';
@@ -42,7 +43,8 @@ export interface WsConnectionsOptions<TRouter extends AnyRouter> {
   metrics: DuplexMetrics;
   keepAlive: KeepAlive;
   tokenRefreshLeadMs: number;
-  onError: (error: unknown) => void;
+  /** Where unexpected errors go, with their context. */
+  onError: DuplexErrorHandler;
   /** Per-user budgets, shared by every connection of the server. */
   userBudgets: UserBudgets;
 }
@@ -110,7 +112,7 @@ export function createWsConnections<TRouter extends AnyRouter>(
     const result = await Promise.resolve(
       opts.authenticate({ req, connectionParams, transport: 'ws' }),
     ).catch((cause: unknown) => {
-      opts.onError(cause);
+      opts.onError(connectionError('websocket', cause));
       return null;
     });
     const state = sockets.get(socket);
@@ -173,8 +175,17 @@ export function createWsConnections<TRouter extends AnyRouter>(
     wss: opts.wss,
     createContext: createContext as never,
     maxBatchSize: limits.maxBatchSize,
-    onError: ({ error }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') opts.onError(error);
+    onError: ({ error, path, type, ctx, input }) => {
+      if (error.code !== 'INTERNAL_SERVER_ERROR') return;
+      opts.onError(
+        callError('websocket', {
+          error,
+          path,
+          type,
+          ctx: ctx as DuplexContext<unknown> | undefined,
+          input,
+        }),
+      );
     },
   });
 
@@ -282,7 +293,7 @@ export function createWsConnections<TRouter extends AnyRouter>(
       };
       sockets.set(socket, state);
 
-      socket.gate = (data: RawData, isBinary: boolean) => {
+      const gate: FrameGate = (data: RawData, isBinary: boolean) => {
         // Frames already in flight when the socket started closing are dropped unread.
         if (socket.readyState !== socket.OPEN) return false;
         opts.keepAlive.touch(socket);
@@ -378,6 +389,8 @@ export function createWsConnections<TRouter extends AnyRouter>(
       });
       opts.keepAlive.watch(socket);
       handleTrpc(socket, req);
+      // After tRPC added its listener, so that the frames it reads pass the gate first.
+      socket.gateMessages(gate);
     },
   };
 }

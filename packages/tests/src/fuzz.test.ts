@@ -123,7 +123,7 @@ describe('malformed frames', () => {
         userCallsPerSecond: 1_000_000,
         userBurstCalls: 1_000_000,
       },
-      onError: (e) => serverErrors.push(e),
+      onError: (report) => serverErrors.push(report.error),
     });
     await using bystander = testClient(server.wsUrl);
     const frameCount = 3_000;

@@ -95,7 +95,7 @@ export async function trpcPortedResource<TRouter extends AnyRouter>(
       authenticate: (opts.authenticate ?? acceptEveryone) as Authenticate<never>,
       handler: opts.handler,
       keepAlive: opts.keepAlive,
-      onError: onErrorSpy,
+      onError: (report) => onErrorSpy(report.error),
     });
     server.httpServer.on('connection', (socket: Socket) => {
       tcpSockets.add(socket);
