@@ -11,7 +11,7 @@ import {
   createSqlChatStore,
 } from '@duplex/chat';
 import { createDuplexClient, idempotent } from '@duplex/client';
-import { createDuplexServer, initDuplex } from '@duplex/server';
+import { createDuplexServer, createMemoryBroker, initDuplex } from '@duplex/server';
 import { createPgliteDatabase, type SqlDatabase } from '@duplex/sql';
 import { dropTestSchema, sqlTestBackends } from '@duplex/sql/testing';
 
@@ -64,11 +64,17 @@ async function measureStore(name: string, store: ChatStore) {
 
 async function measureEndToEnd(store: ChatStore) {
   const duplex = initDuplex<{ id: string; name: string }>();
+  const broker = createMemoryBroker();
   const router = duplex.router({
-    chat: createChatRouter(duplex, { store, limits: { sendsPerSecond: 1e6, sendBurst: 1e6 } }),
+    chat: createChatRouter(duplex, {
+      store,
+      broker,
+      limits: { sendsPerSecond: 1e6, sendBurst: 1e6 },
+    }),
   });
   const server = createDuplexServer({
     router,
+    broker,
     authenticate: ({ connectionParams }) =>
       connectionParams?.token
         ? { user: { id: connectionParams.token, name: connectionParams.token } }

@@ -22,7 +22,7 @@ import {
   createSqlChatStore,
 } from '@duplex/chat';
 import { createDuplexClient } from '@duplex/client';
-import { createDuplexServer, initDuplex } from '@duplex/server';
+import { createDuplexServer, createMemoryBroker, initDuplex } from '@duplex/server';
 import { createPgliteDatabase, type SqlDatabase } from '@duplex/sql';
 import { dropTestSchema, sqlTestBackends } from '@duplex/sql/testing';
 
@@ -79,12 +79,18 @@ async function run(setup: Setup) {
     setup.files ? { blobs: createFileBlobStore({ dir: join(dataDir, 'blobs') }) } : {},
   );
   const duplex = initDuplex<{ id: string; name: string }>();
+  const broker = createMemoryBroker();
   const router = duplex.router({
-    chat: createChatRouter(duplex, { store, limits: { sendsPerSecond: 1e6, sendBurst: 1e6 } }),
+    chat: createChatRouter(duplex, {
+      store,
+      broker,
+      limits: { sendsPerSecond: 1e6, sendBurst: 1e6 },
+    }),
     ping: duplex.procedure.query(() => 'pong'),
   });
   const server = createDuplexServer({
     router,
+    broker,
     authenticate: ({ connectionParams, req }) => {
       const id = connectionParams?.token ?? req.headers.authorization?.replace(/^Bearer /, '');
       return id ? { user: { id, name: id } } : null;

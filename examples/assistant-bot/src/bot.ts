@@ -93,9 +93,10 @@ export async function startAssistantBot(opts: AssistantBotOptions) {
           return;
         }
         log(`reply failed: ${error instanceof Error ? error.message : String(error)}`);
+        // The server's sweep ends it as interrupted if this fails too; say so rather than hide it.
         await client.chat.finishStream
           .mutate({ messageId: reply.id, state: 'failed' }, idempotent)
-          .catch(() => {});
+          .catch((cause: unknown) => log(`could not mark the reply failed: ${messageOf(cause)}`));
       } finally {
         producing.delete(reply.id);
       }
@@ -130,8 +131,11 @@ export async function startAssistantBot(opts: AssistantBotOptions) {
       { roomId },
       {
         onData: ({ data }) => {
-          if (isGap(data)) void catchUp(roomId).catch(() => {});
-          else if (data.type === 'message.created') {
+          if (isGap(data)) {
+            void catchUp(roomId).catch((cause: unknown) =>
+              log(`could not catch up with ${roomId}: ${messageOf(cause)}`),
+            );
+          } else if (data.type === 'message.created') {
             const m = data.message;
             if (m.authorId !== me.id && !m.stream && addressed(m)) void answer(m);
           } else if (data.type === 'message.streamEnded') {
@@ -197,4 +201,9 @@ export async function startAssistantBot(opts: AssistantBotOptions) {
       await client.$close();
     },
   };
+}
+
+/** An error's message, for the log. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -21,6 +21,11 @@ export interface AnnouncerOptions {
    * @default 10_000
    */
   leaseMs?: number;
+  /**
+   * Receives a failure to release a claim after a failed publish (the call still fails with
+   * the publish's error; the lease then ends the claim instead).
+   */
+  onReleaseError?: (error: unknown, ref: AnnouncementRef) => void;
 }
 
 /** Defaults of {@link AnnouncerOptions}. */
@@ -71,7 +76,9 @@ export function createAnnouncer(opts: AnnouncerOptions) {
           if (search === 'absent') await broker.publish(channel, event);
         } catch (error) {
           // If this fails too, the lease ends the claim instead.
-          await store.settleAnnouncement(ref, token, 'released').catch(() => undefined);
+          await store
+            .settleAnnouncement(ref, token, 'released')
+            .catch((cause: unknown) => opts.onReleaseError?.(cause, ref));
           throw error;
         }
         await store.settleAnnouncement(ref, token, 'announced');

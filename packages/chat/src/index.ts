@@ -3,15 +3,10 @@ export {
   createChatAttachmentRoute,
   sniffImageType,
 } from './attachmentRoute';
+export { type ChatUser, roomChannel } from './chatKit';
 export { type ChatLimits, chatLimitsDefaults } from './chatLimits';
 export { chatMigrations } from './chatMigrations';
-export {
-  type ChatRouter,
-  type ChatRouterOptions,
-  type ChatUser,
-  createChatRouter,
-  roomChannel,
-} from './chatRouter';
+export { type ChatRouter, type ChatRouterOptions, createChatRouter } from './chatRouter';
 export {
   type AnnouncedEventType,
   type AnnouncementClaim,

@@ -1,6 +1,11 @@
 // A chat server as an app outside the Duplex repo writes it: the chat module on embedded PGlite.
 import { createChatRouter, createSqlChatStore } from '@duplex/chat';
-import { type Authenticate, createDuplexServer, initDuplex } from '@duplex/server';
+import {
+  type Authenticate,
+  createDuplexServer,
+  createMemoryBroker,
+  initDuplex,
+} from '@duplex/server';
 import { createPgliteDatabase } from '@duplex/sql';
 
 export interface User {
@@ -11,8 +16,10 @@ export interface User {
 const duplex = initDuplex<User>();
 const store = await createSqlChatStore(await createPgliteDatabase({ dataDir: '.data/chat' }));
 
+const broker = createMemoryBroker();
+
 export const appRouter = duplex.router({
-  chat: createChatRouter(duplex, { store }),
+  chat: createChatRouter(duplex, { store, broker }),
   ping: duplex.procedure.query(() => 'pong' as const),
 });
 export type AppRouter = typeof appRouter;
@@ -26,7 +33,7 @@ const authenticate: Authenticate<User> = ({ connectionParams }) => {
   return user ? { user } : null;
 };
 
-const server = createDuplexServer({ router: appRouter, authenticate });
+const server = createDuplexServer({ router: appRouter, authenticate, broker });
 const { url } = await server.listen(0);
 console.log(`listening ${url}`);
 process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));

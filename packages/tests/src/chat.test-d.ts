@@ -1,7 +1,7 @@
 import type { ChatEvent, Member, Message, Room, RoomSummary, StreamState } from '@duplex/chat';
 import { createChatRouter, createMemoryChatStore } from '@duplex/chat';
 import { createDuplexClient, idempotent, type StreamGap } from '@duplex/client';
-import { initDuplex } from '@duplex/server';
+import { createMemoryBroker, initDuplex } from '@duplex/server';
 import { describe, expectTypeOf, it } from 'vitest';
 import { type ChatApp, createChatApp } from './chatFixtures';
 
@@ -104,6 +104,6 @@ describe('chat procedures through the client', () => {
     createChatApp(createMemoryChatStore());
     const nameless = initDuplex<{ id: string }>();
     // @ts-expect-error the chat module shows names: the user type needs `name`
-    createChatRouter(nameless, { store: createMemoryChatStore() });
+    createChatRouter(nameless, { store: createMemoryChatStore(), broker: createMemoryBroker() });
   });
 });

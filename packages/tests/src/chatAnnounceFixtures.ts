@@ -90,11 +90,11 @@ export const roomyLimits = {
 export async function startChatNode(
   store: ChatStore,
   broker: Broker,
-  opts: Omit<ChatRouterOptions, 'store'> = {},
+  opts: Omit<ChatRouterOptions, 'store' | 'broker'> = {},
 ) {
   const server = createDuplexServer({
     router: chatDuplex.router({
-      chat: createChatRouter(chatDuplex, { store, limits: roomyLimits, ...opts }),
+      chat: createChatRouter(chatDuplex, { store, broker, limits: roomyLimits, ...opts }),
     }),
     authenticate: chatAuth,
     broker,

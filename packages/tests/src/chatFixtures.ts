@@ -21,8 +21,12 @@ export interface ChatTestUser {
 
 export const chatDuplex = initDuplex<ChatTestUser>();
 
-export function createChatApp(store: ChatStore, limits: Partial<ChatLimits> = {}) {
-  return chatDuplex.router({ chat: createChatRouter(chatDuplex, { store, limits }) });
+export function createChatApp(
+  store: ChatStore,
+  limits: Partial<ChatLimits> = {},
+  broker: Broker = createMemoryBroker(),
+) {
+  return chatDuplex.router({ chat: createChatRouter(chatDuplex, { store, broker, limits }) });
 }
 export type ChatApp = ReturnType<typeof createChatApp>;
 
@@ -40,7 +44,7 @@ export async function startChatServer(
   const broker = opts.broker ?? createMemoryBroker();
   const make = () =>
     createDuplexServer({
-      router: createChatApp(store, opts.limits),
+      router: createChatApp(store, opts.limits, broker),
       authenticate: chatAuth,
       broker,
       routes: [createChatAttachmentRoute({ store, limits: opts.limits ?? {} })],

@@ -27,7 +27,7 @@ async function startNode(redis: TestRedis, store: ChatStore, nodeTtlMs?: number)
     ...(nodeTtlMs ? { nodeTtlMs } : {}),
     ...quiet,
   });
-  const chat = createChatRouter(chatDuplex, { store, presence });
+  const chat = createChatRouter(chatDuplex, { store, broker, presence });
   const server = createDuplexServer({
     router: chatDuplex.router({ chat }),
     authenticate: chatAuth,

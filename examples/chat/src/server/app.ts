@@ -15,6 +15,7 @@ import {
   createMemoryBroker,
   type DuplexLimits,
   type DuplexServer,
+  logErrorReport,
   type Presence,
 } from '@duplex/server';
 import { createPgliteDatabase, type SqlDatabase } from '@duplex/sql';
@@ -81,10 +82,18 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
   }
   const staticDir =
     opts.staticDir === undefined ? (existsSync(webDir) ? webDir : null) : opts.staticDir;
+  // One hook for the server and the chat module: a call's failure and a background one (the
+  // stream sweep, presence) are logged the same way, with where and for whom.
+  const onError = logErrorReport;
   const server: DuplexServer = createDuplexServer({
-    router: createAppRouter(store, notifier, opts.chatLimits, opts.presence),
+    router: createAppRouter(store, notifier, {
+      ...(opts.chatLimits ? { chatLimits: opts.chatLimits } : {}),
+      ...(opts.presence ? { presence: opts.presence } : {}),
+      onError,
+    }),
     authenticate: devAuthenticate(adminToken),
     broker,
+    onError,
     ...(opts.limits ? { limits: opts.limits } : {}),
     routes: [createChatAttachmentRoute({ store, limits: opts.chatLimits ?? {} })],
     ...(staticDir ? { staticDir } : {}),

@@ -7,7 +7,13 @@ import {
   type Message,
 } from '@duplex/chat';
 import { createNotificationsRouter, type Notifier } from '@duplex/notifications';
-import { type Authenticate, initDuplex, type Presence } from '@duplex/server';
+import {
+  type Authenticate,
+  type DuplexContext,
+  type DuplexErrorHandler,
+  initDuplex,
+  type Presence,
+} from '@duplex/server';
 
 /** A signed-in user; `admin` is the operator's token (the notify CLI), never a browser user. */
 export interface AppUser extends ChatUser {
@@ -20,15 +26,23 @@ export const duplex = initDuplex<AppUser>();
 export function createAppRouter(
   store: ChatStore,
   notifier: Notifier,
-  chatLimits: Partial<ChatLimits> = {},
-  presence?: Presence,
+  opts: {
+    chatLimits?: Partial<ChatLimits>;
+    presence?: Presence;
+    /** The server's `onError`, for the chat module's background failures. */
+    onError?: DuplexErrorHandler<DuplexContext<AppUser>>;
+  } = {},
 ) {
+  const { presence, onError } = opts;
   return duplex.router({
     me: duplex.procedure.query(({ ctx }) => ctx.user),
     chat: createChatRouter(duplex, {
       store,
-      limits: chatLimits,
+      // The notifier's broker is the server's: one broker for every module.
+      broker: notifier.broker,
+      limits: opts.chatLimits ?? {},
       ...(presence ? { presence } : {}),
+      ...(onError ? { onError } : {}),
       // A notification that fails must not fail the invite or the send that caused it.
       onInvite: ({ roomId, roomName, userId, invitedBy }) =>
         reportFailure(
