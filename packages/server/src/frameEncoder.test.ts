@@ -1,6 +1,7 @@
 import { initTRPC } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
-import { createFrameEncoder } from './frameEncoder';
+import * as ws from 'ws';
+import { createFrameEncoder, WireFrame } from './frameEncoder';
 
 const router = initTRPC.create().router({});
 
@@ -31,5 +32,52 @@ describe('createFrameEncoder', () => {
     const frame = encoder.event(envelope, 'big', { text: 'b'.repeat(5_000) });
     expect(typeof frame === 'string' ? frame : frame.payload.toString()).toContain('bbbb');
     expect(encoder.stats.bytes).toBe(0);
+  });
+});
+
+// `ws` exports it (lib/receiver.js); `@types/ws` does not declare it.
+const { Receiver } = ws as unknown as {
+  Receiver: new (opts: {
+    isServer: boolean;
+    maxPayload: number;
+  }) => NodeJS.WritableStream & {
+    on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): void;
+    on(event: 'error', listener: (error: Error) => void): void;
+  };
+};
+
+/** What a `ws` client makes of `wire`: the messages its receiver emits, or its error. */
+function receive(wire: Buffer): { text: string; isBinary: boolean }[] {
+  const receiver = new Receiver({ isServer: false, maxPayload: 0 });
+  const messages: { text: string; isBinary: boolean }[] = [];
+  receiver.on('message', (data, isBinary) => messages.push({ text: data.toString(), isBinary }));
+  receiver.on('error', (error) => {
+    throw error;
+  });
+  receiver.write(wire);
+  return messages;
+}
+
+describe('WireFrame', () => {
+  // The length field changes form at 126 (16-bit) and 65,536 (64-bit): RFC 6455 5.2.
+  it.each([
+    [0, [0x81, 0]],
+    [125, [0x81, 125]],
+    [126, [0x81, 126, 0, 126]],
+    [65_535, [0x81, 126, 0xff, 0xff]],
+    [65_536, [0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]],
+    [100_000, [0x81, 127, 0, 0, 0, 0, 0, 0x01, 0x86, 0xa0]],
+  ])('frames a %i-byte payload after the header %j, and ws reads it back', (length, header) => {
+    const payload = Buffer.alloc(length, 'a');
+    const wire = new WireFrame(payload).wire!;
+    expect([...wire.subarray(0, header.length)]).toEqual(header);
+    expect(wire.subarray(header.length).equals(payload)).toBe(true);
+    expect(receive(wire)).toEqual([{ text: payload.toString(), isBinary: false }]);
+  });
+
+  it('reads back as separate messages when frames are sent back to back', () => {
+    const payloads = [125, 126, 65_535, 65_536].map((n) => Buffer.alloc(n, String(n % 10)));
+    const wire = Buffer.concat(payloads.map((p) => new WireFrame(p).wire!));
+    expect(receive(wire).map((m) => m.text)).toEqual(payloads.map((p) => p.toString()));
   });
 });

@@ -1,5 +1,6 @@
 import { type AnyRouter, isTrackedEnvelope, transformTRPCResponse } from '@trpc/server';
 import type { TRPCResponseMessage } from '@trpc/server/rpc';
+import { textFrameOf } from './wsInternals';
 
 /** Options of {@link createFrameEncoder}. */
 export interface FrameEncoderOptions {
@@ -37,25 +38,14 @@ export const frameEncoderDefaults = {
  * bytes go to every socket that receives it.
  */
 export class WireFrame {
-  /** The whole frame: header (FIN, text opcode, length) and payload. */
-  readonly wire: Buffer;
+  /**
+   * The whole frame (header and payload), as `ws` frames it; `null` when the startup check of
+   * `ws`'s internals failed, as the payload then goes out through `socket.send`.
+   */
+  readonly wire: Buffer | null;
 
   constructor(readonly payload: Buffer) {
-    const length = payload.length;
-    const headerBytes = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-    const wire = Buffer.allocUnsafe(headerBytes + length);
-    wire[0] = 0x81;
-    if (length < 126) {
-      wire[1] = length;
-    } else if (length < 65_536) {
-      wire[1] = 126;
-      wire.writeUInt16BE(length, 2);
-    } else {
-      wire[1] = 127;
-      wire.writeBigUInt64BE(BigInt(length), 2);
-    }
-    payload.copy(wire, headerBytes);
-    this.wire = wire;
+    this.wire = textFrameOf(payload);
   }
 }
 
@@ -192,7 +182,7 @@ export function createFrameEncoder(
       frame = new WireFrame(
         Buffer.from(`${head}${entry.payload},"id":${JSON.stringify(eventId)}}}`),
       );
-      const size = frame.wire.length;
+      const size = (frame.wire ?? frame.payload).length;
       if (recent.has(entry) && entry.frames.size < framesPerEvent && makeRoom(size, entry)) {
         entry.frames.set(head, frame);
         entry.bytes += size;

@@ -7,3 +7,9 @@ export {
   type TokenBucket,
   type TokenBucketOptions,
 } from './tokenBucket';
+export {
+  checkWsInternals,
+  type WsInternalsCheck,
+  wsInternalsCheck,
+  wsInternalsRange,
+} from './wsInternals';

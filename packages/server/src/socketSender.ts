@@ -4,6 +4,7 @@ import { WebSocket } from 'ws';
 import type { Frame } from './frameEncoder';
 import type { DuplexMetrics } from './metrics';
 import { realTimers } from './realTimers';
+import { type WsInternalsCheck, type WsWire, wireOf, wsInternalsCheck } from './wsInternals';
 
 /** Options of {@link SocketSender}. */
 export interface SocketSenderOptions {
@@ -12,6 +13,11 @@ export interface SocketSenderOptions {
   metrics: DuplexMetrics;
   /** How long a slow consumer gets to take its close frame before it is cut off. */
   closeGraceMs: number;
+  /**
+   * The verdict on `ws`'s internals the fast path (corking, prebuilt frames) relies on.
+   * @default the startup check of the installed `ws` ({@link wsInternalsCheck})
+   */
+  wsInternals?: WsInternalsCheck;
 }
 
 const textFrame = { binary: false };
@@ -20,12 +26,6 @@ const send = WebSocket.prototype.send as (
   data: string | Buffer,
   options?: { binary: boolean },
 ) => void;
-
-/** The parts of a `ws` 8 socket a prebuilt frame is written through. */
-interface WsInternals {
-  _socket?: (Writable & { write(chunk: Buffer): boolean }) | null;
-  _sender?: { _state?: number; _queue?: unknown[]; _bufferedBytes?: number } | null;
-}
 
 /** TCP streams corked in this turn of the event loop, uncorked together right after it. */
 const corked = new Set<Writable>();
@@ -59,15 +59,6 @@ function uncorkIfLarge(stream: Writable): void {
 }
 
 /**
- * Whether `ws` has nothing queued of its own (its sender is idle: no compression, no pending
- * blob), so a frame written straight onto the TCP stream lands right after everything sent
- * before it.
- */
-function isIdle(sender: WsInternals['_sender']): boolean {
-  return !!sender && sender._state === 0 && sender._queue?.length === 0;
-}
-
-/**
  * The one way frames leave a socket served by the Duplex handler, and its slow-consumer policy.
  *
  * Every frame (replies, `started`/`stopped`, events, errors, `PONG`, notifications) goes through
@@ -80,18 +71,23 @@ function isIdle(sender: WsInternals['_sender']): boolean {
  */
 export class SocketSender {
   private cutOff = false;
+  /** The socket's TCP stream, when `ws`'s internals passed the check; else `socket.send` only. */
+  private readonly wire: WsWire | null;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly opts: SocketSenderOptions,
-  ) {}
+  ) {
+    this.wire = wireOf(socket, opts.wsInternals ?? wsInternalsCheck);
+  }
 
   /** Queues a frame; a no-op once the socket is closing. */
   send(frame: Frame): void {
     const { socket, opts } = this;
     if (this.cutOff || socket.readyState !== WebSocket.OPEN) return;
     const { metrics } = opts;
-    const { _socket: stream, _sender: sender } = socket as unknown as WsInternals;
+    const { wire } = this;
+    const stream = wire?.stream;
     if (stream) corkForThisTurn(stream);
     if (typeof frame === 'string') {
       send.call(socket, frame);
@@ -99,7 +95,7 @@ export class SocketSender {
     } else {
       // The prebuilt frame straight onto the TCP socket: the same bytes `ws` would write, in
       // the same order, without its per-send header and option objects.
-      if (stream && isIdle(sender)) stream.write(frame.wire);
+      if (frame.wire && wire?.idle()) wire.stream.write(frame.wire);
       else send.call(socket, frame.payload, textFrame);
       metrics.bytesOut += frame.payload.byteLength;
     }
