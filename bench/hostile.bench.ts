@@ -2,7 +2,8 @@
  * Hostile clients, for docs/performance.md (issue 17): the attacks of
  * packages/tests/src/hostileProcess.test.ts, run longer, each on a fresh server in its own
  * process with an attacker in another. For each, a well-behaved client's `ping` round trip p50
- * and p99 with no attack running and during the attack, the server's RSS idle (after a GC) and
+ * and p99 with no attack running and during the attack, how late the server's timers ran during
+ * it (its event loop blocked) and the CPU it used (100% = one core), the server's RSS idle (after a GC) and
  * at its peak (sampled every 20 ms), and the RSS 5 s after the attack (after a GC).
  * Run: npm run bench:hostile  (HOSTILE_BENCH_SECONDS=10 by default; HOSTILE_BENCH_ONLY=slow runs
  * one attack)
@@ -46,17 +47,22 @@ async function measure(attack: Attack) {
   const idle = (await server.memory(true)).rss;
   server.resetPeak();
   if (publish) server.publish(...publish);
+  const attackStart = performance.now();
   const attacker = runAttacker(attack, server.port, seconds * 1000);
   const [during, peak] = await Promise.all([
     roundTripsUntil(client, attacker),
     peakRssDuring(server, attacker),
   ]);
   if (publish) server.stopPublish();
+  const { loopDelayP99Ms, loopDelayMaxMs, cpuMs } = await server.memory();
+  const cpuShare = cpuMs / (performance.now() - attackStart);
   await sleep(5_000);
   const after = (await server.memory(true)).rss;
   return (
     `| ${titles[attack]} | ${ms(before, 50)} / ${ms(before, 99)} | ${ms(during, 50)} / ` +
-    `${ms(during, 99)} | ${during.length} | ${mib(idle)} | ${mib(peak)} | ${mib(after)} |`
+    `${ms(during, 99)} | ${loopDelayP99Ms.toFixed(0)} / ${loopDelayMaxMs.toFixed(0)} | ` +
+    `${Math.round(cpuShare * 100)}% | ` +
+    `${during.length} | ${mib(idle)} | ${mib(peak)} | ${mib(after)} |`
   );
 }
 
@@ -71,8 +77,8 @@ console.log(
   `${seconds} s per attack; 1-minute load average ${loadBefore} before, ${loadavg()[0]!.toFixed(1)} after\n`,
 );
 console.log(
-  '| attack | round trip before p50 / p99 (ms) | during p50 / p99 (ms) | round trips during | RSS idle (MiB) | peak (MiB) | after (MiB) |',
+  '| attack | round trip before p50 / p99 (ms) | during p50 / p99 (ms) | server loop delay during p99 / max (ms) | server CPU during | round trips during | RSS idle (MiB) | peak (MiB) | after (MiB) |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const row of rows) console.log(row);
 process.exit(0);
