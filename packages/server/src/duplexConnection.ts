@@ -146,8 +146,10 @@ export class DuplexWsConnection {
     const req = this.req as IncomingMessage;
     this.req = null;
     const { connectionParams, wantsCursor } = readClientParams(params);
-    const result = await Promise.resolve(
-      opts.authenticate({ req, connectionParams, transport: 'ws' }),
+    // A promise executor, so that an `authenticate` that throws synchronously is reported and
+    // refused too, rather than rejecting where nothing waits (an unhandled rejection).
+    const result = await new Promise<Awaited<ReturnType<typeof opts.authenticate>>>((resolve) =>
+      resolve(opts.authenticate({ req, connectionParams, transport: 'ws' })),
     ).catch((cause: unknown) => {
       this.shared.reportConnection(cause);
       return null;

@@ -191,8 +191,8 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
     const { connectionParams, wantsCursor } = readClientParams(
       info.connectionParams ?? connectionParamsHeaderOf(req),
     );
-    const result = await Promise.resolve(
-      opts.authenticate({ req, connectionParams, transport: 'http' }),
+    const result = await new Promise<Awaited<ReturnType<typeof opts.authenticate>>>((resolve) =>
+      resolve(opts.authenticate({ req, connectionParams, transport: 'http' })),
     ).catch((cause: unknown) => {
       opts.onError(connectionError('http', cause));
       return null;
@@ -283,20 +283,24 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       return;
     }
     if (route) {
+      // Promise executors: a synchronous throw is a rejection here, not an exception out of the
+      // request listener.
       const authenticate = () =>
-        Promise.resolve(opts.authenticate({ req, connectionParams: null, transport: 'http' }))
+        new Promise<Awaited<ReturnType<typeof opts.authenticate>>>((resolve) =>
+          resolve(opts.authenticate({ req, connectionParams: null, transport: 'http' })),
+        )
           .catch((cause: unknown) => {
             opts.onError(connectionError('http', cause, { path: pathname }));
             return null;
           })
           .then((result) => result ?? null);
-      Promise.resolve(route.handle(req, res, { authenticate, limits: opts.limits })).catch(
-        (cause: unknown) => {
-          opts.onError(connectionError('http', cause, { path: pathname, source: 'route' }));
-          if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-          res.end('Internal server error');
-        },
-      );
+      new Promise<void>((resolve) =>
+        resolve(route.handle(req, res, { authenticate, limits: opts.limits })),
+      ).catch((cause: unknown) => {
+        opts.onError(connectionError('http', cause, { path: pathname, source: 'route' }));
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('Internal server error');
+      });
       return;
     }
     const notFound = () => {

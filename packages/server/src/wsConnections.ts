@@ -109,8 +109,10 @@ export function createWsConnections<TRouter extends AnyRouter>(
     info,
   }: CreateWSSContextFnOptions): Promise<DuplexContext<unknown>> => {
     const { connectionParams, wantsCursor } = readClientParams(info.connectionParams);
-    const result = await Promise.resolve(
-      opts.authenticate({ req, connectionParams, transport: 'ws' }),
+    // A promise executor: an `authenticate` that throws synchronously is refused like one that
+    // rejects, not reported by tRPC as a failed call.
+    const result = await new Promise<Awaited<ReturnType<typeof opts.authenticate>>>((resolve) =>
+      resolve(opts.authenticate({ req, connectionParams, transport: 'ws' })),
     ).catch((cause: unknown) => {
       opts.onError(connectionError('websocket', cause));
       return null;

@@ -48,7 +48,44 @@ describe('onError gets the context of what failed', () => {
         error: new Error('auth service down'),
       });
     });
+
+    it(`${handler}: an authenticate that throws synchronously is refused and reported`, async () => {
+      const reports: Report[] = [];
+      await using server = await startTestServer({
+        handler,
+        authenticate: () => {
+          throw new Error('token parser crashed');
+        },
+        onError: (report) => reports.push(report),
+      });
+      await using client = testClient(server.wsUrl);
+      await expect(client.whoami.query()).rejects.toThrow();
+      await vi.waitFor(() => expect(reports.length).toBeGreaterThan(0));
+      expect(reports[0]).toMatchObject({ error: new Error('token parser crashed') });
+    });
   }
+
+  it('http: a route whose handler throws synchronously answers 500 and is reported', async () => {
+    const reports: Report[] = [];
+    await using server = await startTestServer({
+      routes: [
+        {
+          prefix: '/sync-throw',
+          handle: () => {
+            throw new Error('route bug');
+          },
+        },
+      ],
+      onError: (report) => reports.push(report),
+    });
+    const res = await fetch(`${server.httpUrl}/sync-throw`);
+    expect(res.status).toBe(500);
+    expect(reports).toMatchObject([
+      { source: 'route', transport: 'http', path: '/sync-throw', error: new Error('route bug') },
+    ]);
+    const health = await fetch(`${server.httpUrl}/healthz`);
+    expect(health.status).toBe(200);
+  });
 
   it('http: a plain HTTP call reports with its input and transport', async () => {
     const reports: Report[] = [];
