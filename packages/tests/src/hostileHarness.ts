@@ -85,11 +85,17 @@ export async function startHostileServer(opts: HostileServerOptions = {}) {
       return exitCode === null && child.connected;
     },
     /** The server's RSS now (after a full GC when `gc`), its peak since `resetPeak`, and stored attachment bytes. */
-    memory(gc = false): Promise<ServerMemory> {
-      return new Promise((resolve) => {
-        child.once('message', (m: ServerMemory) => resolve(m));
-        child.send({ type: 'rss', gc });
-      });
+    async memory(gc = false): Promise<ServerMemory> {
+      const reply = await Promise.race([
+        new Promise<ServerMemory>((resolve) => {
+          child.once('message', (m: ServerMemory) => resolve(m));
+          if (child.connected) child.send({ type: 'rss', gc });
+        }),
+        // A server that dies mid-attack fails the case at once instead of at the test timeout.
+        exited.then(() => null),
+      ]);
+      if (!reply) throw new Error(`hostile server exited with ${exitCode}`);
+      return reply;
     },
     resetPeak() {
       child.send({ type: 'resetPeak' });
