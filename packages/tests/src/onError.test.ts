@@ -1,7 +1,9 @@
+import { createDuplexClient } from '@duplex/client';
 import type { DuplexErrorReport } from '@duplex/server';
 import { TRPCError } from '@trpc/server';
 import { describe, expect, it, vi } from 'vitest';
-import { type AppRouter, startTestServer, testClient } from './fixtures';
+import { z } from 'zod';
+import { type AppRouter, duplex, startTestServer, testClient } from './fixtures';
 
 type Report = DuplexErrorReport<{ user: { id: string } }>;
 
@@ -27,6 +29,40 @@ describe('onError gets the context of what failed', () => {
       });
       expect(report.error).toBeInstanceOf(TRPCError);
       expect(String((report.error as TRPCError).cause)).toContain('hunter2');
+    });
+
+    it(`${handler}: a subscription that fails while running arrives as the subscription's`, async () => {
+      const router = duplex.router({
+        breaks: duplex.procedure
+          .input(z.object({ feed: z.string() }))
+          .subscription(async function* () {
+            yield 1;
+            throw new Error('feed broke');
+          }),
+      });
+      const reports: Report[] = [];
+      await using server = await startTestServer({
+        handler,
+        router,
+        onError: (report) => reports.push(report),
+      });
+      await using client = createDuplexClient<typeof router>({
+        url: server.wsUrl,
+        token: 'user:carol',
+        reconnect: { delayMs: () => 10 },
+      });
+      const clientErrors: unknown[] = [];
+      client.breaks.subscribe({ feed: 'f1' }, { onError: (error) => clientErrors.push(error) });
+      await vi.waitFor(() => expect(clientErrors).toHaveLength(1));
+      await vi.waitFor(() => expect(reports).toHaveLength(1));
+      expect(reports[0]).toMatchObject({
+        source: 'subscription',
+        transport: 'websocket',
+        path: 'breaks',
+        type: 'subscription',
+        ctx: { user: { id: 'carol' } },
+        input: { feed: 'f1' },
+      });
     });
 
     it(`${handler}: a failing authenticate arrives as the connection's`, async () => {
