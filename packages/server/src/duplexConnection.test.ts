@@ -85,7 +85,7 @@ describe('subscription stops racing the subscription', () => {
     await until(() => t.state.procedureRuns === 1);
     t.send(stop(1));
     await until(() => t.metrics.framesIn === 2);
-    // The procedure is not told (it takes no signal): what it returns is dropped unread.
+    // This procedure ignores its signal: what it returns once the stop came is dropped unread.
     t.state.gate.resolve();
     await until(() => t.typesOf(1).length > 0);
     t.send(start(2, 'once'));
