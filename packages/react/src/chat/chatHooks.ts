@@ -10,6 +10,7 @@ import {
   useQueryClient,
 } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
+import { asError, type Tracked } from '../moduleKit';
 import { useConnectionStatus } from '../useConnectionStatus';
 import { useLiveQuery } from '../useLiveQuery';
 import { useOptimisticMutation } from '../useOptimisticMutation';
@@ -49,15 +50,6 @@ export const chatHooksDefaults: ChatHooksOptions = {
   typingThrottleMs: 2_000,
   roomsRefetchMs: 15_000,
 };
-
-type Tracked<T> = { id: string; data: T };
-
-const asError = (error: unknown): Error | null =>
-  error === null || error === undefined
-    ? null
-    : error instanceof Error
-      ? error
-      : new Error(String(error));
 
 /**
  * The user's rooms (most recently active first, with unread counts) and public rooms to join.

@@ -15,6 +15,7 @@ import {
 } from '@tanstack/react-query';
 import type { TRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { useEffect, useState } from 'react';
+import { asError, type Tracked } from '../moduleKit';
 import { useLiveQuery } from '../useLiveQuery';
 import { useOptimisticMutation } from '../useOptimisticMutation';
 import { applyNotificationEvent, mergeFirstPage, mergeNextPage } from './feed';
@@ -30,15 +31,6 @@ export interface NotificationHooksOptions {
 
 /** The notification hooks' defaults. */
 export const notificationHooksDefaults: NotificationHooksOptions = { pageSize: 30 };
-
-type Tracked<T> = { id: string; data: T };
-
-const asError = (error: unknown): Error | null =>
-  error === null || error === undefined
-    ? null
-    : error instanceof Error
-      ? error
-      : new Error(String(error));
 
 const feedKey = (n: NotificationProcedures) =>
   ['duplex.notifications', n.pathKey()[0], 'feed'] as const;
