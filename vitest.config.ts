@@ -31,7 +31,10 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['packages/tests/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
-          exclude: ['packages/tests/src/consumer.test.ts'],
+          exclude: [
+            'packages/tests/src/consumer.test.ts',
+            'packages/tests/src/hostileProcess.test.ts',
+          ],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
@@ -48,6 +51,18 @@ export default defineConfig({
           ],
           env: { DUPLEX_TEST_HANDLER: 'stock' },
           testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        resolve,
+        ssr: { resolve: { conditions: ['@duplex/source'] } },
+        test: {
+          // Attacks from another process with memory bounds: run on their own after the others
+          // (`npm test`), so the suites beside them do not move the server's memory or timing.
+          name: 'hostile',
+          include: ['packages/tests/src/hostileProcess.test.ts'],
+          testTimeout: 60_000,
           hookTimeout: 30_000,
         },
       },

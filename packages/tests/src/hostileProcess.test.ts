@@ -55,7 +55,8 @@ const cases: Case[] = [
     attack: 'http',
     attackMs: 5_000,
     title: 'pipelining with unread responses, 1,100 idle sockets from one address, odd requests',
-    peakBoundBytes: 160 * MiB,
+    // 180 MiB seen once with the whole suite running beside it; lifted limits reach 251-262.
+    peakBoundBytes: 208 * MiB,
     lift: {
       limits: {
         maxPipelinedRequests: Number.POSITIVE_INFINITY,

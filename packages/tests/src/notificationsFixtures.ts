@@ -62,7 +62,7 @@ export async function startNotifyServer(opts: NotifyServerOptions = {}) {
       router: createNotificationsApp(notifier),
       authenticate: auth,
       broker,
-      onError: (error) => errors.push(error),
+      onError: (report) => errors.push(report.error),
     });
   let server = make();
   const { port } = await server.listen(0);

@@ -19,8 +19,6 @@ afterEach(async () => {
 const refused =
   /^(WebSocket connection to '.*' failed: .*|Failed to load resource: )net::ERR_CONNECTION_REFUSED$/;
 
-const isEndpoint = (url: string) => new URL(url).pathname === '/trpc';
-
 let appDir = '';
 
 async function openApp(browser: Browser, url: string, view: string) {
@@ -32,10 +30,6 @@ async function openApp(browser: Browser, url: string, view: string) {
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => {
     if (message.type() !== 'error' || refused.test(message.text())) return;
-    // After failed reconnects the client probes the endpoint over plain HTTP (is the socket
-    // blocked, or the server down?); the endpoint answers a bare GET with an error status.
-    if (message.text().startsWith('Failed to load resource') && isEndpoint(message.location().url))
-      return;
     errors.push(message.text());
   });
   await page.goto(`${url}/?${view}`);

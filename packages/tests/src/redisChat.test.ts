@@ -18,6 +18,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { type ChatApp, chatAuth, chatDuplex } from './chatFixtures';
 
 const quiet = { onConnectionChange: () => {} };
+/** Presence crosses Redis and a second process: on a busy CI machine that takes seconds, not one. */
+const settle = { timeout: 10_000, interval: 50 };
 
 /** A chat node in this process on the Redis broker and Redis presence. */
 async function startNode(redis: TestRedis, store: ChatStore, nodeTtlMs?: number) {
@@ -158,14 +160,15 @@ describe.runIf(redisAvailable('the Redis chat suite'))('chat on two nodes sharin
         watchOnline(bob, 'lobby');
         watchOnline(dee, 'lobby');
         const last = () => [...(online.at(-1) ?? [])].sort();
-        await vi.waitFor(() => expect(last()).toEqual(['ann', 'bob', 'dee']));
+        await vi.waitFor(() => expect(last()).toEqual(['ann', 'bob', 'dee']), settle);
 
         const died = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGKILL');
         await died;
         // Bob resubscribes on node A: listed once, though node B's entry for him may linger.
-        await vi.waitFor(() =>
-          expect(online.at(-1)?.filter((id) => id === 'bob')).toEqual(['bob']),
+        await vi.waitFor(
+          () => expect(online.at(-1)?.filter((id) => id === 'bob')).toEqual(['bob']),
+          settle,
         );
         // Once node B's heartbeat has expired, presence holds no one from it but Bob…
         const probe = await createRedisPresence({ url: redis.url, ...quiet });
@@ -185,7 +188,7 @@ describe.runIf(redisAvailable('the Redis chat suite'))('chat on two nodes sharin
         const carol = connect('carol', a.url);
         await carol.chat.joinRoom.mutate({ roomId: 'lobby' });
         watchOnline(carol, 'lobby');
-        await vi.waitFor(() => expect(last()).toEqual(['ann', 'bob', 'carol']));
+        await vi.waitFor(() => expect(last()).toEqual(['ann', 'bob', 'carol']), settle);
       } finally {
         child.kill('SIGKILL');
         await Promise.all(clients.map((c) => c.$close()));
