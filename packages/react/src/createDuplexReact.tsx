@@ -15,7 +15,9 @@ export interface DuplexProviderProps<TRouter extends AnyRouter> {
   /**
    * A function that creates the client (preferred): the provider calls it once, in the browser,
    * on first use — never during server rendering — and closes the client when it unmounts.
-   * Or a client the app created and owns (the provider never closes it).
+   * Or a client the app created and owns (the provider never closes it). Read once, on the
+   * first render: to switch clients (another user signing in), remount the provider with a new
+   * `key`, as the web chat does per session.
    */
   client: DuplexClientSource<TRouter> | (() => DuplexClientSource<TRouter>);
   /** TanStack Query's client, shared with `QueryClientProvider`. */
