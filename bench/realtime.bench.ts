@@ -4,6 +4,9 @@
  * fresh load generator processes on 127.0.0.1 (free ports only).
  *
  * Run: npm run bench [-- --quick] [-- --only=ws,duplex] [-- --write-docs] [-- --profile-server]
+ *   [-- --calls-only] (the call rows alone: round trips, calls/s, server CPU per call)
+ *   [-- --profile-calls] (profiles the server over each 100 B 1 × 64 call run, into
+ *   bench/results/profiles/<contestant>-<procedure>.cpuprofile)
  *   [-- --duplex-handler=duplex|stock] (the handler Duplex's server runs; default duplex)
  * (development: --tiny, --subscribers=100,500, --phase-timeout-ms=30000)
  * See docs/performance.md.
@@ -12,8 +15,8 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createIpcClient } from './realtime/ipc';
-import type { LoadgenHandlers } from './realtime/loadgen';
-import { describeMachine, renderReport, writeDocs } from './realtime/report';
+import type { BenchProcedure, LoadgenHandlers } from './realtime/loadgen';
+import { describeMachine, renderCallPathTargets, renderReport, writeDocs } from './realtime/report';
 import {
   addSubscribers,
   type BenchConfig,
@@ -145,11 +148,33 @@ async function runContestant(contestant: Contestant): Promise<ContestantResult> 
     await Promise.all([p.server.ready, ...p.loadgens.map((l) => l.ready)]);
     const port = await p.server.call('start', { contestant });
     await Promise.all(p.loadgens.map((l) => l.call('init', { contestant, port })));
+    const profileFile = (procedure: BenchProcedure, payloadBytes: number) =>
+      flag('profile-calls') && payloadBytes === 100
+        ? new URL(`profiles/${contestant}-${procedure}.cpuprofile`, resultsDir).pathname
+        : undefined;
     for (const payloadBytes of payloads) {
       await step(`round trip ${payloadBytes} B`, async () => {
-        result.roundTrip.push(await roundTrip(p, config, payloadBytes));
+        result.roundTrip.push(
+          await roundTrip(p, config, {
+            procedure: 'echo',
+            payloadBytes,
+            profileFile: profileFile('echo', payloadBytes),
+          }),
+        );
       });
     }
+    if (contestant !== 'ws') {
+      await step('round trip with middleware 100 B', async () => {
+        result.roundTrip.push(
+          await roundTrip(p, config, {
+            procedure: 'echoAuthed',
+            payloadBytes: 100,
+            profileFile: profileFile('echoAuthed', 100),
+          }),
+        );
+      });
+    }
+    if (flag('calls-only')) return result;
     const baseline = await p.server.call('memory');
     let connected = 0;
     for (const subscribers of config.fanoutSubscribers) {
@@ -212,6 +237,7 @@ for (const contestant of selected) {
 }
 const report = renderReport({ config, machine, results });
 console.log(report);
+console.log(`Call path (issue 16 targets):\n\n${renderCallPathTargets(results)}\n`);
 mkdirSync(resultsDir, { recursive: true });
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
 const json = `${JSON.stringify({ startedAt, config, machine, results }, null, 2)}\n`;

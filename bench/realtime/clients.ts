@@ -4,7 +4,7 @@ import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import { io } from 'socket.io-client';
 import superjson from 'superjson';
 import WebSocket from 'ws';
-import type { BenchEvent, DuplexRouter, StockRouter } from './routers';
+import { type BenchEvent, benchToken, type DuplexRouter, type StockRouter } from './routers';
 import type { Contestant } from './servers';
 
 /** What a subscriber is told. `started` runs on every (re)subscription the server confirms. */
@@ -20,6 +20,8 @@ export interface BenchClient {
   /** Resolves once the connection is open. */
   readonly opened: Promise<void>;
   echo(text: string): Promise<unknown>;
+  /** The query with one middleware (an auth check) and a zod input; absent on raw `ws`. */
+  echoAuthed?(text: string): Promise<unknown>;
   subscribe(listener: SubscriptionListener): void;
   close(): unknown;
   /** Reconnect attempts started so far, where the client reports them (Duplex). */
@@ -86,7 +88,11 @@ function createRawClient(url: string): BenchClient {
   };
 }
 
-/** Stock tRPC: `createWSClient` + `wsLink` with superjson and the default backoff. */
+/**
+ * Stock tRPC: `createWSClient` + `wsLink` with superjson and the default backoff; the token goes
+ * in `connectionParams`. Typed against the stock router, and used unchanged against Duplex's
+ * (the two routers answer the same paths with the same inputs).
+ */
 function createStockClient(url: string): BenchClient {
   let markOpen: () => void = () => {};
   const opened = new Promise<void>((resolve) => {
@@ -96,6 +102,7 @@ function createStockClient(url: string): BenchClient {
     url,
     WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
     onOpen: () => markOpen(),
+    connectionParams: { token: benchToken },
   });
   const client = createTRPCClient<StockRouter>({
     links: [wsLink({ client: wsClient, transformer: superjson })],
@@ -103,11 +110,15 @@ function createStockClient(url: string): BenchClient {
   return {
     opened,
     echo: (text) => client.echo.query({ text }),
+    echoAuthed: (text) => client.echoAuthed.query({ text }),
     subscribe(listener) {
-      client.onEvent.subscribe(undefined, {
-        onStarted: () => listener.started(),
-        onData: ({ data }) => listener.event(data),
-      });
+      client.onEvent.subscribe(
+        {},
+        {
+          onStarted: () => listener.started(),
+          onData: ({ data }) => (isGap(data) ? listener.gap() : listener.event(data)),
+        },
+      );
     },
     close: () => wsClient.close(),
   };
@@ -115,11 +126,12 @@ function createStockClient(url: string): BenchClient {
 
 /** Socket.IO client, WebSocket transport only, default reconnection; re-joins on every connect. */
 function createSocketIoClient(url: string): BenchClient {
-  const socket = io(url, { transports: ['websocket'] });
+  const socket = io(url, { transports: ['websocket'], auth: { token: benchToken } });
   const opened = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   return {
     opened,
     echo: (text) => socket.emitWithAck('echo', { text }),
+    echoAuthed: (text) => socket.emitWithAck('echoAuthed', { text }),
     subscribe(listener) {
       const join = () => socket.emit('sub', () => listener.started());
       socket.on('event', (event: BenchEvent) => listener.event(event));
@@ -132,7 +144,7 @@ function createSocketIoClient(url: string): BenchClient {
 
 /** The Duplex client with its defaults (stock `wsLink` inside, resume, jittered backoff). */
 function createDuplexBenchClient(url: string): BenchClient {
-  const client = createDuplexClient<DuplexRouter>({ url, token: 'bench' });
+  const client = createDuplexClient<DuplexRouter>({ url, token: benchToken });
   let attempts = 0;
   client.$status.subscribe((status) => {
     if (status.state === 'reconnecting' && status.nextRetryAt === null) attempts++;
@@ -148,6 +160,7 @@ function createDuplexBenchClient(url: string): BenchClient {
   return {
     opened,
     echo: (text) => client.echo.query({ text }),
+    echoAuthed: (text) => client.echoAuthed.query({ text }),
     subscribe(listener) {
       client.onEvent.subscribe(
         {},
@@ -167,4 +180,5 @@ export const clientFactories: Record<Contestant, (port: number) => BenchClient> 
   trpc: (port) => createStockClient(`ws://127.0.0.1:${port}`),
   socketio: (port) => createSocketIoClient(`http://127.0.0.1:${port}`),
   duplex: (port) => createDuplexBenchClient(`ws://127.0.0.1:${port}/trpc`),
+  wsLinkDuplex: (port) => createStockClient(`ws://127.0.0.1:${port}/trpc`),
 };

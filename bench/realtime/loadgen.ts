@@ -26,6 +26,19 @@ const fanout = { delivered: 0, gaps: 0, lastAt: 0, latencies: createSampler(200_
 
 const textOf = (bytes: number) => 'x'.repeat(bytes);
 
+/** The query a call row measures: the plain echo, or the echo behind one middleware. */
+export type BenchProcedure = 'echo' | 'echoAuthed';
+
+function caller(
+  client: BenchClient,
+  procedure: BenchProcedure,
+): (text: string) => Promise<unknown> {
+  if (procedure === 'echo') return (text) => client.echo(text);
+  const echoAuthed = client.echoAuthed?.bind(client);
+  if (!echoAuthed) throw new Error(`${contestant} has no ${procedure}`);
+  return echoAuthed;
+}
+
 async function openClients(count: number): Promise<BenchClient[]> {
   const clients = Array.from({ length: count }, () => clientFactories[contestant](port));
   await Promise.all(clients.map((client) => client.opened));
@@ -75,14 +88,20 @@ const handlers = {
   },
 
   /** Sequential calls on one connection; returns the latency percentiles in ms. */
-  async latency(args: { payloadBytes: number; calls: number; warmup: number }) {
+  async latency(args: {
+    procedure: BenchProcedure;
+    payloadBytes: number;
+    calls: number;
+    warmup: number;
+  }) {
     const [client] = await openClients(1);
+    const call = caller(client!, args.procedure);
     const text = textOf(args.payloadBytes);
-    for (let i = 0; i < args.warmup; i++) await client!.echo(text);
+    for (let i = 0; i < args.warmup; i++) await call(text);
     const times: number[] = [];
     for (let i = 0; i < args.calls; i++) {
       const started = nowMs();
-      await client!.echo(text);
+      await call(text);
       times.push(nowMs() - started);
     }
     await client!.close();
@@ -93,8 +112,10 @@ const handlers = {
    * `connections` × `inFlight` callers (each starts its next call when one completes) for
    * `warmupMs`, then counted in `windows` equal windows over `durationMs`: the best window is
    * the rate, so a burst of unrelated work on the shared machine costs one window, not the run.
+   * `calls` counts every call answered, warmup included (the server's CPU is divided by it).
    */
   async throughput(args: {
+    procedure: BenchProcedure;
     connections: number;
     inFlight: number;
     payloadBytes: number;
@@ -108,9 +129,12 @@ const handlers = {
     const windowMs = args.durationMs / args.windows;
     const end = measureFrom + args.durationMs;
     const counts = new Array<number>(args.windows).fill(0);
+    let calls = 0;
     const worker = async (client: BenchClient) => {
+      const call = caller(client, args.procedure);
       while (nowMs() < end) {
-        await client.echo(text);
+        await call(text);
+        calls++;
         const window = Math.floor((nowMs() - measureFrom) / windowMs);
         if (window >= 0 && window < args.windows) counts[window]!++;
       }
@@ -120,7 +144,7 @@ const handlers = {
     );
     for (const client of clients) await client.close();
     const perSecond = counts.map((n) => n / (windowMs / 1000));
-    return { callsPerSecond: Math.max(...perSecond), windows: perSecond };
+    return { callsPerSecond: Math.max(...perSecond), windows: perSecond, calls };
   },
 
   /** Opens and subscribes `count` more clients, `batch` at a time; resolves when all started. */

@@ -45,6 +45,7 @@ const names: Record<Contestant, string> = {
   trpc: 'stock tRPC',
   socketio: 'Socket.IO',
   duplex: 'Duplex',
+  wsLinkDuplex: 'stock wsLink → Duplex',
 };
 
 type Cell = number | null;
@@ -90,7 +91,8 @@ const check = (a: Cell | undefined, b: Cell | undefined, ok: (a: number, b: numb
 function rows(results: ContestantResult[], config: BenchConfig): Row[] {
   const out: Row[] = [];
   for (const [i, bytes] of [100, 4096].entries()) {
-    const rt = (r: ContestantResult) => r.roundTrip.find((x) => x.payloadBytes === bytes);
+    const rt = (r: ContestantResult) =>
+      r.roundTrip.find((x) => x.procedure === 'echo' && x.payloadBytes === bytes);
     const size = bytes === 100 ? '100 B' : '4 KB';
     const first = i === 0;
     out.push(
@@ -128,8 +130,42 @@ function rows(results: ContestantResult[], config: BenchConfig): Row[] {
         better: '↑',
         values: across(results, (r) => rt(r)?.callsPerSecond50x8),
       },
+      {
+        label: `server CPU per call, ${size}, 1 conn × 64 in flight (µs)`,
+        better: '↓',
+        values: across(results, (r) => rt(r)?.serverCpuUsPerCall1x64),
+      },
     );
   }
+  const mw = (r: ContestantResult) => r.roundTrip.find((x) => x.procedure === 'echoAuthed');
+  out.push(
+    {
+      label: 'with middleware: round trip p50, 100 B (ms)',
+      better: '↓',
+      values: across(results, (r) => mw(r)?.p50Ms),
+    },
+    {
+      label: 'with middleware: calls/s, 100 B, 1 conn × 64 in flight',
+      better: '↑',
+      values: across(results, (r) => mw(r)?.callsPerSecond1x64),
+    },
+    {
+      label: 'with middleware: calls/s, 100 B, 50 conns × 8 in flight',
+      better: '↑',
+      values: across(results, (r) => mw(r)?.callsPerSecond50x8),
+    },
+    {
+      label: 'with middleware: server CPU per call, 1 conn × 64 in flight (µs)',
+      better: '↓',
+      values: across(results, (r) => mw(r)?.serverCpuUsPerCall1x64),
+      target: { text: '≤ Socket.IO', met: (v) => check(v.duplex, v.socketio, (d, s) => d <= s) },
+    },
+    {
+      label: 'with middleware: server CPU per call, 50 conns × 8 in flight (µs)',
+      better: '↓',
+      values: across(results, (r) => mw(r)?.serverCpuUsPerCall50x8),
+    },
+  );
   const largest = config.fanoutSubscribers.at(-1);
   for (const n of config.fanoutSubscribers) {
     const fo = (r: ContestantResult) => r.fanout.find((x) => x.subscribers === n);
@@ -274,7 +310,11 @@ export function renderReport(opts: {
     `| ${header.join(' | ')} |`,
     `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
   ];
-  for (const row of rows(results, config)) {
+  // A partial run (`--calls-only`) leaves whole rows empty: leave them out.
+  const measured = rows(results, config).filter((row) =>
+    Object.values(row.values).some((v) => v != null),
+  );
+  for (const row of measured) {
     const met = row.target?.met(row.values);
     const target = row.target ? `${row.target.text} ${met == null ? '–' : met ? '✅' : '❌'}` : '';
     const cells = [
@@ -348,4 +388,95 @@ export function writeDocs(file: URL, report: string) {
   writeFileSync(file, doc.slice(0, start) + generated + doc.slice(end + endMarker.length));
   // Lint formats markdown too: align the new table the way Biome would.
   execFileSync('npx', ['biome', 'format', '--write', file.pathname], { stdio: 'ignore' });
+}
+
+/** `a` against `b` for a target "a ≤ b" (`lower`) or "a ≥ b": the ratio and the margin. */
+function verdict(a: Cell | undefined, b: Cell | undefined, lower: boolean): string {
+  if (a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '–';
+  const r = a / b;
+  const met = lower ? r <= 1 : r >= 1;
+  const off = Math.abs(r - 1) * 100;
+  const how = lower ? (met ? 'under' : 'over') : met ? 'above' : 'short';
+  return `${met ? '✅ met' : '❌ missed'}, ${off.toFixed(0)}% ${how}`;
+}
+
+/** The call path's targets (issue 16), each met or missed and by how much, from one run. */
+export function renderCallPathTargets(results: ContestantResult[]): string {
+  const by = (c: Contestant) => results.find((r) => r.contestant === c);
+  const rt = (c: Contestant, procedure: 'echo' | 'echoAuthed') =>
+    by(c)?.roundTrip.find((x) => x.procedure === procedure && x.payloadBytes === 100);
+  const lines: string[][] = [];
+  const add = (
+    target: string,
+    duplex: Cell | undefined,
+    other: Cell | undefined,
+    against: string,
+    lower: boolean,
+    scale = 1,
+  ) => {
+    const bound = other == null ? null : other * scale;
+    lines.push([
+      target,
+      format(duplex ?? null),
+      `${format(other ?? null)} (${against})`,
+      ratio(duplex, other),
+      verdict(duplex, bound, lower),
+    ]);
+  };
+  add(
+    'server CPU per call, with middleware, 1 × 64 (µs) ≤ Socket.IO',
+    rt('duplex', 'echoAuthed')?.serverCpuUsPerCall1x64,
+    rt('socketio', 'echoAuthed')?.serverCpuUsPerCall1x64,
+    'Socket.IO with the same checks',
+    true,
+  );
+  add(
+    'server CPU per call, plain echo, 1 × 64 (µs) ≤ Socket.IO',
+    rt('duplex', 'echo')?.serverCpuUsPerCall1x64,
+    rt('socketio', 'echo')?.serverCpuUsPerCall1x64,
+    'Socket.IO ack',
+    true,
+  );
+  add(
+    'calls/s, 1 conn × 64 in flight ≥ Socket.IO',
+    rt('duplex', 'echo')?.callsPerSecond1x64,
+    rt('socketio', 'echo')?.callsPerSecond1x64,
+    'Socket.IO ack',
+    false,
+  );
+  add(
+    'calls/s with middleware, 1 × 64 ≥ Socket.IO',
+    rt('duplex', 'echoAuthed')?.callsPerSecond1x64,
+    rt('socketio', 'echoAuthed')?.callsPerSecond1x64,
+    'Socket.IO with the same checks',
+    false,
+  );
+  add(
+    'round trip p50, 100 B (ms) ≤ 1.5× raw ws',
+    rt('duplex', 'echo')?.p50Ms,
+    rt('ws', 'echo')?.p50Ms,
+    'raw ws',
+    true,
+    1.5,
+  );
+  add(
+    'stock wsLink → Duplex calls/s, 1 × 64 ≥ stock wsLink → tRPC handler',
+    rt('wsLinkDuplex', 'echo')?.callsPerSecond1x64,
+    rt('trpc', 'echo')?.callsPerSecond1x64,
+    'stock tRPC',
+    false,
+  );
+  add(
+    'stock wsLink → Duplex calls/s, 50 × 8 ≥ stock wsLink → tRPC handler',
+    rt('wsLinkDuplex', 'echo')?.callsPerSecond50x8,
+    rt('trpc', 'echo')?.callsPerSecond50x8,
+    'stock tRPC',
+    false,
+  );
+  const header = ['target', 'Duplex', 'against', 'ratio', 'verdict'];
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...lines.map((cells) => `| ${cells.join(' | ')} |`),
+  ].join('\n');
 }

@@ -1,5 +1,5 @@
 import type { IpcClient } from './ipc';
-import type { LoadgenHandlers } from './loadgen';
+import type { BenchProcedure, LoadgenHandlers } from './loadgen';
 import type { ServerHandlers } from './server';
 import type { Contestant } from './servers';
 import { percentile, sleep } from './stats';
@@ -30,11 +30,18 @@ export interface BenchConfig {
 export const payloads = [100, 4096] as const;
 
 export interface RoundTripResult {
+  procedure: BenchProcedure;
   payloadBytes: number;
   p50Ms: number;
   p99Ms: number;
   callsPerSecond1x64: number;
   callsPerSecond50x8: number;
+  /**
+   * The server process's CPU (user + system) over the whole throughput run, warmup and opening
+   * and closing the connections included, divided by the calls answered in it.
+   */
+  serverCpuUsPerCall1x64: number;
+  serverCpuUsPerCall50x8: number;
 }
 
 export interface FanoutResult {
@@ -113,32 +120,50 @@ const shares = (total: number, parts: number) =>
 export async function roundTrip(
   p: Processes,
   config: BenchConfig,
-  payloadBytes: number,
+  opts: {
+    procedure: BenchProcedure;
+    payloadBytes: number;
+    /** Profiles the server over the 1 × 64 run and writes the profile here. */
+    profileFile?: string;
+  },
 ): Promise<RoundTripResult> {
+  const { procedure, payloadBytes } = opts;
   const [first] = p.loadgens;
   const latency = await first!.call('latency', {
+    procedure,
     payloadBytes,
     calls: config.latencyCalls,
     warmup: config.latencyWarmup,
   });
   const run = {
+    procedure,
     payloadBytes,
     warmupMs: config.throughputWarmupMs,
     durationMs: config.throughputMs,
     windows: config.throughputWindows,
   };
+  if (opts.profileFile) await p.server.call('startProfile');
+  await p.server.call('markCpu');
   const single = await first!.call('throughput', { ...run, connections: 1, inFlight: 64 });
+  const singleCpuMs = await p.server.call('cpuSinceMark');
+  if (opts.profileFile) await p.server.call('stopProfile', { file: opts.profileFile });
+  await p.server.call('markCpu');
   const many = await Promise.all(
     shares(50, p.loadgens.length).map((connections, i) =>
       p.loadgens[i]!.call('throughput', { ...run, connections, inFlight: 8 }),
     ),
   );
+  const manyCpuMs = await p.server.call('cpuSinceMark');
+  const manyCalls = many.reduce((sum, r) => sum + r.calls, 0);
   return {
+    procedure,
     payloadBytes,
     p50Ms: latency.p50,
     p99Ms: latency.p99,
     callsPerSecond1x64: single.callsPerSecond,
     callsPerSecond50x8: many.reduce((sum, r) => sum + r.callsPerSecond, 0),
+    serverCpuUsPerCall1x64: (singleCpuMs * 1000) / single.calls,
+    serverCpuUsPerCall50x8: (manyCpuMs * 1000) / manyCalls,
   };
 }
 
@@ -189,7 +214,7 @@ export async function fanout(
     stallMs: 10_000,
     capMs: config.phaseTimeoutMs,
   });
-  const serverCpuMs = await p.server.call('cpuSinceBurst');
+  const serverCpuMs = await p.server.call('cpuSinceMark');
   const results = await Promise.all(p.loadgens.map((l) => l.call('fanoutResult')));
   const delivered = results.reduce((sum, r) => sum + r.delivered, 0);
   const lastAt = Math.max(...results.map((r) => r.lastAt));

@@ -2,6 +2,9 @@
  * The server process: runs one contestant's server and publishes events on command from the
  * orchestrator (bench/realtime.bench.ts) over IPC. Started with `--expose-gc`.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { dirname } from 'node:path';
 import { serveIpc } from './ipc';
 import type { BenchEvent } from './routers';
 import { type BenchServer, type Contestant, serverFactories } from './servers';
@@ -11,6 +14,7 @@ let server: BenchServer | null = null;
 let seq = 0;
 let cpuMark = process.cpuUsage();
 let ticker: NodeJS.Timeout | null = null;
+let profiler: Session | null = null;
 const eventText = 'x'.repeat(150);
 
 const running = () => {
@@ -55,8 +59,13 @@ const handlers = {
     return { startedAt, publishedAt: nowMs() };
   },
 
-  /** Server CPU (user + system) since the last burst started, in ms. */
-  cpuSinceBurst() {
+  /** Starts counting server CPU (a burst starts it too). */
+  markCpu() {
+    cpuMark = process.cpuUsage();
+  },
+
+  /** Server CPU (user + system) since the last burst started or `markCpu`, in ms. */
+  cpuSinceMark() {
     const { user, system } = process.cpuUsage(cpuMark);
     return (user + system) / 1000;
   },
@@ -74,6 +83,24 @@ const handlers = {
     if (ticker) clearInterval(ticker);
     ticker = null;
     return seq;
+  },
+
+  /** Starts the V8 CPU profiler in this process (`--profile-calls`). */
+  async startProfile() {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  },
+
+  /** Stops the profiler and writes a `.cpuprofile` (Chrome DevTools' format) to `file`. */
+  async stopProfile(args: { file: string }) {
+    if (!profiler) throw new Error('the profiler is not running');
+    const { profile } = await profiler.post('Profiler.stop');
+    profiler.disconnect();
+    profiler = null;
+    mkdirSync(dirname(args.file), { recursive: true });
+    writeFileSync(args.file, JSON.stringify(profile));
   },
 
   counters() {

@@ -5,10 +5,19 @@ import { createDuplexServer, createMemoryBroker, type DuplexServer } from '@dupl
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { Server as SocketIoServer } from 'socket.io';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type BenchEvent, benchChannel, createStockRouter, duplexRouter } from './routers';
+import {
+  type BenchEvent,
+  type BenchUser,
+  benchChannel,
+  benchToken,
+  createStockRouter,
+  duplexRouter,
+  echoInput,
+} from './routers';
 import { sleep } from './stats';
 
-export const contestants = ['ws', 'trpc', 'socketio', 'duplex'] as const;
+/** `wsLinkDuplex`: tRPC's stock `wsLink` client against the Duplex server. */
+export const contestants = ['ws', 'trpc', 'socketio', 'duplex', 'wsLinkDuplex'] as const;
 export type Contestant = (typeof contestants)[number];
 
 /** The server side of one contestant, in the server process. */
@@ -100,7 +109,13 @@ async function createStockServer(): Promise<BenchServer> {
   events.setMaxListeners(0);
   const router = createStockRouter(events);
   const server = await restartableWss((wss) => {
-    applyWSSHandler({ wss, router, createContext: () => ({}) });
+    applyWSSHandler({
+      wss,
+      router,
+      createContext: ({ info }) => ({
+        user: info.connectionParams?.token === benchToken ? { id: 'bench' } : null,
+      }),
+    });
   });
   return {
     get port() {
@@ -112,12 +127,25 @@ async function createStockServer(): Promise<BenchServer> {
   };
 }
 
-/** Socket.IO v4, WebSocket transport only: `emit` with ack, and a room broadcast. */
+/**
+ * Socket.IO v4, WebSocket transport only: `emit` with ack, and a room broadcast. `echoAuthed` is
+ * the middleware row's equivalent: the handshake token checked once per connection (as Duplex's
+ * `authenticate` does), then per call the user re-checked and the input parsed with the same zod
+ * schema as the tRPC procedures.
+ */
 async function createSocketIoServer(): Promise<BenchServer> {
   const start = async (port: number) => {
     const http = createServer();
     const io = new SocketIoServer(http, { transports: ['websocket'], serveClient: false });
     io.on('connection', (socket) => {
+      const user: BenchUser | null =
+        (socket.handshake.auth as { token?: string }).token === benchToken ? { id: 'bench' } : null;
+      socket.on('echoAuthed', (message: unknown, ack: (reply: unknown) => void) => {
+        if (!user) return ack({ error: 'UNAUTHORIZED' });
+        const input = echoInput.safeParse(message);
+        if (!input.success) return ack({ error: 'BAD_REQUEST' });
+        ack({ text: input.data.text, by: user.id });
+      });
       socket.on('echo', (message: { text: string }, ack: (reply: unknown) => void) =>
         ack({ text: message.text }),
       );
@@ -152,7 +180,7 @@ async function createDuplexBenchServer(): Promise<BenchServer> {
       router: duplexRouter,
       broker,
       authenticate: ({ connectionParams }) =>
-        connectionParams?.token === 'bench' ? { user: { id: 'bench' } } : null,
+        connectionParams?.token === benchToken ? { user: { id: 'bench' } } : null,
       limits: {
         callsPerSecond: 1e9,
         burstCalls: 1e9,
@@ -199,4 +227,5 @@ export const serverFactories: Record<Contestant, () => Promise<BenchServer>> = {
   trpc: createStockServer,
   socketio: createSocketIoServer,
   duplex: createDuplexBenchServer,
+  wsLinkDuplex: createDuplexBenchServer,
 };
