@@ -86,3 +86,25 @@ export class TokenExpiredError extends Error {
     this.name = 'TokenExpiredError';
   }
 }
+
+/**
+ * Runs `authenticate` once for a connection or request: its result, or `null` after passing the
+ * failure to `onFailure` when it rejects or throws. A promise executor, so that an `authenticate`
+ * that throws synchronously is refused and reported like one that rejects, rather than escaping
+ * into the caller (an unhandled rejection ends a Node process).
+ */
+export function runAuthenticate<TUser>(
+  authenticate: Authenticate<TUser>,
+  opts: AuthenticateOptions,
+  onFailure: (cause: unknown) => void,
+): Promise<AuthResult<TUser> | null> {
+  return new Promise<AuthResult<TUser> | null | undefined>((resolve) =>
+    resolve(authenticate(opts)),
+  ).then(
+    (result) => result ?? null,
+    (cause: unknown) => {
+      onFailure(cause);
+      return null;
+    },
+  );
+}

@@ -13,6 +13,7 @@ import type {
   TRPCResponseMessage,
 } from '@trpc/server/rpc';
 import type { RawData } from 'ws';
+import { runAuthenticate } from './auth';
 import { CallRun } from './callRun';
 import { createConnection, readClientParams } from './connectionState';
 import type { DuplexSocket } from './duplexSocket';
@@ -146,14 +147,11 @@ export class DuplexWsConnection {
     const req = this.req as IncomingMessage;
     this.req = null;
     const { connectionParams, wantsCursor } = readClientParams(params);
-    // A promise executor, so that an `authenticate` that throws synchronously is reported and
-    // refused too, rather than rejecting where nothing waits (an unhandled rejection).
-    const result = await new Promise<Awaited<ReturnType<typeof opts.authenticate>>>((resolve) =>
-      resolve(opts.authenticate({ req, connectionParams, transport: 'ws' })),
-    ).catch((cause: unknown) => {
-      this.shared.reportConnection(cause);
-      return null;
-    });
+    const result = await runAuthenticate(
+      opts.authenticate,
+      { req, connectionParams, transport: 'ws' },
+      (cause) => this.shared.reportConnection(cause),
+    );
     const { socket, abort } = this;
     realTimers.clearTimeout(this.authTimer);
     if (!result || abort.signal.aborted) {

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { type AnyRouter, TRPCError } from '@trpc/server';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import sirv from 'sirv';
-import { type Authenticate, AuthRefusedError } from './auth';
+import { type Authenticate, AuthRefusedError, runAuthenticate } from './auth';
 import type { Broker } from './broker';
 import {
   type ConnectionCounters,
@@ -191,12 +191,11 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
     const { connectionParams, wantsCursor } = readClientParams(
       info.connectionParams ?? connectionParamsHeaderOf(req),
     );
-    const result = await new Promise<Awaited<ReturnType<typeof opts.authenticate>>>((resolve) =>
-      resolve(opts.authenticate({ req, connectionParams, transport: 'http' })),
-    ).catch((cause: unknown) => {
-      opts.onError(connectionError('http', cause));
-      return null;
-    });
+    const result = await runAuthenticate(
+      opts.authenticate,
+      { req, connectionParams, transport: 'http' },
+      (cause) => opts.onError(connectionError('http', cause)),
+    );
     if (!result) {
       throw new TRPCError({
         code: 'UNAUTHORIZED',
@@ -283,17 +282,14 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       return;
     }
     if (route) {
-      // Promise executors: a synchronous throw is a rejection here, not an exception out of the
-      // request listener.
       const authenticate = () =>
-        new Promise<Awaited<ReturnType<typeof opts.authenticate>>>((resolve) =>
-          resolve(opts.authenticate({ req, connectionParams: null, transport: 'http' })),
-        )
-          .catch((cause: unknown) => {
-            opts.onError(connectionError('http', cause, { path: pathname }));
-            return null;
-          })
-          .then((result) => result ?? null);
+        runAuthenticate(
+          opts.authenticate,
+          { req, connectionParams: null, transport: 'http' },
+          (cause) => opts.onError(connectionError('http', cause, { path: pathname })),
+        );
+      // A promise executor: a route's synchronous throw is a rejection here, not an exception
+      // out of the request listener.
       new Promise<void>((resolve) =>
         resolve(route.handle(req, res, { authenticate, limits: opts.limits })),
       ).catch((cause: unknown) => {

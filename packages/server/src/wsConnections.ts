@@ -3,7 +3,7 @@ import { closeCodes, readyNotification } from '@duplex/protocol';
 import { type AnyRouter, getErrorShape, TRPCError, transformTRPCResponse } from '@trpc/server';
 import { type CreateWSSContextFnOptions, getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
-import type { Authenticate } from './auth';
+import { type Authenticate, runAuthenticate } from './auth';
 import type { Broker } from './broker';
 import { createConnection, readClientParams } from './connectionState';
 import type { DuplexSocket, FrameGate } from './duplexSocket';
@@ -109,14 +109,12 @@ export function createWsConnections<TRouter extends AnyRouter>(
     info,
   }: CreateWSSContextFnOptions): Promise<DuplexContext<unknown>> => {
     const { connectionParams, wantsCursor } = readClientParams(info.connectionParams);
-    // A promise executor: an `authenticate` that throws synchronously is refused like one that
-    // rejects, not reported by tRPC as a failed call.
-    const result = await new Promise<Awaited<ReturnType<typeof opts.authenticate>>>((resolve) =>
-      resolve(opts.authenticate({ req, connectionParams, transport: 'ws' })),
-    ).catch((cause: unknown) => {
-      opts.onError(connectionError('websocket', cause));
-      return null;
-    });
+    // A synchronous throw is refused like a rejection, not reported by tRPC as a failed call.
+    const result = await runAuthenticate(
+      opts.authenticate,
+      { req, connectionParams, transport: 'ws' },
+      (cause) => opts.onError(connectionError('websocket', cause)),
+    );
     const state = sockets.get(socket);
     if (state) realTimers.clearTimeout(state.authTimer);
     if (!result || !state) {
