@@ -1,6 +1,3 @@
-/** A `tracked()` event as subscriptions deliver it: the event id and the event. */
-export type Tracked<T> = { id: string; data: T };
-
 /** A hook's error as components show it: an `Error`, or `null` when there is none. */
 export const asError = (error: unknown): Error | null =>
   error === null || error === undefined

@@ -36,6 +36,11 @@ export interface LiveQueryOptions<
    * again to that fetch's answer, which may already hold it.
    */
   apply: (data: TQueryFnData, event: inferLiveEvent<TEvent>) => TQueryFnData;
+  /**
+   * Runs for every event after `apply`, gaps left out: for what the event changes beyond this
+   * query (another query's cache, a badge).
+   */
+  onEvent?: (event: inferLiveEvent<TEvent>) => void;
 }
 
 /** What {@link useLiveQuery} returns: TanStack's query result, plus the stream's state. */
@@ -115,6 +120,7 @@ export function useLiveQuery<
       queryClient.setQueryData<TQueryFnData>(queryKey, (data) =>
         data === undefined ? data : latest.current.apply(data, event),
       );
+      latest.current.onEvent?.(event);
     },
     onGap: () => {
       void refetch().then(() => gapResolver.current());

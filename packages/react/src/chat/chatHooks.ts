@@ -1,6 +1,5 @@
-import type { ChatEvent, Message } from '@duplex/chat';
+import type { Message } from '@duplex/chat';
 import { idempotent } from '@duplex/client';
-import { isGap, type StreamGap } from '@duplex/protocol';
 import {
   type QueryKey,
   skipToken,
@@ -10,7 +9,7 @@ import {
   useQueryClient,
 } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
-import { asError, type Tracked } from '../moduleKit';
+import { asError } from '../moduleKit';
 import { useConnectionStatus } from '../useConnectionStatus';
 import { useLiveQuery } from '../useLiveQuery';
 import { useOptimisticMutation } from '../useOptimisticMutation';
@@ -129,10 +128,6 @@ export function useRoomMessages(
     error: null,
   });
 
-  const onEvent = (item: Tracked<ChatEvent | StreamGap>) => {
-    // A gap is `useLiveQuery`'s to handle (below); it never reaches here.
-    if (!isGap(item.data)) sideEffects(queryClient, chat, roomId, item.data, latest.current);
-  };
   const query: UseQueryOptions<RoomMessages, Error, RoomMessages, QueryKey> = {
     queryKey: key,
     queryFn: async (): Promise<RoomMessages> => {
@@ -145,8 +140,9 @@ export function useRoomMessages(
   };
   const live = useLiveQuery({
     query,
-    subscription: chat.onEvent.subscriptionOptions({ roomId }, { onData: onEvent }),
+    subscription: chat.onEvent.subscriptionOptions({ roomId }),
     apply: (data: RoomMessages, item) => applyChatEvent(data, item.data),
+    onEvent: (item) => sideEffects(queryClient, chat, roomId, item.data, latest.current),
   });
   const data = live.data;
   // Events were lost: the messages are fetched again by `useLiveQuery`, the rest here.

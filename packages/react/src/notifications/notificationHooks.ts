@@ -1,10 +1,4 @@
-import type {
-  FeedPage,
-  NotificationEvent,
-  NotificationsRouter,
-  Preferences,
-} from '@duplex/notifications';
-import { isGap, type StreamGap } from '@duplex/protocol';
+import type { FeedPage, NotificationsRouter, Preferences } from '@duplex/notifications';
 import {
   type QueryClient,
   type QueryKey,
@@ -15,7 +9,7 @@ import {
 } from '@tanstack/react-query';
 import type { TRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { useEffect, useState } from 'react';
-import { asError, type Tracked } from '../moduleKit';
+import { asError } from '../moduleKit';
 import { useLiveQuery } from '../useLiveQuery';
 import { useOptimisticMutation } from '../useOptimisticMutation';
 import { applyNotificationEvent, mergeFirstPage, mergeNextPage } from './feed';
@@ -62,17 +56,9 @@ export function useNotificationFeed(n: NotificationProcedures, opts: { pageSize?
   };
   const live = useLiveQuery({
     query,
-    subscription: n.onNotification.subscriptionOptions(
-      {},
-      {
-        onData: (item: Tracked<NotificationEvent | StreamGap>) => {
-          // A gap is `useLiveQuery`'s to handle (below); it never reaches here.
-          if (!isGap(item.data))
-            queryClient.setQueryData(n.unreadCount.queryKey(), item.data.unreadCount);
-        },
-      },
-    ),
+    subscription: n.onNotification.subscriptionOptions({}),
     apply: (page: FeedPage, item) => applyNotificationEvent(page, item.data),
+    onEvent: (item) => queryClient.setQueryData(n.unreadCount.queryKey(), item.data.unreadCount),
   });
   // Events were lost: the feed is fetched again by `useLiveQuery`, the badge here.
   const gap = live.live.gap;
