@@ -31,36 +31,19 @@ export class CallRun implements RunSubscriptionOptions {
   }
 
   onData(value: unknown): void {
-    const { socket, sender } = this.connection;
-    const { envelope } = this;
-    if (socket.readyState !== socket.OPEN || !envelope) return;
-    sender.send(this.connection.sharedHandler.encoder.data(envelope, value));
+    if (this.envelope) this.connection.sendData(this.envelope, value);
   }
 
   onEvent(eventId: string, data: unknown): void {
-    const { socket, sender } = this.connection;
-    const { envelope } = this;
-    if (socket.readyState !== socket.OPEN || !envelope) return;
-    sender.send(this.connection.sharedHandler.encoder.event(envelope, eventId, data));
+    if (this.envelope) this.connection.sendEvent(this.envelope, eventId, data);
   }
 
   onError(cause: unknown): void {
-    const error = getTRPCErrorFromUnknown(cause);
-    const { shapeOf, report } = this.connection.sharedHandler;
-    report(error, this.call, this.connection.context);
-    this.connection.respond({
-      id: this.id,
-      jsonrpc: this.call.jsonrpc,
-      error: shapeOf(error, this.call, this.connection.context),
-    });
+    this.connection.fail(this.id, this.call, getTRPCErrorFromUnknown(cause));
   }
 
   onLateError(cause: unknown): void {
-    this.connection.sharedHandler.report(
-      getTRPCErrorFromUnknown(cause),
-      this.call,
-      this.connection.context,
-    );
+    this.connection.reportLate(this.call, getTRPCErrorFromUnknown(cause));
   }
 
   release(): void {

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { closeCodes, readyNotification } from '@duplex/protocol';
 import {
   type AnyRouter,
   callTRPCProcedure,
@@ -13,50 +12,43 @@ import type {
   TRPCResponseMessage,
 } from '@trpc/server/rpc';
 import type { RawData } from 'ws';
-import { runAuthenticate } from './auth';
 import { CallRun } from './callRun';
-import { createConnection, readClientParams } from './connectionState';
+import {
+  ConnectionLifecycle,
+  type ConnectionParams,
+  rateLimitError,
+  slowConsumerCloseGraceMs,
+} from './connectionLifecycle';
 import type { DuplexSocket } from './duplexSocket';
-import { FrameBudget } from './frameBudget';
-import type { FrameEncoder } from './frameEncoder';
+import type { FrameEncoder, FrameEnvelope } from './frameEncoder';
 import type { DuplexContext } from './initDuplex';
 import {
   binaryFrameMessage,
   isUsableId,
   parseCallFrame,
-  parseConnectionParamsFrame,
   parseFrame,
   tooDeepMessage,
 } from './parseCallFrame';
-import { realTimers } from './realTimers';
 import { scanJson } from './scanJson';
-import { SocketRefusal } from './socketRefusal';
 import { SocketSender } from './socketSender';
 import { streamSourceOf } from './streamChannel';
 import { runStream, runSubscription } from './subscriptionRunner';
-import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
-import { tooManyInFlightError, type UserBudget, userIdKeyOf } from './userBudgets';
-import type { WsConnectionsOptions } from './wsConnections';
-
-/** A slow consumer gets this long to take its close frame before it is cut off. */
-const slowConsumerCloseGraceMs = 1_000;
+import { tooManyInFlightError, type UserBudget } from './userBudgets';
+import type { WsHandlerOptions } from './wsHandlerOptions';
 
 export type Ctx = DuplexContext<unknown>;
 export type Call = Extract<TRPCClientOutgoingMessage, { params: unknown }>;
 export type RequestId = number | string;
-type ConnectionParams = Record<string, string | undefined> | null;
 
 /** What every connection of one handler shares. */
 export interface HandlerShared {
-  opts: WsConnectionsOptions<AnyRouter>;
+  opts: WsHandlerOptions<AnyRouter>;
   encoder: FrameEncoder;
   shapeOf(error: TRPCError, call?: Call, ctx?: Ctx): TRPCErrorShape;
   /** Reports a call's unexpected (internal) error to `onError`, with the call and its context. */
   report(error: TRPCError, call?: Call, ctx?: Ctx): void;
   /** Reports a failure of the connection itself (outside any procedure) to `onError`. */
   reportConnection(cause: unknown, ctx?: Ctx): void;
-  /** Counts subscriptions opened (+1) and closed (-1) in the metrics. */
-  onSubscriptionsChange(delta: number): void;
 }
 
 /**
@@ -65,21 +57,12 @@ export interface HandlerShared {
  */
 export class DuplexWsConnection {
   readonly sender: SocketSender;
-  private readonly budget: FrameBudget;
-  /** The user's server-wide budget, once `authenticate` named a user with an id. */
-  private userBudget: UserBudget | null = null;
-  private readonly abort = new AbortController();
+  /** Authentication, refusals, token expiry, budgets and what the close frees. */
+  private readonly lifecycle: ConnectionLifecycle;
   private readonly subscriptions = new Map<RequestId, AbortController>();
   private ctx: Ctx | undefined;
   private ctxPromise: Promise<Ctx | null> | null = null;
   private ctxError: TRPCError | undefined;
-  private authTimer: NodeJS.Timeout | undefined;
-  /** Set once `authenticate` refused the connection, until the socket closes. */
-  private refusal: SocketRefusal | null = null;
-  /** Whether a call frame arrived (the `connectionParams` frame aside). */
-  private sawCalls = false;
-  /** The upgrade request, until `authenticate` has seen it. */
-  private req: IncomingMessage | null;
 
   constructor(
     private readonly shared: HandlerShared,
@@ -87,30 +70,13 @@ export class DuplexWsConnection {
     req: IncomingMessage,
   ) {
     const { limits, metrics } = shared.opts;
-    this.req = req;
     this.sender = new SocketSender(socket, {
       maxBufferedBytes: limits.maxBufferedBytes,
       metrics,
       closeGraceMs: slowConsumerCloseGraceMs,
     });
-    this.budget = new FrameBudget(limits, () => {
-      metrics.closedRateLimited++;
-      socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
-    });
-    const wantsParams =
-      new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
-    if (wantsParams) {
-      this.authTimer = realTimers.setTimeout(
-        () => socket.close(closeCodes.authTimeout, 'Authentication timeout'),
-        limits.authTimeoutMs,
-      );
-    } else {
-      this.ctxPromise = this.authenticate(null);
-    }
-  }
-
-  get sharedHandler(): HandlerShared {
-    return this.shared;
+    this.lifecycle = new ConnectionLifecycle(shared.opts, socket, req);
+    if (!this.lifecycle.paramsFirst) this.ctxPromise = this.authenticate(null);
   }
 
   /** The procedure context, once authenticated. */
@@ -118,15 +84,35 @@ export class DuplexWsConnection {
     return this.ctx;
   }
 
+  /** Sends a subscription's data; a no-op once the socket is closing. */
+  sendData(envelope: FrameEnvelope, value: unknown): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.sender.send(this.shared.encoder.data(envelope, value));
+  }
+
+  /** Sends a tracked event; a no-op once the socket is closing. */
+  sendEvent(envelope: FrameEnvelope, eventId: string, data: unknown): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.sender.send(this.shared.encoder.event(envelope, eventId, data));
+  }
+
+  /** Answers a call with `error`, reported to `onError` first when it is internal. */
+  fail(id: RequestId, call: Call, error: TRPCError): void {
+    const { report, shapeOf } = this.shared;
+    report(error, call, this.ctx);
+    this.respond({ id, jsonrpc: call.jsonrpc, error: shapeOf(error, call, this.ctx) });
+  }
+
+  /** Reports an internal error of a call already answered (a subscription that ended). */
+  reportLate(call: Call, error: TRPCError): void {
+    this.shared.report(error, call, this.ctx);
+  }
+
   /** The socket closed: everything it started stops. */
   onClose(): void {
-    realTimers.clearTimeout(this.authTimer);
-    this.budget.dispose();
-    if (this.userBudget) this.shared.opts.userBudgets.disconnect(this.userBudget);
-    this.userBudget = null;
     for (const subscription of this.subscriptions.values()) subscription.abort();
     this.subscriptions.clear();
-    this.abort.abort();
+    this.lifecycle.onClose();
   }
 
   respond(message: TRPCResponseMessage): void {
@@ -142,86 +128,29 @@ export class DuplexWsConnection {
   }
 
   private async authenticate(params: ConnectionParams): Promise<Ctx | null> {
-    const { opts } = this.shared;
-    const { metrics, limits } = opts;
-    const req = this.req as IncomingMessage;
-    this.req = null;
-    const { connectionParams, wantsCursor } = readClientParams(params);
-    const result = await runAuthenticate(
-      opts.authenticate,
-      { req, connectionParams, transport: 'ws' },
-      (cause) => this.shared.reportConnection(cause),
-    );
-    const { socket, abort } = this;
-    realTimers.clearTimeout(this.authTimer);
-    if (!result || abort.signal.aborted) {
-      metrics.refusedUnauthorized++;
-      this.refuse();
-      return null;
+    const outcome = await this.lifecycle.authenticate(params, this.sender);
+    if ('ctx' in outcome) {
+      this.ctx = outcome.ctx;
+      return this.ctx;
     }
-    const userKey = userIdKeyOf(result.user);
-    if (userKey !== null) {
-      const userBudget = opts.userBudgets.connect(userKey);
-      if (!userBudget) {
-        metrics.refusedUserConnections++;
-        this.ctxError = new TRPCError({
-          code: 'TOO_MANY_REQUESTS',
-          message: `Too many connections: at most ${limits.maxConnectionsPerUser} per user`,
-        });
-        this.respond({ id: null, error: this.shared.shapeOf(this.ctxError) });
-        socket.close(closeCodes.tooManyConnections, 'Too many connections for this user');
-        return null;
-      }
-      this.userBudget = userBudget;
-      // A user who flooded and reconnects finds their bucket in debt: closed with 4429 again.
-      if (!this.budget.setUser(userBudget)) {
-        this.ctxError = rateLimitError(limits.callsPerSecond);
-        return null;
-      }
-    }
-    this.sender.send(readyNotification);
-    if (result.expiresAt !== undefined) {
-      scheduleTokenExpiry(socket, {
-        expiresAtMs: +result.expiresAt,
-        refreshLeadMs: opts.tokenRefreshLeadMs,
-        signal: abort.signal,
-        sendReconnect: () => this.sender.send(reconnectNotification),
-      });
-    }
-    const connection = createConnection('ws', wantsCursor, {
-      limits: {
-        maxSubscriptions: limits.maxSubscriptionsPerConnection,
-        onSubscriptionsChange: this.shared.onSubscriptionsChange,
-      },
-    });
-    this.ctx = { user: result.user, connection, broker: opts.broker, signal: abort.signal };
-    return this.ctx;
+    this.refuse(outcome.refused);
+    return null;
   }
 
   /**
    * Tells the client its connection is refused, as the stock handler does when `createContext`
-   * throws (an `id: null` error), answers its calls with the same error, then closes with 4401.
+   * throws (an `id: null` error), and answers its calls with the same error; the lifecycle
+   * closes the socket.
    */
-  private refuse(): void {
-    const error = new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' });
+  private refuse(error: TRPCError): void {
     this.ctxError = error;
     this.respond({ id: null, error: this.shared.shapeOf(error) });
-    this.refusal = new SocketRefusal(this.socket, this.sawCalls);
   }
 
   /** The first frame of a `?connectionParams=1` socket; a malformed one closes it with 4400. */
   private onConnectionParams(text: string | null): Promise<Ctx | null> {
-    let connectionParams: ConnectionParams;
-    try {
-      connectionParams = parseConnectionParamsFrame(text);
-    } catch (cause) {
-      realTimers.clearTimeout(this.authTimer);
-      this.ctxError = getTRPCErrorFromUnknown(cause);
-      this.respond({ id: null, error: this.shared.shapeOf(this.ctxError) });
-      this.socket.close(closeCodes.badConnectionParams, 'Malformed connectionParams');
-      return Promise.resolve(null);
-    }
-    return this.authenticate(connectionParams);
+    const params = this.lifecycle.readParams(text, (error) => this.refuse(error));
+    return params === undefined ? Promise.resolve(null) : this.authenticate(params);
   }
 
   /**
@@ -245,32 +174,34 @@ export class DuplexWsConnection {
     opts.metrics.bytesIn += bytes;
     const text = isBinary ? null : buffer.toString('utf8');
     if (text === 'PING' || text === 'PONG') {
-      this.budget.charge({ calls: 1, bytes });
+      this.lifecycle.budget.charge({ calls: 1, bytes });
       // Answered even past the rate limit: a flood of pings ends in 4429 all the same.
       if (text === 'PING' && socket.readyState === socket.OPEN) this.sender.send('PONG');
       return;
     }
     if (!this.ctxPromise) {
       // The handshake costs its bytes, not a call: it never crowds out the calls queued behind it.
-      if (this.budget.charge({ calls: 0, bytes })) this.ctxPromise = this.onConnectionParams(text);
+      if (this.lifecycle.budget.charge({ calls: 0, bytes })) {
+        this.ctxPromise = this.onConnectionParams(text);
+      }
       return;
     }
     const scan = text === null ? null : scanJson(buffer, limits.maxJsonDepth);
     if (text === null || scan === null || scan.tooDeep) {
       if (text !== null) opts.metrics.refusedDeepFrames++;
-      if (!this.budget.charge({ calls: 1, bytes })) return;
+      if (!this.lifecycle.budget.charge({ calls: 1, bytes })) return;
       const cause = new Error(text === null ? binaryFrameMessage : tooDeepMessage(limits));
       this.respond({ id: null, error: shapeOf(new TRPCError({ code: 'PARSE_ERROR', cause })) });
       return;
     }
     if (scan.items > limits.maxBatchSize) {
       // Judged once: refused unrun, it costs one call, not one per call it carries.
-      if (!this.budget.charge({ calls: 1, bytes })) return;
+      if (!this.lifecycle.budget.charge({ calls: 1, bytes })) return;
       const parsed = parseFrame(text);
       this.refuseBatch(Array.isArray(parsed) ? parsed : []);
       return;
     }
-    this.budget.offer(
+    this.lifecycle.budget.offer(
       { calls: Math.max(1, scan.items), bytes },
       () => this.runFrame(text),
       () => this.rateLimit(text),
@@ -302,8 +233,7 @@ export class DuplexWsConnection {
     }
     const { calls } = parsedFrame;
     const ready = this.ctxPromise as Promise<Ctx | null>;
-    this.sawCalls = true;
-    this.refusal?.onCalls();
+    this.lifecycle.onCalls();
     for (let index = 0; index < calls.length; index++) {
       this.handleCall(calls[index] as TRPCClientOutgoingMessage, index, ready).catch(
         (cause: unknown) => this.shared.reportConnection(cause, this.ctx),
@@ -316,7 +246,7 @@ export class DuplexWsConnection {
     const { limits, metrics } = this.shared.opts;
     const parsed = parseFrame(text);
     const messages = Array.isArray(parsed) ? parsed : [parsed];
-    const error = rateLimitError(limits.callsPerSecond);
+    const error = rateLimitError(limits);
     for (const msg of messages) {
       const { id, method } = (msg ?? {}) as { id?: unknown; method?: unknown };
       if (!isUsableId(id, limits.maxRequestIdLength)) continue;
@@ -387,13 +317,13 @@ export class DuplexWsConnection {
         run.stopped();
         return;
       }
-      const { userBudget } = this;
+      const { userBudget } = this.lifecycle;
       if (type !== 'subscription' && userBudget) {
         if (!(await this.shared.opts.userBudgets.acquire(userBudget))) {
           throw tooManyInFlightError(this.shared.opts.limits);
         }
         slotOf = userBudget;
-        if (this.abort.signal.aborted) return;
+        if (this.lifecycle.abort.signal.aborted) return;
       }
       result = await callTRPCProcedure({
         router: this.shared.opts.router,
@@ -466,14 +396,6 @@ export class DuplexWsConnection {
   release(id: RequestId, controller: AbortController): void {
     if (this.subscriptions.get(id) === controller) this.subscriptions.delete(id);
   }
-}
-
-/** The error of a call refused by the rate limit. */
-function rateLimitError(callsPerSecond: number): TRPCError {
-  return new TRPCError({
-    code: 'TOO_MANY_REQUESTS',
-    message: `Rate limit: at most ${callsPerSecond} calls per second`,
-  });
 }
 
 /** tRPC merges a resumed subscription's `lastEventId` into object inputs (or a missing one). */

@@ -6,7 +6,7 @@ import { type Call, type Ctx, DuplexWsConnection, type HandlerShared } from './d
 import type { DuplexSocket } from './duplexSocket';
 import { callError, connectionError } from './errorReport';
 import { createFrameEncoder } from './frameEncoder';
-import type { WsConnectionsOptions } from './wsConnections';
+import type { WsHandlerOptions } from './wsHandlerOptions';
 
 /** What the client gets when even the error formatter fails: nothing about the error. */
 const fallbackErrorShape: TRPCErrorShape = {
@@ -26,12 +26,10 @@ const fallbackErrorShape: TRPCErrorShape = {
  * - subscription events are encoded once per published event ({@link createFrameEncoder}), and
  *   `streamChannel` subscriptions are read straight off the broker.
  */
-export function createDuplexHandler<TRouter extends AnyRouter>(
-  opts: WsConnectionsOptions<TRouter>,
-) {
+export function createDuplexHandler<TRouter extends AnyRouter>(opts: WsHandlerOptions<TRouter>) {
   const config = opts.router._def._config;
   const shared: HandlerShared = {
-    opts: opts as WsConnectionsOptions<AnyRouter>,
+    opts: opts as WsHandlerOptions<AnyRouter>,
     encoder: createFrameEncoder(opts.router, { cachedBytes: opts.limits.maxEventCacheBytes }),
     shapeOf(error: TRPCError, call?: Call, ctx?: Ctx): TRPCErrorShape {
       try {
@@ -63,9 +61,6 @@ export function createDuplexHandler<TRouter extends AnyRouter>(
     },
     reportConnection(cause, ctx) {
       opts.onError(connectionError('websocket', cause, { ctx }));
-    },
-    onSubscriptionsChange(delta) {
-      opts.metrics.subscriptions += delta;
     },
   };
   const connections = new WeakMap<WebSocket, DuplexWsConnection>();

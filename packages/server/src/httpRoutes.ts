@@ -16,6 +16,7 @@ import { callError, connectionError, type DuplexErrorHandler } from './errorRepo
 import type { DuplexContext } from './initDuplex';
 import type { DuplexLimits } from './limits';
 import type { DuplexMetrics } from './metrics';
+import { requestUrlOf } from './requestUrl';
 import { createKeyedBuckets } from './tokenBucket';
 import { userKeyOf } from './userBudgets';
 
@@ -70,18 +71,6 @@ function connectionParamsHeaderOf(req: IncomingMessage): Record<string, string |
         (entry): entry is [string, string] => typeof entry[1] === 'string',
       ),
     );
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The URL of a request, or `null` for a target `URL` refuses (`//`, `//[`): a throw in a
- * request or upgrade listener would take the process down.
- */
-export function requestUrlOf(req: IncomingMessage): URL | null {
-  try {
-    return new URL(req.url ?? '/', 'http://localhost');
   } catch {
     return null;
   }

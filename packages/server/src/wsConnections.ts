@@ -1,68 +1,29 @@
 import type { IncomingMessage } from 'node:http';
-import { closeCodes, readyNotification } from '@duplex/protocol';
 import { type AnyRouter, getErrorShape, TRPCError, transformTRPCResponse } from '@trpc/server';
 import { type CreateWSSContextFnOptions, getWSConnectionHandler } from '@trpc/server/adapters/ws';
-import type { RawData, WebSocket, WebSocketServer } from 'ws';
-import { type Authenticate, runAuthenticate } from './auth';
-import type { Broker } from './broker';
-import { createConnection, readClientParams } from './connectionState';
+import type { RawData, WebSocket } from 'ws';
+import { ConnectionLifecycle, rateLimitError } from './connectionLifecycle';
 import type { DuplexSocket, FrameGate } from './duplexSocket';
-import { callError, connectionError, type DuplexErrorHandler } from './errorReport';
-import { FrameBudget } from './frameBudget';
+import { callError } from './errorReport';
 import { InFlightSlots } from './inFlightSlots';
 import type { DuplexContext } from './initDuplex';
-import type { KeepAlive } from './keepAlive';
-import type { DuplexLimits } from './limits';
-import type { DuplexMetrics } from './metrics';
 import {
   binaryFrameMessage,
   type FrameRefusal,
   isUsableId,
   parseCallFrame,
-  parseConnectionParamsFrame,
   parseFrame,
   tooDeepMessage,
 } from './parseCallFrame';
-import { realTimers } from './realTimers';
 import { scanJson } from './scanJson';
-import { SocketRefusal } from './socketRefusal';
-import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
-import {
-  tooManyInFlightError,
-  type UserBudget,
-  type UserBudgets,
-  userIdKeyOf,
-} from './userBudgets';
-
-export interface WsConnectionsOptions<TRouter extends AnyRouter> {
-  router: TRouter;
-  wss: WebSocketServer;
-  authenticate: Authenticate<unknown>;
-  broker: Broker;
-  limits: DuplexLimits;
-  metrics: DuplexMetrics;
-  keepAlive: KeepAlive;
-  tokenRefreshLeadMs: number;
-  /** Where unexpected errors go, with their context. */
-  onError: DuplexErrorHandler;
-  /** Per-user budgets, shared by every connection of the server. */
-  userBudgets: UserBudgets;
-}
+import { tooManyInFlightError } from './userBudgets';
+import type { WsHandlerOptions } from './wsHandlerOptions';
 
 /** What the stock path keeps per socket. */
 interface SocketState {
-  abort: AbortController;
-  authTimer?: NodeJS.Timeout;
-  /** The socket's first frame will be its `connectionParams`. */
+  lifecycle: ConnectionLifecycle;
+  /** The socket's first frame will be its `connectionParams`, and it has not come yet. */
   paramsPending: boolean;
-  /** Whether a call frame arrived (the `connectionParams` frame aside). */
-  sawCalls: boolean;
-  /** Set once `authenticate` refused the connection. */
-  refusal: SocketRefusal | null;
-  /** What the socket's frames spend. */
-  budget: FrameBudget;
-  /** The user's server-wide budget, once `authenticate` named a user with an id. */
-  userBudget: UserBudget | null;
   /** The user's calls in flight on this socket, once the user is known. */
   slots: InFlightSlots | null;
 }
@@ -88,86 +49,34 @@ function jsonErrorOf(text: string): unknown {
   }
 }
 
-/** A slow consumer gets this long to take its close frame before it is cut off. */
-const slowConsumerCloseGraceMs = 1_000;
-
 /**
  * Serves tRPC on accepted sockets through the stock `@trpc/server` handler, with Duplex's
  * authentication, limits and token expiry around it. The handler stays behind this one file so
  * that a Duplex handler speaking the same wire protocol can replace it.
  */
-export function createWsConnections<TRouter extends AnyRouter>(
-  opts: WsConnectionsOptions<TRouter>,
-) {
+export function createWsConnections<TRouter extends AnyRouter>(opts: WsHandlerOptions<TRouter>) {
   const { limits, metrics, router } = opts;
   const config = router._def._config;
   const sockets = new WeakMap<WebSocket, SocketState>();
 
+  // The upgrade request `authenticate` sees is the one the lifecycle was made with.
   const createContext = async ({
-    req,
     res: socket,
     info,
   }: CreateWSSContextFnOptions): Promise<DuplexContext<unknown>> => {
-    const { connectionParams, wantsCursor } = readClientParams(info.connectionParams);
-    // A synchronous throw is refused like a rejection, not reported by tRPC as a failed call.
-    const result = await runAuthenticate(
-      opts.authenticate,
-      { req, connectionParams, transport: 'ws' },
-      (cause) => opts.onError(connectionError('websocket', cause)),
-    );
-    const state = sockets.get(socket);
-    if (state) realTimers.clearTimeout(state.authTimer);
-    if (!result || !state) {
-      metrics.refusedUnauthorized++;
+    const state = sockets.get(socket) as SocketState;
+    const { lifecycle } = state;
+    const outcome = await lifecycle.authenticate(info.connectionParams, socket);
+    if ('refused' in outcome) {
       // tRPC sends the `id: null` error for this throw and answers the calls waiting on it; its
-      // own plain `close()` after that is held back, so that the socket closes with 4401.
+      // own plain `close()` after that is held back, so that the socket closes with the
+      // refusal's code.
       (socket as DuplexSocket).holdPlainClose = true;
-      if (state) state.refusal = new SocketRefusal(socket, state.sawCalls);
-      else socket.close(closeCodes.unauthorized, 'Unauthorized');
-      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' });
+      throw outcome.refused;
     }
-    const userKey = userIdKeyOf(result.user);
-    if (userKey !== null && !state.abort.signal.aborted) {
-      const userBudget = opts.userBudgets.connect(userKey);
-      if (!userBudget) {
-        metrics.refusedUserConnections++;
-        // tRPC answers with the `id: null` error thrown here; the close follows it out.
-        (socket as DuplexSocket).holdPlainClose = true;
-        realTimers.setImmediate(() =>
-          socket.close(closeCodes.tooManyConnections, 'Too many connections for this user'),
-        );
-        throw new TRPCError({
-          code: 'TOO_MANY_REQUESTS',
-          message: `Too many connections: at most ${limits.maxConnectionsPerUser} per user`,
-        });
-      }
-      state.userBudget = userBudget;
-      // A user who flooded and reconnects finds their bucket in debt: closed with 4429 again.
-      if (!state.budget.setUser(userBudget)) {
-        (socket as DuplexSocket).holdPlainClose = true;
-        throw rateLimited();
-      }
-      state.slots = new InFlightSlots(opts.userBudgets, userBudget);
-    }
-    socket.send(readyNotification);
-    const { signal } = state.abort;
-    if (result.expiresAt !== undefined) {
-      scheduleTokenExpiry(socket, {
-        expiresAtMs: +result.expiresAt,
-        refreshLeadMs: opts.tokenRefreshLeadMs,
-        signal,
-        sendReconnect: () => socket.send(reconnectNotification),
-      });
-    }
-    const connection = createConnection('ws', wantsCursor, {
-      limits: {
-        maxSubscriptions: limits.maxSubscriptionsPerConnection,
-        onSubscriptionsChange: (delta) => {
-          metrics.subscriptions += delta;
-        },
-      },
-    });
-    return { user: result.user, connection, broker: opts.broker, signal };
+    if (lifecycle.userBudget)
+      state.slots = new InFlightSlots(opts.userBudgets, lifecycle.userBudget);
+    return outcome.ctx;
   };
 
   const handleTrpc = getWSConnectionHandler<TRouter>({
@@ -189,11 +98,6 @@ export function createWsConnections<TRouter extends AnyRouter>(
     },
   });
 
-  const rateLimited = () =>
-    new TRPCError({
-      code: 'TOO_MANY_REQUESTS',
-      message: `Rate limit: at most ${limits.callsPerSecond} calls per second`,
-    });
   const batchTooLarge = () =>
     new TRPCError({ code: 'BAD_REQUEST', message: 'Batch call exceeds maximum size' });
 
@@ -259,39 +163,15 @@ export function createWsConnections<TRouter extends AnyRouter>(
     return true;
   };
 
-  /** Closes a socket whose `connectionParams` frame is malformed, after telling it why. */
-  const refuseParams = (socket: WebSocket, text: string | null): boolean => {
-    try {
-      parseConnectionParamsFrame(text);
-      return false;
-    } catch (cause) {
-      const error =
-        cause instanceof TRPCError ? cause : new TRPCError({ code: 'PARSE_ERROR', cause });
-      sendRefusals(socket, [{ id: null, jsonrpc: undefined, error }]);
-      socket.close(closeCodes.badConnectionParams, 'Malformed connectionParams');
-      return true;
-    }
-  };
-
   return {
     onConnection(socket: DuplexSocket, req: IncomingMessage) {
       metrics.connectionsOpened++;
-      const wantsParams =
-        new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
-      const budget = new FrameBudget(limits, () => {
-        metrics.closedRateLimited++;
-        socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
-      });
-      const state: SocketState = {
-        abort: new AbortController(),
-        paramsPending: wantsParams,
-        sawCalls: false,
-        refusal: null,
-        budget,
-        userBudget: null,
-        slots: null,
-      };
+      const lifecycle = new ConnectionLifecycle(opts, socket, req);
+      const { budget } = lifecycle;
+      const state: SocketState = { lifecycle, paramsPending: lifecycle.paramsFirst, slots: null };
       sockets.set(socket, state);
+      const refuseParams = (error: TRPCError) =>
+        sendRefusals(socket, [{ id: null, jsonrpc: undefined, error }]);
 
       const gate: FrameGate = (data: RawData, isBinary: boolean) => {
         // Frames already in flight when the socket started closing are dropped unread.
@@ -309,12 +189,9 @@ export function createWsConnections<TRouter extends AnyRouter>(
           state.paramsPending = false;
           // The handshake costs its bytes, not a call: it never crowds out the calls behind it.
           if (!budget.charge({ calls: 0, bytes })) return false;
-          if (!refuseParams(socket, text)) return true;
-          realTimers.clearTimeout(state.authTimer);
-          return false;
+          return lifecycle.readParams(text, refuseParams) !== undefined;
         }
-        state.sawCalls = true;
-        state.refusal?.onCalls();
+        lifecycle.onCalls();
         // Priced before it is parsed: bytes, and calls by a scan that also bounds the depth.
         const scan =
           text === null
@@ -356,7 +233,7 @@ export function createWsConnections<TRouter extends AnyRouter>(
           },
           () => {
             const parsed = parseFrame(text);
-            rejectCalls(socket, Array.isArray(parsed) ? parsed : [parsed], rateLimited());
+            rejectCalls(socket, Array.isArray(parsed) ? parsed : [parsed], rateLimitError(limits));
           },
         );
         now = false;
@@ -367,25 +244,12 @@ export function createWsConnections<TRouter extends AnyRouter>(
         metrics.framesOut++;
         metrics.bytesOut += bytes;
         if (socket.bufferedAmount <= limits.maxBufferedBytes) return;
-        metrics.closedSlowConsumer++;
         socket.afterSend = null;
-        socket.close(closeCodes.slowConsumer, 'Slow consumer');
-        realTimers.setTimeout(() => socket.terminate(), slowConsumerCloseGraceMs).unref();
+        lifecycle.closeSlowConsumer();
       };
-
-      if (wantsParams) {
-        state.authTimer = realTimers.setTimeout(
-          () => socket.close(closeCodes.authTimeout, 'Authentication timeout'),
-          limits.authTimeoutMs,
-        );
-      }
       socket.once('close', () => {
-        realTimers.clearTimeout(state.authTimer);
-        budget.dispose();
         state.slots?.close();
-        if (state.userBudget) opts.userBudgets.disconnect(state.userBudget);
-        state.userBudget = null;
-        state.abort.abort();
+        lifecycle.onClose();
       });
       opts.keepAlive.watch(socket);
       handleTrpc(socket, req);
