@@ -1,10 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  type AnyRouter,
-  callTRPCProcedure,
-  getTRPCErrorFromUnknown,
-  TRPCError,
-} from '@trpc/server';
+import { type AnyRouter, getTRPCErrorFromUnknown, TRPCError } from '@trpc/server';
 import { isObservable, observableToAsyncIterable } from '@trpc/server/observable';
 import type {
   TRPCClientOutgoingMessage,
@@ -29,6 +24,7 @@ import {
   parseFrame,
   tooDeepMessage,
 } from './parseCallFrame';
+import { callProcedure } from './procedureRunner';
 import { scanJson } from './scanJson';
 import { SocketSender } from './socketSender';
 import { streamSourceOf } from './streamChannel';
@@ -113,6 +109,20 @@ export class DuplexWsConnection {
     for (const subscription of this.subscriptions.values()) subscription.abort();
     this.subscriptions.clear();
     this.lifecycle.onClose();
+  }
+
+  /** A query's or mutation's result: `respond` with `{ type: 'data', data }`, encoded once. */
+  respondData(id: RequestId, jsonrpc: '2.0' | undefined, data: unknown): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    let frame: string;
+    try {
+      frame = this.shared.encoder.result(id, jsonrpc, data);
+    } catch {
+      // respond() encodes it again, and reports and answers the failure there.
+      this.respond({ id, jsonrpc, result: { type: 'data', data } });
+      return;
+    }
+    this.sender.send(frame);
   }
 
   respond(message: TRPCResponseMessage): void {
@@ -291,14 +301,14 @@ export class DuplexWsConnection {
       return;
     }
     const run = new CallRun(this, withLastEventId(msg), id);
-    const { call, controller } = run;
+    const { call } = run;
     const type = call.method;
     if (type === 'subscription' && this.subscriptions.has(id)) {
       run.onError(new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` }));
       return;
     }
     // Registered before any await, so a stop or a disconnect during setup cancels it.
-    if (type === 'subscription') this.subscriptions.set(id, controller);
+    if (type === 'subscription') this.subscriptions.set(id, run.controller);
     let result: unknown;
     /** The user whose in-flight slot this call holds (kept: the socket may close meanwhile). */
     let slotOf: UserBudget | null = null;
@@ -310,35 +320,35 @@ export class DuplexWsConnection {
           new TRPCError({ code: 'UNAUTHORIZED', message: 'Authentication refused' })
         );
       }
-      if (
-        controller.signal.aborted ||
-        (type === 'subscription' && this.socket.readyState !== this.socket.OPEN)
-      ) {
+      if (run.aborted || (type === 'subscription' && this.socket.readyState !== this.socket.OPEN)) {
         run.stopped();
         return;
       }
       const { userBudget } = this.lifecycle;
       if (type !== 'subscription' && userBudget) {
-        if (!(await this.shared.opts.userBudgets.acquire(userBudget))) {
+        const { userBudgets } = this.shared.opts;
+        // A free slot is taken without the promise (and the turn) acquire() costs.
+        if (!userBudgets.tryAcquire(userBudget, 1) && !(await userBudgets.acquire(userBudget))) {
           throw tooManyInFlightError(this.shared.opts.limits);
         }
         slotOf = userBudget;
         if (this.lifecycle.abort.signal.aborted) return;
       }
-      result = await callTRPCProcedure({
-        router: this.shared.opts.router,
+      result = await callProcedure(this.shared.opts.router, {
         path: call.params.path,
         getRawInput: async () => call.params.input,
         ctx: context,
         type,
-        signal: controller.signal,
+        get signal() {
+          return run.signal;
+        },
         batchIndex,
       });
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
       // A procedure that gave up because its subscription was cancelled ends quietly.
       if (
-        controller.signal.aborted &&
+        run.aborted &&
         error.code === 'INTERNAL_SERVER_ERROR' &&
         (error.cause as { name?: unknown } | undefined)?.name === 'AbortError'
       ) {
@@ -362,7 +372,7 @@ export class DuplexWsConnection {
         );
         return;
       }
-      this.respond({ id, jsonrpc, result: { type: 'data', data: result } });
+      this.respondData(id, jsonrpc, result);
       return;
     }
     if (!iterable) {
@@ -376,14 +386,14 @@ export class DuplexWsConnection {
       return;
     }
     if (this.socket.readyState !== this.socket.OPEN) {
-      controller.abort();
+      run.abort();
       if (isObservable(result)) {
         run.stopped();
         return;
       }
     }
     const source = isObservable(result)
-      ? observableToAsyncIterable(result, controller.signal)
+      ? observableToAsyncIterable(result, run.signal)
       : (result as AsyncIterable<unknown>);
     run.envelope = this.shared.encoder.envelope(id, jsonrpc);
     const stream = streamSourceOf(result);

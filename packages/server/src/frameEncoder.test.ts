@@ -1,9 +1,19 @@
 import { initTRPC } from '@trpc/server';
+import superjson from 'superjson';
 import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
 import { createFrameEncoder, WireFrame } from './frameEncoder';
 
 const router = initTRPC.create().router({});
+
+/** A frame's text, or what the encoder threw (a bigint without a transformer). */
+function encoded(encode: () => unknown): string {
+  try {
+    return String(encode());
+  } catch (error) {
+    return `threw ${String(error)}`;
+  }
+}
 
 describe('createFrameEncoder', () => {
   it('keeps the cache within cachedBytes, oldest events first, whatever the ids', () => {
@@ -24,6 +34,33 @@ describe('createFrameEncoder', () => {
     expect(encoder.stats.hits).toBe(hits + 1);
     encoder.event(envelopes[0]!, 'e0', events[0]);
     expect(encoder.stats.misses).toBe(misses + 1);
+  });
+
+  it('encodes a result as message() does, byte for byte, with and without a transformer', () => {
+    const superjsonRouter = initTRPC.create({ transformer: superjson }).router({});
+    const values = [
+      { text: 'hi' },
+      { at: new Date(0), big: 1n, set: new Set([1]) },
+      'text "quoted"',
+      0,
+      null,
+      undefined,
+      [1, { nested: undefined }],
+    ];
+    for (const encoder of [createFrameEncoder(router), createFrameEncoder(superjsonRouter)]) {
+      for (const data of values) {
+        for (const [id, jsonrpc] of [
+          [7, undefined],
+          ['a"b', '2.0'],
+        ] as const) {
+          const expected = encoded(() =>
+            encoder.message({ id, jsonrpc, result: { type: 'data', data } }),
+          );
+          expect(encoded(() => encoder.result(id, jsonrpc, data))).toBe(expected);
+          expect(encoded(() => encoder.data(encoder.envelope(id, jsonrpc), data))).toBe(expected);
+        }
+      }
+    }
   });
 
   it('sends an event bigger than cachedBytes without keeping it', () => {

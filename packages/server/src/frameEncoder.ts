@@ -56,6 +56,12 @@ export type Frame = string | WireFrame;
 export interface FrameEncoder {
   /** Any response, as `JSON.stringify(transformTRPCResponse(config, message))`. */
   message(message: TRPCResponseMessage): string;
+  /**
+   * A call's result, as `message({ id, jsonrpc, result: { type: 'data', data } })` gives it but
+   * without the copies `transformTRPCResponse` makes of the response and its `result`: the data
+   * is serialized once and set in its envelope.
+   */
+  result(id: number | string, jsonrpc: '2.0' | undefined, data: unknown): string;
   /** The envelope of one subscription's `data` frames, built once per subscription. */
   envelope(id: number | string, jsonrpc: '2.0' | undefined): FrameEnvelope;
   /** A subscription `data` frame for a yielded item (tracked or not). */
@@ -120,6 +126,19 @@ export function createFrameEncoder(
   };
 
   const message = (msg: TRPCResponseMessage) => JSON.stringify(transformTRPCResponse(config, msg));
+
+  const headOf = (id: number | string, jsonrpc: '2.0' | undefined) =>
+    `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''},"result":{"type":"data","data":`;
+
+  /** A `data` result under `head` (its envelope, see {@link FrameEncoder.envelope}). */
+  const resultUnder = (envelope: FrameEnvelope, data: unknown): string => {
+    const json: string | undefined = JSON.stringify(config.transformer.output.serialize(data));
+    const { id, jsonrpc, head } = envelope;
+    // Serialized to nothing (`undefined` without a transformer): the key is left out, as
+    // JSON.stringify leaves it out of the whole response.
+    if (json === undefined) return message({ id, jsonrpc, result: { type: 'data', data } });
+    return `${head}${json}}}`;
+  };
 
   const evict = (entry: CachedEvent) => {
     // Its key may live on (in a broker's log): only what it cost here is dropped.
@@ -198,15 +217,14 @@ export function createFrameEncoder(
 
   return {
     message,
+    result: (id, jsonrpc, data) => resultUnder({ id, jsonrpc, head: headOf(id, jsonrpc) }, data),
     stats,
     envelope(id, jsonrpc) {
-      const head = `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''},"result":{"type":"data","data":`;
-      return { id, jsonrpc, head };
+      return { id, jsonrpc, head: headOf(id, jsonrpc) };
     },
     data(envelope, value) {
       if (isTrackedEnvelope(value)) return event(envelope, value[0], value[1]);
-      const { id, jsonrpc } = envelope;
-      return message({ id, jsonrpc, result: { type: 'data', data: value } });
+      return resultUnder(envelope, value);
     },
     event,
   };

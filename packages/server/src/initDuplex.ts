@@ -4,6 +4,7 @@ import superjson from 'superjson';
 import { AuthRefusedError, TokenExpiredError } from './auth';
 import type { Broker } from './broker';
 import { countersOf, type DuplexConnection, expiryOf } from './connectionState';
+import { markSubscriptionOnly } from './procedureRunner';
 import { markCursorWanted, streamSourceKey, streamSourceOf } from './streamChannel';
 import { setLongTimeout } from './tokenExpiry';
 
@@ -75,42 +76,46 @@ export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
     },
   });
 
-  const subscriptionLimit = t.middleware(async ({ ctx, type, signal, next }) => {
-    // streamChannel reads it through the signal the procedure hands it (see markCursorWanted).
-    if (type === 'subscription' && signal && ctx.connection?.wantsCursor) markCursorWanted(signal);
-    const counters = type === 'subscription' ? countersOf(ctx.connection) : undefined;
-    if (!counters) return next();
-    if (counters.subscriptions >= counters.maxSubscriptions) {
-      throw new TRPCError({
-        code: 'TOO_MANY_REQUESTS',
-        message: `Subscription limit reached: at most ${counters.maxSubscriptions} per connection`,
+  // Outside subscriptions it only calls next(): the procedure runner leaves it out of their chains.
+  const subscriptionLimit = t.middleware(
+    markSubscriptionOnly(async ({ ctx, type, signal, next }) => {
+      // streamChannel reads it through the signal the procedure hands it (see markCursorWanted).
+      if (type === 'subscription' && signal && ctx.connection?.wantsCursor)
+        markCursorWanted(signal);
+      const counters = type === 'subscription' ? countersOf(ctx.connection) : undefined;
+      if (!counters) return next();
+      if (counters.subscriptions >= counters.maxSubscriptions) {
+        throw new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: `Subscription limit reached: at most ${counters.maxSubscriptions} per connection`,
+        });
+      }
+      counters.subscriptions++;
+      counters.onSubscriptionsChange(1);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        ctx.signal?.removeEventListener('abort', release);
+        counters.subscriptions--;
+        counters.onSubscriptionsChange(-1);
+      };
+      // tRPC before 11.25 drops a subscription whose socket closed during its setup without
+      // disposing it, so only the connection's signal tells that it ended.
+      ctx.signal?.addEventListener('abort', release, { once: true });
+      const result = await next().catch((cause: unknown) => {
+        release();
+        throw cause;
       });
-    }
-    counters.subscriptions++;
-    counters.onSubscriptionsChange(1);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      ctx.signal?.removeEventListener('abort', release);
-      counters.subscriptions--;
-      counters.onSubscriptionsChange(-1);
-    };
-    // tRPC before 11.25 drops a subscription whose socket closed during its setup without
-    // disposing it, so only the connection's signal tells that it ended.
-    ctx.signal?.addEventListener('abort', release, { once: true });
-    const result = await next().catch((cause: unknown) => {
-      release();
-      throw cause;
-    });
-    if (!result.ok) {
-      release();
-      return result;
-    }
-    const expiresAt = expiryOf(ctx.connection);
-    const data = expiresAt === undefined ? result.data : untilExpiry(result.data, expiresAt);
-    return { ...result, data: releaseWhenDone(data, release) };
-  });
+      if (!result.ok) {
+        release();
+        return result;
+      }
+      const expiresAt = expiryOf(ctx.connection);
+      const data = expiresAt === undefined ? result.data : untilExpiry(result.data, expiresAt);
+      return { ...result, data: releaseWhenDone(data, release) };
+    }),
+  );
 
   return {
     /** Builds a router; see tRPC's `t.router`. */
