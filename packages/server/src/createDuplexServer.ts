@@ -22,6 +22,7 @@ import { requestUrlOf } from './requestUrl';
 import { reconnectNotification } from './tokenExpiry';
 import { UserBudgets } from './userBudgets';
 import { createWsConnections } from './wsConnections';
+import { wsInternalsFallbackReport } from './wsInternals';
 
 /** The user type of a router built with `initDuplex<TUser>()`. */
 export type inferDuplexUser<TRouter extends AnyRouter> =
@@ -94,7 +95,9 @@ export interface DuplexServerOptions<TRouter extends AnyRouter> {
    * `INTERNAL_SERVER_ERROR` (with its `path`, `type`, `ctx` and `input`), a failing
    * `authenticate`, a failing route. Pass the same function to the modules
    * (`createChatRouter({ onError })`, `createRedisBroker({ onError })`) and their background
-   * failures arrive here too (`source: 'background'`). Clients never see these details.
+   * failures arrive here too (`source: 'background'`), as does one warning when the server is
+   * created if `ws`'s internals failed the startup check (`task: 'server.wsInternals'`: frames
+   * then go through `socket.send`, uncorked). Clients never see these details.
    *
    * It used to receive the bare error (changed before 1.0): the error is `report.error`.
    * @default logs `[duplex] <source> <path or task>:` and the error with console.error
@@ -174,8 +177,11 @@ export function createDuplexServer<TRouter extends AnyRouter>(
   const keepAlive = createKeepAlive(opts.keepAlive ?? {}, () => {
     metrics.reapedDeadPeers++;
   });
-  const createConnections =
-    (opts.handler ?? 'duplex') === 'duplex' ? createDuplexHandler : createWsConnections;
+  const duplexHandler = (opts.handler ?? 'duplex') === 'duplex';
+  // Only the Duplex handler takes the fast path; the stock one always sends through `ws`.
+  const fallback = duplexHandler ? wsInternalsFallbackReport() : null;
+  if (fallback) onError(fallback);
+  const createConnections = duplexHandler ? createDuplexHandler : createWsConnections;
   const connections = createConnections({
     router: opts.router,
     wss,

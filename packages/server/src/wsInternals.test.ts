@@ -1,7 +1,12 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
-import { checkWsInternals, wireOf, wsInternalsCheck } from './wsInternals';
+import {
+  checkWsInternals,
+  wireOf,
+  wsInternalsCheck,
+  wsInternalsFallbackReport,
+} from './wsInternals';
 import { openWsTestPair } from './wsTestPair';
 
 const { Sender } = ws as unknown as { Sender: new (socket: unknown) => unknown };
@@ -67,5 +72,17 @@ describe('wireOf', () => {
   it('gives no wire when the check failed', async () => {
     await using pair = await openWsTestPair();
     expect(wireOf(pair.server, { ok: false, version: installed, reason: 'test' })).toBeNull();
+  });
+});
+
+describe('wsInternalsFallbackReport', () => {
+  it('says nothing when the check passed', () => {
+    expect(wsInternalsFallbackReport({ ok: true, version: installed })).toBeNull();
+  });
+
+  it('reports a failed check as background work, with the version and the reason', () => {
+    const report = wsInternalsFallbackReport({ ok: false, version: '9.0.0', reason: 'untested' });
+    expect(report).toMatchObject({ source: 'background', task: 'server.wsInternals' });
+    expect(String(report?.error)).toMatch(/ws 9\.0\.0: the fast path is off \(untested\)/);
   });
 });

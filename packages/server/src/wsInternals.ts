@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import * as ws from 'ws';
+import { backgroundError, type DuplexErrorReport } from './errorReport';
 
 /**
  * The one file that reads `ws`'s private fields. Everything else reaches `ws` through its
@@ -153,6 +154,26 @@ export const wsInternalsCheck: WsInternalsCheck = checkWsInternals({
   Sender,
   setting: process.env.DUPLEX_WS_INTERNALS,
 });
+
+/** The `task` of the report {@link wsInternalsFallbackReport} makes. */
+export const wsInternalsTask = 'server.wsInternals';
+
+/**
+ * What a Duplex server tells its `onError` once, as it is created, when the fast path is off
+ * (`source: 'background'`, `task: 'server.wsInternals'`): every frame then goes through
+ * `socket.send`, uncorked, which is correct and slower. A `ws` upgrade outside the tested range
+ * shows up here rather than as a silent loss of throughput. `null` when the check passed.
+ */
+export function wsInternalsFallbackReport(
+  check: WsInternalsCheck = wsInternalsCheck,
+): DuplexErrorReport | null {
+  if (check.ok) return null;
+  const error = new Error(
+    `ws ${check.version}: the fast path is off (${check.reason}); frames go through socket.send, uncorked`,
+  );
+  error.name = 'WsInternalsFallback';
+  return backgroundError(wsInternalsTask, error);
+}
 
 const isStream = (value: unknown): value is WsStream => {
   const stream = value as Partial<WsStream> | null | undefined;

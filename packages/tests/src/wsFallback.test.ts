@@ -67,3 +67,16 @@ describe('the server on the public ws API alone (DUPLEX_WS_INTERNALS=off)', () =
     expect(metrics.bytesOut - bytesBefore).toBeGreaterThan(256 * 1024);
   });
 });
+
+describe('the fallback at startup', () => {
+  it('is reported to onError once per server, as background work', async () => {
+    const reports: unknown[] = [];
+    await using server = await startTestServer({
+      handler: 'duplex',
+      onError: (report) => reports.push(report),
+    });
+    await using client = testClient(server.wsUrl);
+    await client.echo.query({ text: 'x' });
+    expect(reports).toMatchObject([{ source: 'background', task: 'server.wsInternals' }]);
+  });
+});
