@@ -50,6 +50,8 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
     },
     async transaction(fn) {
       const client = await pool.connect();
+      /** Why the session cannot go back to the pool: its ROLLBACK failed. */
+      let broken: Error | undefined;
       try {
         await client.query('BEGIN');
         const result = await fn({
@@ -60,10 +62,20 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          // The caller gets the error that caused the rollback, with this one as its companion;
+          // the session, possibly still inside the transaction, is destroyed rather than reused.
+          broken =
+            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+          throw new AggregateError([error, broken], 'Transaction failed, and so did its ROLLBACK', {
+            cause: error,
+          });
+        }
         throw error;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     close: () => pool.end(),
