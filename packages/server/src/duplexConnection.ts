@@ -334,16 +334,9 @@ export class DuplexWsConnection {
         slotOf = userBudget;
         if (this.lifecycle.abort.signal.aborted) return;
       }
-      result = await callProcedure(this.shared.opts.router, {
-        path: call.params.path,
-        getRawInput: async () => call.params.input,
-        ctx: context,
-        type,
-        get signal() {
-          return run.signal;
-        },
-        batchIndex,
-      });
+      run.ctx = context;
+      run.batchIndex = batchIndex;
+      result = await callProcedure(this.shared.opts.router, run);
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
       // A procedure that gave up because its subscription was cancelled ends quietly.

@@ -256,6 +256,37 @@ describe('callProcedure', () => {
     expect(seen['addTag.signalIsGetter']?.value).toBe(false);
   });
 
+  it('keeps signal an own, enumerable, assignable option: spreads and assignments see it', async () => {
+    const spreading = t.procedure
+      .use((opts) => {
+        const copy = { ...opts };
+        (opts as { signal: unknown }).signal = 'assigned';
+        return opts.next({ ctx: { tag: `${copy.signal instanceof AbortSignal}/${opts.signal}` } });
+      })
+      .query(({ ctx }) => ctx.tag);
+    const spreadingRouter = t.router({ spreading });
+    const { run, reads } = (() => {
+      const counted = { signal: 0 };
+      const controller = new AbortController();
+      return {
+        reads: counted,
+        run: callProcedure(spreadingRouter, {
+          path: 'spreading',
+          type: 'query',
+          ctx: { user: 'ada' },
+          getRawInput: async () => undefined,
+          batchIndex: 0,
+          get signal() {
+            counted.signal++;
+            return controller.signal;
+          },
+        }),
+      };
+    })();
+    expect(await run).toBe('true/assigned');
+    expect(reads.signal).toBe(1);
+  });
+
   it('merges ctx without changing the caller’s, as tRPC does', async () => {
     const ctx: Ctx = { user: 'ada' };
     const { run } = viaRunner({ path: 'tagged', type: 'query', input: { text: 'hi' }, ctx });
