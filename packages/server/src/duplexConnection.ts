@@ -75,11 +75,6 @@ export class DuplexWsConnection {
     if (!this.lifecycle.paramsFirst) this.ctxPromise = this.authenticate(null);
   }
 
-  /** The procedure context, once authenticated. */
-  get context(): Ctx | undefined {
-    return this.ctx;
-  }
-
   /** Sends a subscription's data; a no-op once the socket is closing. */
   sendData(envelope: FrameEnvelope, value: unknown): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
