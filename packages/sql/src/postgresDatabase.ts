@@ -16,7 +16,17 @@ export interface PostgresDatabaseOptions {
    * @default 10
    */
   maxConnections?: number;
+  /**
+   * Told of a connection's network failure outside a query: an idle pooled connection dropped
+   * by the server, or a transaction's connection lost between its statements. The pool replaces
+   * the connection; the failing call (if any) rejects on its own.
+   * @default a one-line `console.warn`
+   */
+  onError?: (error: Error) => void;
 }
+
+const warnConnectionError = (error: Error) =>
+  console.warn(`[duplex/sql] PostgreSQL connection error: ${error.message}`);
 
 const schemaName = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -39,8 +49,10 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
     max: opts.maxConnections ?? 10,
     options: `-c search_path=${schema}`,
   });
-  // An idle client's network error is reported on the pool; without a listener it would crash.
-  pool.on('error', () => {});
+  const onError = opts.onError ?? warnConnectionError;
+  // A connection's network error is emitted as 'error': on the pool while the connection is idle,
+  // on the connection itself while it is checked out. Unheard, either crashes the process.
+  pool.on('error', onError);
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   return {
     kind: 'postgres',
@@ -50,8 +62,13 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
     },
     async transaction(fn) {
       const client = await pool.connect();
-      /** Why the session cannot go back to the pool: its ROLLBACK failed. */
+      /** Why the session cannot go back to the pool: its ROLLBACK failed, or it was lost. */
       let broken: Error | undefined;
+      const onLost = (error: Error) => {
+        broken = error;
+        onError(error);
+      };
+      client.on('error', onLost);
       try {
         await client.query('BEGIN');
         const result = await fn({
@@ -75,6 +92,7 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
         }
         throw error;
       } finally {
+        client.off('error', onLost);
         client.release(broken);
       }
     },
