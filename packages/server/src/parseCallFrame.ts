@@ -39,6 +39,33 @@ export type CallFrameResult =
   | { ok: true; calls: TRPCClientOutgoingMessage[] }
   | { ok: false; refusals: FrameRefusal[] };
 
+type Transformer = ParseCallFrameOptions['transformer'];
+
+/** Each router's transformer with its input errors replaced, made once (not once per frame). */
+const safeTransformers = new WeakMap<Transformer, Transformer>();
+
+/** `transformer`, with a failed input deserialization reported as a fixed message. */
+function safeTransformerOf(transformer: Transformer): Transformer {
+  let safe = safeTransformers.get(transformer);
+  if (!safe) {
+    safe = {
+      input: {
+        serialize: transformer.input.serialize,
+        deserialize(value: unknown) {
+          try {
+            return transformer.input.deserialize(value);
+          } catch {
+            throw new Error(undeserializableInputMessage);
+          }
+        },
+      },
+      output: transformer.output,
+    };
+    safeTransformers.set(transformer, safe);
+  }
+  return safe;
+}
+
 /** Options of {@link parseCallFrame}. */
 export interface ParseCallFrameOptions {
   transformer: AnyRouter['_def']['_config']['transformer'];
@@ -54,20 +81,8 @@ export interface ParseCallFrameOptions {
  * id is answered under it, so no caller waits forever. Both handlers use it, so they refuse alike.
  */
 export function parseCallFrame(messages: unknown[], opts: ParseCallFrameOptions): CallFrameResult {
-  const { transformer, maxRequestIdLength } = opts;
-  const safeTransformer = {
-    input: {
-      serialize: transformer.input.serialize,
-      deserialize(value: unknown) {
-        try {
-          return transformer.input.deserialize(value);
-        } catch {
-          throw new Error(undeserializableInputMessage);
-        }
-      },
-    },
-    output: transformer.output,
-  };
+  const { maxRequestIdLength } = opts;
+  const safeTransformer = safeTransformerOf(opts.transformer);
   const calls: TRPCClientOutgoingMessage[] = [];
   const errors: (TRPCError | null)[] = [];
   let failed = false;
