@@ -20,7 +20,8 @@ import { middlewareMarker } from '@trpc/server/unstable-core-do-not-import';
  * built on Duplex's base runs at least three steps (the subscription limit, the validator, the
  * resolver). Measured at 64 calls in flight, the helper and its two sub-helpers were about half
  * of the server's CPU. This runner walks the same middlewares with the same semantics, building
- * each step's options as one object literal, and the call's `signal` only if something reads it.
+ * each step's options once ({@link MiddlewareOptions}), and the call's `signal` only if something
+ * reads it.
  *
  * What it keeps from `callRecursive` (tRPC 11, `procedureBuilder.ts`), exactly:
  * - each middleware gets `{ router, path, getRawInput, ctx, type, signal, batchIndex, input,
@@ -33,8 +34,9 @@ import { middlewareMarker } from '@trpc/server/unstable-core-do-not-import';
  *   thrown, a successful one's `data` returned;
  * - a path with no procedure, or one of another type, is tRPC's own `NOT_FOUND` (the fallback).
  *
- * What it changes: `signal` is a getter that asks the caller for the signal, so a call whose
- * middlewares and resolver never read it never makes one; and middlewares marked with
+ * What it changes: `signal` is an own getter that asks the caller for the signal, so a call
+ * whose middlewares and resolver never read it never makes one (the options object is an
+ * instance of a class, not a plain object); and middlewares marked with
  * {@link markSubscriptionOnly} (which only call `next()` unchanged outside subscriptions) are
  * left out of query and mutation chains.
  *
