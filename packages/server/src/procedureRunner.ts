@@ -8,6 +8,7 @@ import {
   TRPCError,
 } from '@trpc/server';
 import { middlewareMarker } from '@trpc/server/unstable-core-do-not-import';
+import { inVersionRange } from './versionRange';
 
 /**
  * The one file that reads the internals of tRPC's procedures (`procedure._def.middlewares`, the
@@ -127,16 +128,6 @@ export function markSubscriptionOnly<T extends object>(middleware: T): T {
   return middleware;
 }
 
-function inRange(version: string): boolean {
-  const [major = Number.NaN, minor = 0, patch = 0] = version
-    .split('.')
-    .map((n) => Number.parseInt(n, 10));
-  const { min, belowMajor } = procedureInternalsRange;
-  if (!(major < belowMajor)) return false;
-  if (major !== min[0]) return major > min[0];
-  return minor > min[1] || (minor === min[1] && patch >= min[2]);
-}
-
 /** The middlewares of a procedure's `_def`, when it has the shape the runner expects. */
 function middlewaresOf(
   procedure: unknown,
@@ -164,7 +155,7 @@ function middlewaresOf(
 export function checkProcedureInternals(probe: ProcedureInternalsProbe): ProcedureInternalsCheck {
   const { version } = probe;
   if (probe.setting === 'off') return { ok: false, version, reason: 'DUPLEX_PROCEDURE_RUNNER=off' };
-  if (!inRange(version)) {
+  if (!inVersionRange(version, procedureInternalsRange)) {
     return { ok: false, version, reason: `@trpc/server ${version} is outside the tested range` };
   }
   if (typeof middlewareMarker !== 'string') {

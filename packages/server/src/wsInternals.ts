@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import * as ws from 'ws';
 import { backgroundError, type DuplexErrorReport } from './errorReport';
+import { inVersionRange } from './versionRange';
 
 /**
  * The one file that reads `ws`'s private fields. Everything else reaches `ws` through its
@@ -87,16 +88,6 @@ export interface WsInternalsProbe {
   setting?: string | undefined;
 }
 
-function inRange(version: string): boolean {
-  const [major = Number.NaN, minor = 0, patch = 0] = version
-    .split('.')
-    .map((n) => Number.parseInt(n, 10));
-  const { min, belowMajor } = wsInternalsRange;
-  if (!(major < belowMajor)) return false;
-  if (major !== min[0]) return major > min[0];
-  return minor > min[1] || (minor === min[1] && patch >= min[2]);
-}
-
 /**
  * Whether the fast path may run with this `ws`: its version is in {@link wsInternalsRange}
  * and a fresh `Sender` has an idle numeric `_state` and an empty `_queue` array. Runs once at
@@ -105,7 +96,7 @@ function inRange(version: string): boolean {
 export function checkWsInternals(probe: WsInternalsProbe): WsInternalsCheck {
   const { version } = probe;
   if (probe.setting === 'off') return { ok: false, version, reason: 'DUPLEX_WS_INTERNALS=off' };
-  if (!inRange(version))
+  if (!inVersionRange(version, wsInternalsRange))
     return { ok: false, version, reason: `ws ${version} is outside the tested range` };
   let sender: Partial<SenderFields>;
   try {
