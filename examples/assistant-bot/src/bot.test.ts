@@ -8,7 +8,8 @@ import { createChatApp } from '@duplex/example-chat/app';
 import type { AppRouter } from '@duplex/example-chat/router';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startAssistantBot } from './bot';
-import { type Brain, createDocsBrain } from './brain';
+import { type Brain, chunksOf, createDocsBrain } from './brain';
+import { layoutReply } from './replyParts';
 
 const docsDir = fileURLToPath(new URL('../../../docs', import.meta.url));
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -111,6 +112,28 @@ async function startUser(url: string, name: string) {
   return { client, messages, seqs, deltaTimes, ask, replyTo };
 }
 
+/** A brain that streams `text` in the docs brain's chunks, pausing `delayMs` before each. */
+function scripted(text: string, delayMs: number): Brain {
+  return async function* (_question, signal) {
+    for (const chunk of chunksOf(text, 3)) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      signal.throwIfAborted();
+      yield chunk;
+    }
+  };
+}
+
+/** Eight paragraphs of about 120 characters, and a code block. */
+const longReply = [
+  ...Array.from({ length: 4 }, (_, p) =>
+    Array.from({ length: 20 }, (_, w) => `para${p}word${w}`).join(' '),
+  ),
+  '```ts\nconst a = 1;\n\nconst b = 2;\n```',
+  ...Array.from({ length: 4 }, (_, p) =>
+    Array.from({ length: 20 }, (_, w) => `more${p}word${w}`).join(' '),
+  ),
+].join('\n\n');
+
 describe('assistant bot', () => {
   it('answers a question addressed to it, streamed in order, once', async () => {
     const server = await startServer();
@@ -200,14 +223,73 @@ describe('assistant bot', () => {
     const first = await startAssistantBot(options);
     const ada = await startUser(server.url, 'Ada');
     const q1 = await ada.ask('@bot what is a gap?');
-    await vi.waitFor(() => expect(ada.replyTo(q1.id)[0]?.stream?.state).toBe('done'));
+    // A reply of a few hundred chunks takes seconds: the server's chunk rate is 50/s per stream.
+    const replyTime = { timeout: 15_000 };
+    await vi.waitFor(() => expect(ada.replyTo(q1.id)[0]?.stream?.state).toBe('done'), replyTime);
     await first.close();
 
     const q2 = await ada.ask('@bot how do tokens refresh?');
     const second = await startAssistantBot(options);
     cleanups.push(() => second.close());
-    await vi.waitFor(() => expect(ada.replyTo(q2.id)[0]?.stream?.state).toBe('done'));
+    await vi.waitFor(() => expect(ada.replyTo(q2.id)[0]?.stream?.state).toBe('done'), replyTime);
     expect(second.answered).toBe(1);
     expect(ada.replyTo(q1.id)).toHaveLength(1);
+  });
+
+  it('goes on in further messages past the message limit, between paragraphs, cutting nothing', async () => {
+    const server = await startServer();
+    const maxMessageChars = 400;
+    const expected = layoutReply(chunksOf(longReply, 3), maxMessageChars).map((m) => m.join(''));
+    expect(expected.length).toBeGreaterThanOrEqual(3);
+    const bot = await startAssistantBot({
+      url: server.url,
+      brain: scripted(longReply, 0),
+      maxMessageChars,
+    });
+    cleanups.push(() => bot.close());
+    const ada = await startUser(server.url, 'Ada');
+    const asked = await ada.ask('@bot tell me everything');
+    await vi.waitFor(
+      () => {
+        const replies = ada.replyTo(asked.id);
+        expect(replies.map((m) => m.stream?.state)).toEqual(expected.map(() => 'done'));
+      },
+      { timeout: 15_000 },
+    );
+    const texts = ada.replyTo(asked.id).map((m) => m.text);
+    expect(texts).toEqual(expected);
+    expect(texts.join('')).toBe(longReply);
+    // Every message but the last ends a paragraph: none stops inside a word or a code block.
+    for (const text of texts.slice(0, -1)) expect(text).toMatch(/\n\n$/);
+    expect(bot.answered).toBe(1);
+  });
+
+  it('finishes a reply of several messages across a server restart, each message once', async () => {
+    const server = await startServer();
+    const maxMessageChars = 400;
+    const expected = layoutReply(chunksOf(longReply, 3), maxMessageChars).map((m) => m.join(''));
+    const bot = await startAssistantBot({
+      url: server.url,
+      brain: scripted(longReply, 15),
+      maxMessageChars,
+      reconnectDelayMs: () => 20,
+    });
+    cleanups.push(() => bot.close());
+    const ada = await startUser(server.url, 'Ada');
+    const asked = await ada.ask('@bot tell me everything');
+    // Restart while the second message streams.
+    await vi.waitFor(() => expect(ada.replyTo(asked.id).length).toBeGreaterThanOrEqual(2), {
+      timeout: 15_000,
+    });
+    await server.restart();
+    await vi.waitFor(
+      async () => {
+        const stored = await ada.client.chat.history.query({ roomId: 'general', limit: 20 });
+        const replies = stored.filter((m) => m.replyTo === asked.id).reverse();
+        expect(replies.map((m) => m.stream?.state)).toEqual(expected.map(() => 'done'));
+        expect(replies.map((m) => m.text)).toEqual(expected);
+      },
+      { timeout: 20_000, interval: 100 },
+    );
   });
 });

@@ -1,4 +1,4 @@
-import type { Message } from '@duplex/chat';
+import { chatLimitsDefaults, type Message } from '@duplex/chat';
 import {
   createDuplexClient,
   DuplexClientError,
@@ -9,6 +9,7 @@ import {
 import type { AppRouter } from '@duplex/example-chat/router';
 import type { Brain } from './brain';
 import { fileResumeStore } from './fileResumeStore';
+import { ReplyLayout } from './replyParts';
 
 export interface AssistantBotOptions {
   /** The chat server's WebSocket URL, e.g. `ws://127.0.0.1:3000/trpc`. */
@@ -20,6 +21,12 @@ export interface AssistantBotOptions {
   stateFile?: string;
   /** How often to look for new public rooms to join. @default 10_000 */
   roomScanMs?: number;
+  /**
+   * Characters in one reply message: a longer reply goes on in further messages, between
+   * paragraphs where it can (see `ReplyLayout`). At most the server's `maxStreamTextLength`.
+   * @default chatLimitsDefaults.maxStreamTextLength (20,000)
+   */
+  maxMessageChars?: number;
   /** Backoff override, for tests. */
   reconnectDelayMs?: () => number;
   log?: (line: string) => void;
@@ -34,6 +41,8 @@ const handleOf = (name: string) => name.toLowerCase().replace(/[\s_-]+/g, '-');
  * Each reply's `clientMsgId` is `reply:<question id>`, so a question seen twice (a resume, a
  * restart) is answered once; a reply a previous run left half-done is continued from its last
  * chunk (the brain is deterministic). The asker's Stop aborts the brain through its signal.
+ * A reply longer than `maxMessageChars` goes on in further messages (`reply:<id>:2`, `:3`, …,
+ * each a reply to the question), split as {@link ReplyLayout} says: never inside a word.
  */
 export async function startAssistantBot(opts: AssistantBotOptions) {
   const name = opts.name ?? 'Duplex Bot';
@@ -64,43 +73,79 @@ export async function startAssistantBot(opts: AssistantBotOptions) {
   const answering = new Set<string>();
   let answered = 0;
 
+  const maxMessageChars = opts.maxMessageChars ?? chatLimitsDefaults.maxStreamTextLength;
+  /** Message `part` (0, 1, …) of the reply to `question`; started, or as it stands. */
+  const startPart = async (question: Message, part: number) => {
+    const reply = await client.chat.startStream.mutate(
+      {
+        roomId: question.roomId,
+        clientMsgId: part === 0 ? `reply:${question.id}` : `reply:${question.id}:${part + 1}`,
+        replyTo: question.id,
+      },
+      idempotent,
+    );
+    return { ...reply, stream: reply.stream! };
+  };
+
   const answer = async (question: Message) => {
     if (answering.has(question.id)) return;
     answering.add(question.id);
+    const layout = new ReplyLayout(maxMessageChars);
+    const controller = new AbortController();
+    let reply: Awaited<ReturnType<typeof startPart>> | null = null;
     try {
-      const reply = await client.chat.startStream.mutate(
-        { roomId: question.roomId, clientMsgId: `reply:${question.id}`, replyTo: question.id },
-        idempotent,
-      );
-      if (reply.stream?.state !== 'streaming') return; // answered already
-      const controller = new AbortController();
+      reply = await startPart(question, 0);
+      // Ended already: answered by an earlier run (or stopped), unless a finished first message
+      // is long enough that the reply may go on in another.
+      const done = reply.stream.state === 'done';
+      if (reply.stream.state !== 'streaming' && !(done && layout.mayContinue(reply.text ?? ''))) {
+        return;
+      }
       producing.set(reply.id, controller);
-      const skip = reply.stream.chunks;
+      let part = 0;
       let seq = 0;
-      try {
-        for await (const text of opts.brain(questionOf(question), controller.signal)) {
-          if (seq >= skip) await appendChunk(reply.id, seq, text);
+      for await (const chunk of opts.brain(questionOf(question), controller.signal)) {
+        for (const piece of layout.pieces(chunk)) {
+          if (layout.startsNewMessage(piece)) {
+            if (reply.stream.state === 'streaming') {
+              await client.chat.finishStream.mutate({ messageId: reply.id }, idempotent);
+            }
+            producing.delete(reply.id);
+            reply = await startPart(question, ++part);
+            // A later message that was stopped (cancelled, interrupted) stops the reply.
+            if (reply.stream.state !== 'streaming' && reply.stream.state !== 'done') return;
+            producing.set(reply.id, controller);
+            layout.newMessage();
+            seq = 0;
+          }
+          layout.add(piece);
+          if (reply.stream.state === 'streaming' && seq >= reply.stream.chunks) {
+            await appendChunk(reply.id, seq, piece);
+          }
           seq++;
         }
-        await client.chat.finishStream.mutate({ messageId: reply.id }, idempotent);
-        answered++;
-        log(`answered ${question.authorName} in ${question.roomId} (${seq} chunks)`);
-      } catch (error) {
-        const ended = error instanceof DuplexClientError && error.code === 'CONFLICT';
-        if (controller.signal.aborted || ended) {
-          controller.abort();
-          log(`stopped replying to ${question.authorName}: ${ended ? error.message : 'cancelled'}`);
-          return;
-        }
-        log(`reply failed: ${error instanceof Error ? error.message : String(error)}`);
-        // The server's sweep ends it as interrupted if this fails too; say so rather than hide it.
-        await client.chat.finishStream
-          .mutate({ messageId: reply.id, state: 'failed' }, idempotent)
-          .catch((cause: unknown) => log(`could not mark the reply failed: ${messageOf(cause)}`));
-      } finally {
-        producing.delete(reply.id);
       }
+      if (reply.stream.state !== 'streaming') return; // every message was finished before
+      await client.chat.finishStream.mutate({ messageId: reply.id }, idempotent);
+      answered++;
+      log(
+        `answered ${question.authorName} in ${question.roomId} (${part + 1} message${part ? 's' : ''})`,
+      );
+    } catch (error) {
+      const ended = error instanceof DuplexClientError && error.code === 'CONFLICT';
+      if (controller.signal.aborted || ended) {
+        controller.abort();
+        log(`stopped replying to ${question.authorName}: ${ended ? error.message : 'cancelled'}`);
+        return;
+      }
+      log(`reply failed: ${messageOf(error)}`);
+      if (!reply) return;
+      // The server's sweep ends it as interrupted if this fails too; say so rather than hide it.
+      await client.chat.finishStream
+        .mutate({ messageId: reply.id, state: 'failed' }, idempotent)
+        .catch((cause: unknown) => log(`could not mark the reply failed: ${messageOf(cause)}`));
     } finally {
+      if (reply) producing.delete(reply.id);
       answering.delete(question.id);
     }
   };

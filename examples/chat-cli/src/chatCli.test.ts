@@ -8,19 +8,39 @@ import { createChatApp } from '@duplex/example-chat/app';
 import type { AppRouter } from '@duplex/example-chat/router';
 import { createMemoryBroker } from '@duplex/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { chatHelp, parseChatArgs } from './chatArgs';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Runs the real CLI (`npm start` of this example) and collects its output lines. */
-function runCli(url: string, name: string) {
+/**
+ * Runs the real CLI (`npm start` of this example) and collects its output lines: on `url`, or
+ * with no `--url` and `PORT` set to `{ port }`.
+ */
+function runCli(server: string | { port: number }, name: string) {
   const cwd = fileURLToPath(new URL('..', import.meta.url));
+  const { PORT: _, ...inherited } = process.env;
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=@duplex/source', 'src/main.ts', '--url', url, '--name', name],
-    { cwd, env: { ...process.env, NODE_NO_WARNINGS: '1' } },
+    [
+      '--import',
+      'tsx',
+      '--conditions=@duplex/source',
+      'src/main.ts',
+      ...(typeof server === 'string' ? ['--url', server] : []),
+      '--name',
+      name,
+    ],
+    {
+      cwd,
+      env: {
+        ...inherited,
+        NODE_NO_WARNINGS: '1',
+        ...(typeof server === 'string' ? {} : { PORT: String(server.port) }),
+      },
+    },
   );
   const lines: string[] = [];
   let buffered = '';
@@ -99,4 +119,38 @@ describe('terminal chat', () => {
     ]);
     expect(cli.lines.filter((l) => l.startsWith('stderr') || l.startsWith('!'))).toEqual([]);
   }, 60_000);
+});
+
+describe('terminal chat arguments', () => {
+  it('connects to the port in PORT when no --url is given, as the server listens on it', async () => {
+    const app = await createChatApp({ dataDir: null, staticDir: null });
+    cleanups.push(() => app.close());
+    const { port } = await app.server.listen(0, '127.0.0.1');
+    const cli = runCli({ port }, 'Ada');
+    await expect
+      .poll(() => cli.lines.join('\n'), { timeout: 20_000 })
+      .toContain('— joined #general');
+  }, 30_000);
+
+  it('defaults the URL to PORT, then 3000; --url wins', () => {
+    const run = (args: string[], env: NodeJS.ProcessEnv) => parseChatArgs(args, env);
+    expect(run(['--name', 'Ada'], { PORT: '4123' })).toEqual({
+      kind: 'run',
+      args: { url: 'ws://127.0.0.1:4123/trpc', name: 'Ada', room: 'general' },
+    });
+    expect(run(['--name', 'Ada', '--room', 'x'], {})).toEqual({
+      kind: 'run',
+      args: { url: 'ws://127.0.0.1:3000/trpc', name: 'Ada', room: 'x' },
+    });
+    expect(
+      run(['--name', 'Ada', '--url', 'ws://example.test/trpc'], { PORT: '4123' }),
+    ).toMatchObject({ args: { url: 'ws://example.test/trpc' } });
+    expect(chatHelp).toContain('ws://127.0.0.1:$PORT/trpc');
+  });
+
+  it('answers bad usage and --help without connecting', () => {
+    expect(parseChatArgs([], {})).toEqual({ kind: 'usage', message: 'Missing --name <your name>' });
+    expect(parseChatArgs(['--name', 'Ada', '--bogus'], {})).toMatchObject({ kind: 'usage' });
+    expect(parseChatArgs(['-h'], {})).toEqual({ kind: 'help' });
+  });
 });

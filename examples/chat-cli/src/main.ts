@@ -1,26 +1,23 @@
 #!/usr/bin/env -S npx tsx --conditions=@duplex/source
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
+import { chatHelp, parseChatArgs } from './chatArgs';
 import { startChatCli } from './chatCli';
 
-const { values } = parseArgs({
-  options: {
-    url: { type: 'string', default: 'ws://127.0.0.1:3000/trpc' },
-    name: { type: 'string' },
-    room: { type: 'string', default: 'general' },
-  },
-});
-if (!values.name) {
-  console.error(
-    'Usage: duplex-chat --name <your name> [--room general] [--url ws://127.0.0.1:3000/trpc]',
-  );
+const parsed = parseChatArgs(process.argv.slice(2));
+if (parsed.kind === 'help') {
+  console.log(chatHelp);
+  process.exit(0);
+}
+if (parsed.kind === 'usage') {
+  console.error(`${parsed.message}\nRun with --help for the options.`);
   process.exit(2);
 }
+const { args } = parsed;
 
 const cli = await startChatCli({
-  url: values.url,
-  name: values.name,
-  room: values.room,
+  url: args.url,
+  name: args.name,
+  room: args.room,
   print: (line) => console.log(line),
 });
 const rl = createInterface({ input: process.stdin });

@@ -1,5 +1,8 @@
 import { parseArgs } from 'node:util';
+import { userIdOf } from '@duplex/example-chat/router';
 import type { NotifyInput } from '@duplex/notifications';
+
+export { userIdOf };
 
 /** What the command line asks for, once parsed. */
 export interface NotifyCommand {
@@ -22,8 +25,9 @@ export const notifyHelp = `Send a notification to users of the Duplex chat app (
 Usage: npm run notify -- --to <user> [--to <user> | --to a,b] --title <text> [options]
 
   --to <user>          recipient; repeat or separate with commas. A chat user's id is the
-                       display name lowercased with spaces as "-" ("Ada Lovelace" is
-                       ada-lovelace); names are converted for you
+                       display name lowercased with each run of spaces, "_" and "-" as one
+                       "-" ("Ada Lovelace" is ada-lovelace), as sign-in makes it; names are
+                       converted for you
   --title <text>       required; at most 200 characters
   --body <text>        at most 2000 characters
   --category <name>    default "system"; users can mute a category in their preferences
@@ -32,7 +36,8 @@ Usage: npm run notify -- --to <user> [--to <user> | --to a,b] --title <text> [op
   --link <path|url>    "/#room=general" or an http(s) URL
   --data <json>        a JSON object for your app, at most 4096 bytes
   --dedupe-key <key>   sending again with the same key is a no-op for users who have it
-  --url <ws url>       default ws://127.0.0.1:3000/trpc
+  --url <ws url>       the chat server; default ws://127.0.0.1:$PORT/trpc, the port the
+                       server listens on ($PORT, 3000 when unset)
   --token <token>      the operator token; else $DUPLEX_ADMIN_TOKEN; else the file the
                        server writes on start: --token-file, $DUPLEX_DATA_DIR/admin-token,
                        examples/chat/.data/chat/admin-token (root \`npm start\` runs the
@@ -48,11 +53,15 @@ const priorities = ['low', 'normal', 'high', 'urgent'] as const;
 const isPriority = (p: string): p is (typeof priorities)[number] =>
   (priorities as readonly string[]).includes(p);
 
-/** The chat app's user id for a display name (see its dev `authenticate`). */
-export const userIdOf = (name: string) => name.trim().toLowerCase().replace(/\s+/g, '-');
+/** Where the chat server listens by default: `npm start` on `PORT` (3000 when unset). */
+export const defaultUrl = (env: NodeJS.ProcessEnv = process.env) =>
+  `ws://127.0.0.1:${env.PORT ?? 3000}/trpc`;
 
-/** Parses the CLI's arguments (without `node` and the script). Never exits. */
-export function parseNotifyArgs(args: string[]): ParsedArgs {
+/**
+ * Parses the CLI's arguments (without `node` and the script); `env` gives `PORT`. Display names
+ * become user ids with the chat app's own {@link userIdOf}. Never exits.
+ */
+export function parseNotifyArgs(args: string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
   let values: ReturnType<typeof parse>['values'];
   try {
     values = parse(args).values;
@@ -96,7 +105,7 @@ export function parseNotifyArgs(args: string[]): ParsedArgs {
   return {
     kind: 'send',
     command: {
-      url: values.url,
+      url: values.url ?? defaultUrl(env),
       token: values.token,
       tokenFile: values['token-file'],
       timeoutMs: timeoutSeconds * 1_000,
@@ -119,7 +128,7 @@ const parse = (args: string[]) =>
       link: { type: 'string' },
       data: { type: 'string' },
       'dedupe-key': { type: 'string' },
-      url: { type: 'string', default: 'ws://127.0.0.1:3000/trpc' },
+      url: { type: 'string' },
       token: { type: 'string' },
       'token-file': { type: 'string' },
       timeout: { type: 'string' },

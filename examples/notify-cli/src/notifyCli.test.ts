@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDuplexClient } from '@duplex/client';
 import { createChatApp } from '@duplex/example-chat/app';
-import type { AppRouter } from '@duplex/example-chat/router';
+import { type AppRouter, userIdOf as chatUserIdOf } from '@duplex/example-chat/router';
 import type { NotificationEvent } from '@duplex/notifications';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveAdminToken } from './adminToken';
-import { parseNotifyArgs } from './notifyArgs';
+import { notifyHelp, parseNotifyArgs, userIdOf } from './notifyArgs';
 
 const adminToken = 'test-token';
 let app: Awaited<ReturnType<typeof createChatApp>>;
@@ -97,6 +97,14 @@ describe.concurrent('notify CLI', () => {
     expect(feed.items.map((n) => n.title)).toEqual(['Deploy at 5']);
   });
 
+  it('reaches the server on the port in PORT when no --url is given', async ({ expect }) => {
+    const run = await runCli(['--to', 'Linus', '--title', 'via PORT', '--token', adminToken], {
+      PORT: new URL(url).port,
+    });
+    expect(run.stderr).toBe('');
+    expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/^sent to 1 /) });
+  });
+
   it('exits non-zero and says unauthorized when the server refuses the token', async ({
     expect,
   }) => {
@@ -136,6 +144,26 @@ describe('notify CLI arguments', () => {
       kind: 'send',
       command: { input: { to: ['ada-lovelace', 'grace', 'linus'], priority: 'normal' } },
     });
+  });
+
+  it('converts names as the chat sign-in does, with its own userIdOf', () => {
+    const parsed = parseNotifyArgs(['--to', 'Ada_Lovelace, GRACE  hopper', '--title', 't']);
+    expect(parsed).toMatchObject({ command: { input: { to: ['ada-lovelace', 'grace-hopper'] } } });
+    expect(userIdOf).toBe(chatUserIdOf);
+  });
+
+  it('defaults the URL to the port in PORT, then 3000; --url wins', () => {
+    const send = ['--to', 'ada', '--title', 't'];
+    expect(parseNotifyArgs(send, { PORT: '4123' })).toMatchObject({
+      command: { url: 'ws://127.0.0.1:4123/trpc' },
+    });
+    expect(parseNotifyArgs(send, {})).toMatchObject({
+      command: { url: 'ws://127.0.0.1:3000/trpc' },
+    });
+    expect(parseNotifyArgs([...send, '--url', 'ws://h/trpc'], { PORT: '4123' })).toMatchObject({
+      command: { url: 'ws://h/trpc' },
+    });
+    expect(notifyHelp).toContain('ws://127.0.0.1:$PORT/trpc');
   });
 
   it('answers bad usage with a message instead of sending', () => {

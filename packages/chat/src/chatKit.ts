@@ -21,6 +21,9 @@ export interface ChatUser {
   name: string;
 }
 
+/** Users one node remembers having recorded before it starts over (see `rememberCaller`). */
+const rememberedUsersCap = 10_000;
+
 /** The broker channel of a room's events. */
 export const roomChannel = (roomId: string) => `chat:room:${roomId}`;
 
@@ -43,6 +46,7 @@ export interface ChatKitOptions<TUser extends ChatUser> {
   limits: ChatLimits;
   announcer: Announcer;
   onError: DuplexErrorHandler<DuplexContext<TUser>> | undefined;
+  resolveUser: NonNullable<ChatRouterOptions<TUser>['resolveUser']>;
   onInvite: ChatRouterOptions<TUser>['onInvite'];
   onMessage: ChatRouterOptions<TUser>['onMessage'];
 }
@@ -75,6 +79,19 @@ export function createChatKit<TUser extends ChatUser>(opts: ChatKitOptions<TUser
     if (!message || !member) throw noSuchMessage();
     return { message, member };
   };
+  /**
+   * Who this node has recorded in the store's directory (id → display name), so that a user
+   * is written once, and again only when their name changes. Cleared when it grows past
+   * {@link rememberedUsersCap}: a forgotten user is written again, which changes nothing.
+   */
+  const remembered = new Map<string, string>();
+  /** Records the caller in the directory invites resolve against (see `rememberUser`). */
+  const rememberCaller = async (user: ChatUser) => {
+    if (remembered.get(user.id) === user.name) return;
+    await store.rememberUser({ id: user.id, name: user.name });
+    if (remembered.size >= rememberedUsersCap) remembered.clear();
+    remembered.set(user.id, user.name);
+  };
   const sendLimiter = createKeyedLimiter(
     limits.sendsPerSecond,
     limits.sendBurst,
@@ -86,18 +103,21 @@ export function createChatKit<TUser extends ChatUser>(opts: ChatKitOptions<TUser
     procedure,
     /** Reports a background failure (`onError`, or the log when the app gave none). */
     report: opts.onError ?? (logErrorReport as DuplexErrorHandler<DuplexContext<TUser>>),
+    /** Procedures of any signed-in user, who is recorded as seen (see `rememberUser`). */
+    userProcedure: procedure.use(async ({ ctx, next }) => {
+      await rememberCaller(ctx.user);
+      return next();
+    }),
     /** Procedures on one room: only its members get past, with `ctx.member`. */
-    memberProcedure: procedure
-      .input(roomInput)
-      .use(async ({ ctx, input, next }) =>
-        next({ ctx: { member: await requireMember(input.roomId, ctx.user.id) } }),
-      ),
+    memberProcedure: procedure.input(roomInput).use(async ({ ctx, input, next }) => {
+      await rememberCaller(ctx.user);
+      return next({ ctx: { member: await requireMember(input.roomId, ctx.user.id) } });
+    }),
     /** Procedures on one message: only members of its room get past, with `ctx.message` and `ctx.member`. */
-    messageProcedure: procedure
-      .input(messageInput)
-      .use(async ({ ctx, input, next }) =>
-        next({ ctx: await requireMessage(input.messageId, ctx.user.id) }),
-      ),
+    messageProcedure: procedure.input(messageInput).use(async ({ ctx, input, next }) => {
+      await rememberCaller(ctx.user);
+      return next({ ctx: await requireMessage(input.messageId, ctx.user.id) });
+    }),
     requireMessage,
     async requireRoom(roomId: string) {
       const room = await store.getRoom(roomId);

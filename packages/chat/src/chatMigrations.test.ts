@@ -55,5 +55,35 @@ for (const backend of await sqlTestBackends()) {
         await db.close();
       }
     });
+
+    it('knows everyone who was ever a member once users are remembered', async () => {
+      const db = await backend.create();
+      try {
+        // The schema as it was before the users step, with members in two rooms.
+        await migrate(db, { module: 'chat', steps: chatMigrations.steps.slice(0, 5) });
+        await db.query(
+          `INSERT INTO chat_rooms (id, name, visibility, owner_id)
+           VALUES ('r1', 'R1', 'public', 'ann'), ('r2', 'R2', 'private', 'ann')`,
+        );
+        await db.query(
+          `INSERT INTO chat_members (room_id, user_id, name, role, joined_at) VALUES
+             ('r1', 'ann', 'Ann', 'owner', now() - interval '2 days'),
+             ('r2', 'ann', 'Ann', 'owner', now() - interval '2 days'),
+             ('r1', 'ada-lovelace', 'Ada Lovelace', 'member', now() - interval '1 day'),
+             ('r2', 'ada-lovelace', 'ADA LOVELACE', 'member', now())`,
+        );
+        const store = await createSqlChatStore(db);
+        expect(await store.getUser('ann')).toEqual({ id: 'ann', name: 'Ann' });
+        // The name they last joined with.
+        expect(await store.getUser('ada-lovelace')).toEqual({
+          id: 'ada-lovelace',
+          name: 'ADA LOVELACE',
+        });
+        expect(await store.getUser('grace')).toBeNull();
+      } finally {
+        await dropTestSchema(db);
+        await db.close();
+      }
+    });
   });
 }

@@ -99,5 +99,16 @@ export const chatMigrations: Migrations = {
     CREATE INDEX chat_attachments_owner ON chat_attachments (owner_id);
     CREATE INDEX chat_attachments_blob ON chat_attachments (blob_key) WHERE blob_key IS NOT NULL;
     CREATE INDEX chat_messages_attachment_ids ON chat_messages USING gin (attachment_ids);`,
+    // The users the chat has seen, which invites resolve names against (issue 18); `seen_at`
+    // is when they were first seen or renamed. Everyone who was ever a member is known from
+    // the start, under the name they last joined with.
+    `CREATE TABLE chat_users (
+      id text PRIMARY KEY,
+      name text NOT NULL,
+      seen_at timestamptz NOT NULL DEFAULT now()
+    );
+    INSERT INTO chat_users (id, name)
+      SELECT DISTINCT ON (user_id) user_id, name FROM chat_members
+      ORDER BY user_id, joined_at DESC;`,
   ],
 };

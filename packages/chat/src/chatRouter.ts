@@ -41,6 +41,16 @@ export interface ChatRouterOptions<TUser extends ChatUser = ChatUser> {
    * @default logs with console.error
    */
   onError?: DuplexErrorHandler<DuplexContext<TUser>>;
+  /**
+   * Who `chat.invite` names: what the inviter typed (a user id or a display name, trimmed) →
+   * the user, or `null` when there is no such user (the invite then answers `NOT_FOUND`). Give
+   * the rule your sign-in uses to turn a name into an account, so that an invite finds the
+   * account the person signs in to; the chat example passes
+   * `(typed) => store.getUser(userIdOf(typed))`. It may look the user up anywhere (your
+   * accounts table); the store knows every user who made a chat call (`getUser`).
+   * @default (typed) => store.getUser(typed): the users the chat has seen, by exact id
+   */
+  resolveUser?: (typed: string) => ChatUser | null | Promise<ChatUser | null>;
   /** Called after a user is invited to a room (e.g. to notify them). */
   onInvite?: (event: {
     roomId: string;
@@ -94,6 +104,7 @@ export function createChatRouter<TUser extends ChatUser>(
         kit.report(backgroundError('chat.announceRelease', error, { input: ref })),
     }),
     onError,
+    resolveUser: opts.resolveUser ?? ((typed) => opts.store.getUser(typed)),
     onInvite: opts.onInvite,
     onMessage: opts.onMessage,
   });

@@ -207,6 +207,18 @@ for (const backend of backends) {
       expect(await store.setRole(r.id, 'bob', 'member')).toBeNull();
     });
 
+    it('remembers the users it has seen, under the display name last recorded', async () => {
+      const id = `u-${randomUUID()}`;
+      expect(await store.getUser(id)).toBeNull();
+      await store.rememberUser({ id, name: 'Ada Lovelace' });
+      await store.rememberUser({ id, name: 'Ada Lovelace' });
+      expect(await store.getUser(id)).toEqual({ id, name: 'Ada Lovelace' });
+      await store.rememberUser({ id, name: 'ADA LOVELACE' });
+      expect(await store.getUser(id)).toEqual({ id, name: 'ADA LOVELACE' });
+      // Ids are exact: resolving a typed name to an id is the router's `resolveUser`.
+      expect(await store.getUser(id.toUpperCase())).toBeNull();
+    });
+
     it('counts unread messages from others after the read marker, which only moves forward', async () => {
       const { room: r, owner } = await room();
       await store.addMember(r.id, { userId: 'reader', name: 'Reader', role: 'member' });

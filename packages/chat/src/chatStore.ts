@@ -1,3 +1,4 @@
+import type { ChatUser } from './chatKit';
 import type { Member, Message, Role, Room, RoomSummary, StreamState, Visibility } from './schemas';
 
 /** A message to store; the store assigns its id and time. */
@@ -90,6 +91,13 @@ export interface ChatStore {
   setRole(roomId: string, userId: string, role: Role): Promise<Member | null>;
   addInvite(roomId: string, userId: string, invitedBy: string): Promise<void>;
   hasInvite(roomId: string, userId: string): Promise<boolean>;
+  /**
+   * Records a user the chat has seen (they made a chat call), or their new display name: the
+   * directory invites are resolved against by default (see `ChatRouterOptions.resolveUser`).
+   */
+  rememberUser(user: ChatUser): Promise<void>;
+  /** A user the chat has seen, with the display name last recorded; `null` if none. */
+  getUser(userId: string): Promise<ChatUser | null>;
   /**
    * Stores a message, idempotent on (`authorId`, `clientMsgId`): a repeat returns the first
    * message with `created: false` and stores nothing. `announced`: its `message.created` is

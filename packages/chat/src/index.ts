@@ -31,6 +31,7 @@ export {
   finishStreamInput,
   type HistoryInput,
   historyInput,
+  type InviteResult,
   inviteInput,
   type Member,
   type Message,

@@ -29,6 +29,8 @@ export function createMemoryChatStore(): ChatStore {
   const rooms = new Map<string, Room>();
   const members = new Map<string, Map<string, Member>>();
   const invites = new Set<string>();
+  /** The users the chat has seen: id → display name. */
+  const users = new Map<string, string>();
   const messages = new Map<string, StoredMessage>();
   const byClientId = new Map<string, string>();
   const attachments = new Map<string, StoredAttachment & { bytes: Uint8Array }>();
@@ -134,6 +136,13 @@ export function createMemoryChatStore(): ChatStore {
     },
     async hasInvite(roomId, userId) {
       return invites.has(`${roomId}\u0000${userId}`);
+    },
+    async rememberUser({ id, name }) {
+      users.set(id, name);
+    },
+    async getUser(userId) {
+      const name = users.get(userId);
+      return name === undefined ? null : { id: userId, name };
     },
     async appendMessage(input: NewMessage) {
       const key = `${input.authorId}\u0000${input.clientMsgId}`;

@@ -1,16 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { badRequest, forbidden, noSuchRoom, notFound } from './chatErrors';
 import type { ChatKit, ChatUser } from './chatKit';
-import { createRoomInput, inviteInput, roomInput, setRoleInput } from './schemas';
+import {
+  createRoomInput,
+  type InviteResult,
+  inviteInput,
+  roomInput,
+  setRoleInput,
+} from './schemas';
 
 /**
  * Rooms and who is in them: `createRoom`, `joinRoom`, `leaveRoom`, `invite`, `setRole`,
  * `rooms`, `members`.
  */
 export function createRoomProcedures<TUser extends ChatUser>(kit: ChatKit<TUser>) {
-  const { store, limits, procedure, memberProcedure } = kit;
+  const { store, limits, userProcedure, memberProcedure } = kit;
   return {
-    createRoom: procedure.input(createRoomInput).mutation(({ ctx, input }) =>
+    createRoom: userProcedure.input(createRoomInput).mutation(({ ctx, input }) =>
       store.createRoom({
         id: randomUUID(),
         ...input,
@@ -19,7 +25,7 @@ export function createRoomProcedures<TUser extends ChatUser>(kit: ChatKit<TUser>
       }),
     ),
 
-    joinRoom: procedure.input(roomInput).mutation(async ({ ctx, input }) => {
+    joinRoom: userProcedure.input(roomInput).mutation(async ({ ctx, input }) => {
       const room = await kit.requireRoom(input.roomId);
       const existing = await store.getMember(room.id, ctx.user.id);
       if (existing) return existing;
@@ -44,18 +50,32 @@ export function createRoomProcedures<TUser extends ChatUser>(kit: ChatKit<TUser>
       return { left: true as const };
     }),
 
-    invite: memberProcedure.input(inviteInput).mutation(async ({ ctx, input }) => {
-      if (!kit.canModerate(ctx.member)) throw forbidden('Only the owner and moderators can invite');
-      const room = await kit.requireRoom(input.roomId);
-      await store.addInvite(room.id, input.userId, ctx.user.id);
-      await kit.onInvite?.({
-        roomId: room.id,
-        roomName: room.name,
-        userId: input.userId,
-        invitedBy: ctx.user,
-      });
-      return { invited: true as const };
-    }),
+    /**
+     * Invites a user named as a person types it (an id or a display name), resolved by
+     * `resolveUser`. Says who it resolved to, or `NOT_FOUND` when no one; whether they are a
+     * member already (which the inviter, a member, can see anyway); nothing else about them.
+     */
+    invite: memberProcedure
+      .input(inviteInput)
+      .mutation(async ({ ctx, input }): Promise<InviteResult> => {
+        if (!kit.canModerate(ctx.member))
+          throw forbidden('Only the owner and moderators can invite');
+        const room = await kit.requireRoom(input.roomId);
+        const found = await kit.resolveUser(input.userId);
+        if (!found) throw notFound(`No user named "${input.userId}"`);
+        const user = { id: found.id, name: found.name };
+        if (await store.getMember(room.id, user.id)) {
+          return { status: 'member', user };
+        }
+        await store.addInvite(room.id, user.id, ctx.user.id);
+        await kit.onInvite?.({
+          roomId: room.id,
+          roomName: room.name,
+          userId: user.id,
+          invitedBy: ctx.user,
+        });
+        return { status: 'invited', user };
+      }),
 
     setRole: memberProcedure.input(setRoleInput).mutation(async ({ ctx, input }) => {
       if (ctx.member.role !== 'owner') throw forbidden('Only the owner can change roles');
@@ -65,7 +85,7 @@ export function createRoomProcedures<TUser extends ChatUser>(kit: ChatKit<TUser>
       return changed;
     }),
 
-    rooms: procedure.query(async ({ ctx }) => {
+    rooms: userProcedure.query(async ({ ctx }) => {
       const mine = await store.listRoomsOf(ctx.user.id);
       const joined = new Set(mine.map((s) => s.room.id));
       const discover = (await store.listPublicRooms(limits.discoverLimit + joined.size))

@@ -17,7 +17,14 @@ export const createRoomInput = z.object({
   visibility: z.enum(['public', 'private']),
 });
 export const roomInput = z.object({ roomId: roomIdSchema });
-export const inviteInput = z.object({ roomId: roomIdSchema, userId: userIdSchema });
+export const inviteInput = z.object({
+  roomId: roomIdSchema,
+  /**
+   * Who to invite, as a person types it: a user id or a display name ("Alan Turing"). The
+   * server resolves it (the router's `resolveUser`) the way sign-in names accounts.
+   */
+  userId: z.string().trim().min(1).max(ceilings.id),
+});
 export const setRoleInput = z.object({
   roomId: roomIdSchema,
   userId: userIdSchema,
@@ -136,6 +143,18 @@ export interface Message {
    * with `seq` below `chunks` is already in it); `null` for an ordinary message.
    */
   stream: { state: StreamState; chunks: number } | null;
+}
+
+/** What `chat.invite` answers. */
+export interface InviteResult {
+  /**
+   * `invited`: the invitation is stored (again, if it was already) and `onInvite` ran;
+   * `member`: they are in the room already, so nothing changed (the inviter, a member, can see
+   * the member list anyway).
+   */
+  status: 'invited' | 'member';
+  /** Who the name resolved to: the account's id and display name, to confirm to the inviter. */
+  user: { id: string; name: string };
 }
 
 export interface RoomSummary {

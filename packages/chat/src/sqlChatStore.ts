@@ -257,6 +257,21 @@ export async function createSqlChatStore(
       );
       return rows.length > 0;
     },
+    async rememberUser({ id, name }) {
+      await db.query(
+        `INSERT INTO chat_users (id, name) VALUES ($1, $2)
+         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, seen_at = now()
+           WHERE chat_users.name IS DISTINCT FROM EXCLUDED.name`,
+        [id, name],
+      );
+    },
+    async getUser(userId) {
+      const [row] = await db.query<{ id: string; name: string }>(
+        'SELECT id, name FROM chat_users WHERE id = $1',
+        [userId],
+      );
+      return row ? { id: row.id, name: row.name } : null;
+    },
     async appendMessage(input) {
       return db.transaction(async (tx) => {
         const [inserted] = await tx.query<{ id: string }>(

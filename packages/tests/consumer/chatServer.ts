@@ -18,16 +18,22 @@ const store = await createSqlChatStore(await createPgliteDatabase({ dataDir: '.d
 
 const broker = createMemoryBroker();
 
-export const appRouter = duplex.router({
-  chat: createChatRouter(duplex, { store, broker }),
-  ping: duplex.procedure.query(() => 'pong' as const),
-});
-export type AppRouter = typeof appRouter;
-
 const users: Record<string, User> = {
   'token-ada': { id: 'ada', name: 'Ada' },
   'token-grace': { id: 'grace', name: 'Grace' },
 };
+
+export const appRouter = duplex.router({
+  chat: createChatRouter(duplex, {
+    store,
+    broker,
+    // Invites name people by id or display name, found among the app's own accounts.
+    resolveUser: (typed) =>
+      Object.values(users).find((u) => u.id === typed || u.name === typed) ?? null,
+  }),
+  ping: duplex.procedure.query(() => 'pong' as const),
+});
+export type AppRouter = typeof appRouter;
 const authenticate: Authenticate<User> = ({ connectionParams }) => {
   const user = connectionParams?.token ? users[connectionParams.token] : undefined;
   return user ? { user } : null;

@@ -1,4 +1,12 @@
-import type { ChatEvent, Member, Message, Room, RoomSummary, StreamState } from '@duplex/chat';
+import type {
+  ChatEvent,
+  InviteResult,
+  Member,
+  Message,
+  Room,
+  RoomSummary,
+  StreamState,
+} from '@duplex/chat';
 import { createChatRouter, createMemoryChatStore } from '@duplex/chat';
 import { createDuplexClient, idempotent, type StreamGap } from '@duplex/client';
 import { createMemoryBroker, initDuplex } from '@duplex/server';
@@ -16,9 +24,15 @@ describe('chat procedures through the client', () => {
     expectTypeOf(client.chat.leaveRoom.mutate({ roomId: 'r' })).resolves.toEqualTypeOf<{
       left: true;
     }>();
-    expectTypeOf(client.chat.invite.mutate({ roomId: 'r', userId: 'u' })).resolves.toEqualTypeOf<{
-      invited: true;
+    expectTypeOf(
+      client.chat.invite.mutate({ roomId: 'r', userId: 'Alan Turing' }),
+    ).resolves.toEqualTypeOf<InviteResult>();
+    expectTypeOf<InviteResult>().toEqualTypeOf<{
+      status: 'invited' | 'member';
+      user: { id: string; name: string };
     }>();
+    // @ts-expect-error the invitee is named by `userId` (an id or a display name)
+    void client.chat.invite.mutate({ roomId: 'r', name: 'Alan Turing' });
     expectTypeOf(client.chat.rooms.query()).resolves.toEqualTypeOf<{
       mine: RoomSummary[];
       discover: Room[];
@@ -98,6 +112,17 @@ describe('chat procedures through the client', () => {
     );
     // @ts-expect-error roomId is required
     client.chat.onEvent.subscribe({}, { onData() {} });
+  });
+
+  it('types resolveUser as what the inviter typed to a user or null, sync or not', () => {
+    const store = createMemoryChatStore();
+    const broker = createMemoryBroker();
+    const duplex = initDuplex<{ id: string; name: string; admin: boolean }>();
+    createChatRouter(duplex, { store, broker, resolveUser: (typed) => store.getUser(typed) });
+    createChatRouter(duplex, { store, broker, resolveUser: () => null });
+    createChatRouter(duplex, { store, broker, resolveUser: (id) => ({ id, name: id }) });
+    // @ts-expect-error it answers a user ({ id, name }), not an id
+    createChatRouter(duplex, { store, broker, resolveUser: (typed) => typed });
   });
 
   it('requires a user with id and name to mount the module', () => {

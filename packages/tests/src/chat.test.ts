@@ -94,7 +94,10 @@ describe('chat rooms', () => {
     await expect(bob.chat.invite.mutate({ roomId: lobby.id, userId: 'cat' })).rejects.toMatchObject(
       { code: 'FORBIDDEN' },
     );
-    await ann.chat.invite.mutate({ roomId: secret.id, userId: 'bob' });
+    await expect(ann.chat.invite.mutate({ roomId: secret.id, userId: 'bob' })).resolves.toEqual({
+      status: 'invited',
+      user: { id: 'bob', name: 'Bob' },
+    });
     await expect(bob.chat.joinRoom.mutate({ roomId: secret.id })).resolves.toMatchObject({
       userId: 'bob',
     });
@@ -110,7 +113,9 @@ describe('chat rooms', () => {
 
   it('lets moderators invite and the owner set roles, and no one else', async () => {
     await using app = await startChatServer();
-    const [ann, bob] = [app.client('ann'), app.client('bob')];
+    const [ann, bob, cat] = [app.client('ann'), app.client('bob'), app.client('cat')];
+    // Invites find users the chat has seen: each makes a call first, as an app does on sign-in.
+    for (const c of [bob, cat]) await c.chat.rooms.query();
     const room = await ann.chat.createRoom.mutate({ name: 'Team', visibility: 'private' });
     await ann.chat.invite.mutate({ roomId: room.id, userId: 'bob' });
     await bob.chat.joinRoom.mutate({ roomId: room.id });
@@ -121,7 +126,8 @@ describe('chat rooms', () => {
     });
     await ann.chat.setRole.mutate({ roomId: room.id, userId: 'bob', role: 'moderator' });
     await expect(bob.chat.invite.mutate({ roomId: room.id, userId: 'cat' })).resolves.toEqual({
-      invited: true,
+      status: 'invited',
+      user: { id: 'cat', name: 'Cat' },
     });
     await expect(ann.chat.leaveRoom.mutate({ roomId: room.id })).rejects.toMatchObject({
       code: 'FORBIDDEN',

@@ -7,7 +7,7 @@ import {
 import { DuplexClientError } from '@duplex/client';
 import { createMemoryBroker, type MemoryBrokerOptions } from '@duplex/server';
 import { storeTestBackends } from '@duplex/sql/testing';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   announcedInLog,
   createFaultyBroker,
@@ -153,9 +153,13 @@ for (const backend of backends) {
     it('does not broadcast again after a node died between publishing and recording it', async () => {
       await using c = await cluster();
       const input = { roomId: c.roomId, clientMsgId: 'died-after', text: 'hello' };
-      c.failNext('message.created', 'hangAfter');
+      const struck = c.failNext('message.created', 'hangAfter');
       c.abandonOnA(c.annA.chat.send.mutate(input));
-      await vi.waitFor(() => expect(c.published).toHaveLength(1));
+      // Node A published and hangs before recording it. (Waiting on the count of published
+      // events raced: Bob's join counted, so node B could send first and A's call got answered.)
+      await struck;
+      const [stored] = await c.annB.chat.history.query({ roomId: c.roomId });
+      expect(c.count('message.created', stored!.id)).toBe(1);
       // Node B takes over once node A's claim has lapsed, and finds the event in the log.
       const retried = await c.annB.chat.send.mutate(input);
       expect(c.count('message.created', retried.id)).toBe(1);
@@ -165,11 +169,12 @@ for (const backend of backends) {
     it('broadcasts a send once after the node that claimed it died before publishing', async () => {
       await using c = await cluster();
       const input = { roomId: c.roomId, clientMsgId: 'died-before', text: 'hello' };
-      c.failNext('message.created', 'hangBefore');
+      const struck = c.failNext('message.created', 'hangBefore');
       c.abandonOnA(c.annA.chat.send.mutate(input));
-      await vi.waitFor(async () =>
-        expect(await c.annB.chat.history.query({ roomId: c.roomId })).toHaveLength(1),
-      );
+      // Node A holds the claim and hangs before publishing (not merely stored the message: B
+      // could then claim first, and A's call would be answered).
+      await struck;
+      expect(await c.annB.chat.history.query({ roomId: c.roomId })).toHaveLength(1);
       const retried = await c.annB.chat.send.mutate(input);
       expect(c.count('message.created', retried.id)).toBe(1);
     });

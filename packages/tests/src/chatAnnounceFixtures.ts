@@ -49,7 +49,7 @@ export type PublishFault = 'before' | 'after' | 'hangBefore' | 'hangAfter';
 
 /** `inner`, except that the next publish of an event `type` (chat or notification) fails as told. */
 export function createFaultyBroker(inner: Broker) {
-  let next: { type: string; fault: PublishFault } | null = null;
+  let next: { type: string; fault: PublishFault; struck: () => void } | null = null;
   const timedOut = () =>
     new BrokerUnavailableError(
       'Redis did not answer in time, so the event for "chat" may not have been published',
@@ -62,9 +62,13 @@ export function createFaultyBroker(inner: Broker) {
         return inner.publish(channel, data, opts);
       }
       next = null;
-      if (planned.fault === 'before') throw timedOut();
-      if (planned.fault === 'hangBefore') return new Promise<string>(() => {});
+      if (planned.fault === 'before' || planned.fault === 'hangBefore') {
+        planned.struck();
+        if (planned.fault === 'before') throw timedOut();
+        return new Promise<string>(() => {});
+      }
       await inner.publish(channel, data, opts);
+      planned.struck();
       if (planned.fault === 'after') throw timedOut();
       return new Promise<string>(() => {});
     },
@@ -74,8 +78,15 @@ export function createFaultyBroker(inner: Broker) {
   };
   return {
     broker,
-    failNext(type: string, fault: PublishFault) {
-      next = { type, fault };
+    /**
+     * Plans the fault. Resolves once it struck: the publish was refused or left hanging, and
+     * for `after` and `hangAfter` went out first. A test waits on this, not on time, before it
+     * races another attempt against the faulted one.
+     */
+    failNext(type: string, fault: PublishFault): Promise<void> {
+      return new Promise<void>((struck) => {
+        next = { type, fault, struck };
+      });
     },
   };
 }

@@ -1,5 +1,6 @@
 import {
   type ChatLimits,
+  type ChatRouterOptions,
   type ChatStore,
   createChatAttachmentRoute,
   createChatRouter,
@@ -25,8 +26,16 @@ export function createChatApp(
   store: ChatStore,
   limits: Partial<ChatLimits> = {},
   broker: Broker = createMemoryBroker(),
+  resolveUser?: ChatRouterOptions['resolveUser'],
 ) {
-  return chatDuplex.router({ chat: createChatRouter(chatDuplex, { store, broker, limits }) });
+  return chatDuplex.router({
+    chat: createChatRouter(chatDuplex, {
+      store,
+      broker,
+      limits,
+      ...(resolveUser ? { resolveUser } : {}),
+    }),
+  });
 }
 export type ChatApp = ReturnType<typeof createChatApp>;
 
@@ -38,16 +47,24 @@ export const chatAuth: Authenticate<ChatTestUser> = ({ connectionParams, req }) 
 
 /** A chat server on 127.0.0.1 whose store and broker survive `restart()`. */
 export async function startChatServer(
-  opts: { store?: ChatStore; limits?: Partial<ChatLimits>; broker?: Broker } = {},
+  opts: {
+    store?: ChatStore;
+    limits?: Partial<ChatLimits>;
+    broker?: Broker;
+    resolveUser?: ChatRouterOptions['resolveUser'];
+    /** Files to serve too (a test page). */
+    staticDir?: string;
+  } = {},
 ) {
   const store = opts.store ?? createMemoryChatStore();
   const broker = opts.broker ?? createMemoryBroker();
   const make = () =>
     createDuplexServer({
-      router: createChatApp(store, opts.limits, broker),
+      router: createChatApp(store, opts.limits, broker, opts.resolveUser),
       authenticate: chatAuth,
       broker,
       routes: [createChatAttachmentRoute({ store, limits: opts.limits ?? {} })],
+      ...(opts.staticDir ? { staticDir: opts.staticDir } : {}),
       onError: () => {},
     });
   let server = make();

@@ -81,15 +81,40 @@ describe('the chat app’s notifications', () => {
     const grace = client('Grace');
     const seen = watchTitles(grace);
     await vi.waitFor(async () => expect(await grace.notifications.unreadCount.query()).toBe(0));
+    await grace.chat.rooms.query(); // signed in to the chat, as the web app does first
     const room = await ada.chat.createRoom.mutate({ name: 'Secret', visibility: 'private' });
     await ada.chat.invite.mutate({ roomId: room.id, userId: 'grace' });
-    await ada.chat.invite.mutate({ roomId: room.id, userId: 'grace' });
+    await ada.chat.invite.mutate({ roomId: room.id, userId: 'Grace' });
     await vi.waitFor(() => expect(seen.titles).toEqual(['Ada invited you to Secret']));
     const [invite] = (await grace.notifications.feed.query({ limit: 5 })).items;
     expect(invite).toEqual(
       expect.objectContaining({ category: 'chat.invite', link: `/#room=${room.id}` }),
     );
     await grace.chat.joinRoom.mutate({ roomId: room.id });
+  });
+
+  it('resolves an invite by display name to the account sign-in makes of it', async () => {
+    const { client } = await start();
+    const ada = client('Ada');
+    const alan = client(encodeURIComponent('Alan Turing'));
+    await alan.chat.rooms.query();
+    const room = await ada.chat.createRoom.mutate({ name: 'Bletchley', visibility: 'private' });
+    // Every spelling sign-in takes for one account names that account (the web app used to
+    // send "alan turing", an account no one signs in to).
+    for (const typed of ['Alan Turing', 'alan turing', 'ALAN_TURING', ' alan-turing ']) {
+      await expect(ada.chat.invite.mutate({ roomId: room.id, userId: typed })).resolves.toEqual({
+        status: 'invited',
+        user: { id: 'alan-turing', name: 'Alan Turing' },
+      });
+    }
+    const missing = await ada.chat.invite
+      .mutate({ roomId: room.id, userId: 'Alan T' })
+      .catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: 'NOT_FOUND', message: 'No user named "Alan T"' });
+    await alan.chat.joinRoom.mutate({ roomId: room.id });
+    await expect(
+      ada.chat.invite.mutate({ roomId: room.id, userId: 'Alan Turing' }),
+    ).resolves.toMatchObject({ status: 'member' });
   });
 
   it('lets only the operator token send notifications from a client', async () => {

@@ -43,6 +43,9 @@ export function createAppRouter(
       limits: opts.chatLimits ?? {},
       ...(presence ? { presence } : {}),
       ...(onError ? { onError } : {}),
+      // An invite names a person as typed ("Alan Turing", "alan-turing"): the account their
+      // sign-in makes of that name, if the chat has seen it (see devAuthenticate).
+      resolveUser: (typed) => store.getUser(userIdOf(typed)),
       // A notification that fails must not fail the invite or the send that caused it.
       onInvite: ({ roomId, roomName, userId, invitedBy }) =>
         reportFailure(

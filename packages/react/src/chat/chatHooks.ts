@@ -1,7 +1,8 @@
-import type { Message } from '@duplex/chat';
+import type { Message, RoomSummary } from '@duplex/chat';
 import { idempotent } from '@duplex/client';
 import {
   type QueryKey,
+  replaceEqualDeep,
   skipToken,
   type UseQueryOptions,
   useMutation,
@@ -26,12 +27,16 @@ import {
   type ChatMessage,
   mergeNewestPage,
   mergeOlderPage,
+  mergeRoomsAnswer,
   type RoomMessages,
   roomActivity,
   roomsAfterRead,
 } from './roomMessages';
 
 export type { ChatProcedures, OnlineUser, TypingUser };
+
+/** What `structuralSharing` of the rooms list handles of it. */
+type Rooms = { mine: RoomSummary[] };
 
 /** Defaults of the chat hooks' options. */
 export interface ChatHooksOptions {
@@ -53,7 +58,10 @@ export const chatHooksDefaults: ChatHooksOptions = {
 /**
  * The user's rooms (most recently active first, with unread counts) and public rooms to join.
  * Discover has no live feed: it is fetched again every `refetchMs` and when the connection
- * comes back. Unread counts move with each room's {@link useRoomMessages}.
+ * comes back. Unread counts and each room's preview (`lastMessage`) move live with the room's
+ * {@link useRoomMessages}: new messages, edits, deletions (the preview is then the tombstone,
+ * `text: null` with `deletedAt`) and streamed replies chunk by chunk. A refetch never sets a
+ * preview back behind what the room's stream has shown.
  * @example
  * ```tsx
  * const trpc = useTRPC();
@@ -65,6 +73,9 @@ export function useRooms(chat: ChatProcedures, opts: { refetchMs?: number } = {}
   const query = useQuery({
     ...chat.rooms.queryOptions(),
     refetchInterval: opts.refetchMs ?? chatHooksDefaults.roomsRefetchMs,
+    // An answer read before the latest events keeps the previews those events made.
+    structuralSharing: (shown: unknown, answer: unknown) =>
+      replaceEqualDeep(shown, mergeRoomsAnswer(shown as Rooms | undefined, answer as Rooms)),
     select: (rooms) => ({
       ...rooms,
       mine: [...rooms.mine].sort((a, b) => roomActivity(b) - roomActivity(a)),

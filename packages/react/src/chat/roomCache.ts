@@ -1,7 +1,7 @@
 import type { ChatEvent, ChatRouter } from '@duplex/chat';
 import type { QueryClient } from '@tanstack/react-query';
 import type { TRPCOptionsProxy } from '@trpc/tanstack-react-query';
-import { applyMemberEvent, type ChatMessage, roomsAfterMessage } from './roomMessages';
+import { applyMemberEvent, type ChatMessage, roomsAfterEvent } from './roomMessages';
 
 /** The chat module's procedures as `useTRPC()` shows them, wherever the app mounts them. */
 export type ChatProcedures = TRPCOptionsProxy<ChatRouter>;
@@ -46,7 +46,10 @@ export function pendingMessage(
   };
 }
 
-/** What one event changes outside the messages: rooms list, members, typing, presence. */
+/**
+ * What one event changes outside the messages: the rooms list (previews, unread counts),
+ * members, typing, presence.
+ */
 export function sideEffects(
   queryClient: QueryClient,
   chat: ChatProcedures,
@@ -57,10 +60,19 @@ export function sideEffects(
   switch (event.type) {
     case 'message.created':
       queryClient.setQueryData(chat.rooms.queryKey(), (rooms) =>
-        rooms ? roomsAfterMessage(rooms, event.message, me) : rooms,
+        rooms ? roomsAfterEvent(rooms, roomId, event, me) : rooms,
       );
       queryClient.setQueryData<TypingUser[]>(localKey(chat, 'typing', roomId), (typing) =>
         typing?.filter((t) => t.userId !== event.message.authorId),
+      );
+      return;
+    // The room's preview in the rooms list follows its last message.
+    case 'message.edited':
+    case 'message.deleted':
+    case 'message.delta':
+    case 'message.streamEnded':
+      queryClient.setQueryData(chat.rooms.queryKey(), (rooms) =>
+        rooms ? roomsAfterEvent(rooms, roomId, event, me) : rooms,
       );
       return;
     case 'receipt':

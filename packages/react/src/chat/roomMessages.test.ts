@@ -4,9 +4,12 @@ import {
   applyChatEvent,
   applyMemberEvent,
   compareIds,
+  compareVersions,
   mergeNewestPage,
   mergeOlderPage,
+  mergeRoomsAnswer,
   type RoomMessages,
+  roomsAfterEvent,
   roomsAfterMessage,
   upsertMessage,
 } from './roomMessages';
@@ -130,6 +133,135 @@ describe('rooms and members', () => {
     expect(roomsAfterMessage({ mine: [summary] }, message('7'), opts).mine[0]!.unread).toBe(0);
     const reading = roomsAfterMessage({ mine: [summary] }, fromGrace, { ...opts, reading: true });
     expect(reading.mine[0]!.unread).toBe(0);
+  });
+
+  describe('room previews', () => {
+    const me = { userId: 'ada', reading: false };
+    const rooms = (lastMessage: Message | null, unread = 0) => ({
+      mine: [{ ...summary, lastMessage, unread }],
+      discover: [],
+    });
+    const preview = (list: { mine: RoomSummary[] }) => list.mine[0]!.lastMessage;
+    const streaming = (chunks: number, text: string) =>
+      message('6', {
+        authorId: 'bot',
+        authorName: 'Duplex Bot',
+        text,
+        stream: { state: 'streaming', chunks },
+      });
+    const delta = (seq: number, text: string): ChatEvent => ({
+      type: 'message.delta',
+      messageId: '6',
+      seq,
+      text,
+    });
+
+    it('shows an edit of the last message, and ignores edits of older ones', () => {
+      const edited = message('5', { text: 'fixed', editedAt: new Date(at.getTime() + 1) });
+      const after = roomsAfterEvent(
+        rooms(message('5')),
+        'r',
+        { type: 'message.edited', message: edited },
+        me,
+      );
+      expect(preview(after)).toEqual(edited);
+      const older = message('4', { text: 'older', editedAt: at });
+      const list = rooms(message('5'));
+      expect(roomsAfterEvent(list, 'r', { type: 'message.edited', message: older }, me)).toBe(list);
+      // Another room's events leave this room alone.
+      expect(roomsAfterEvent(list, 'other', { type: 'message.edited', message: edited }, me)).toBe(
+        list,
+      );
+    });
+
+    it('shows the last message deleted, as the tombstone, for good', () => {
+      const tombstone = message('5', { text: null, deletedAt: at });
+      const deleted = roomsAfterEvent(
+        rooms(message('5')),
+        'r',
+        { type: 'message.deleted', message: tombstone, deletedBy: 'ada' },
+        me,
+      );
+      expect(preview(deleted)).toEqual(tombstone);
+      // An edit that arrives late (a replay, a refetch under way) never brings the text back.
+      const late = message('5', { text: 'resurrected', editedAt: new Date(at.getTime() + 9) });
+      expect(roomsAfterEvent(deleted, 'r', { type: 'message.edited', message: late }, me)).toBe(
+        deleted,
+      );
+    });
+
+    it('grows a streamed reply chunk by chunk, in order, then shows it whole', () => {
+      const started = roomsAfterEvent(
+        rooms(message('5')),
+        'r',
+        { type: 'message.created', message: streaming(0, '') },
+        me,
+      );
+      expect(started.mine[0]!.unread).toBe(1);
+      const one = roomsAfterEvent(started, 'r', delta(0, 'Reconnection '), me);
+      const two = roomsAfterEvent(one, 'r', delta(1, 'resumes '), me);
+      expect(preview(two)).toMatchObject({ text: 'Reconnection resumes ', stream: { chunks: 2 } });
+      // Repeated and out-of-order chunks change nothing.
+      expect(roomsAfterEvent(two, 'r', delta(1, 'resumes '), me)).toBe(two);
+      expect(roomsAfterEvent(two, 'r', delta(3, 'later '), me)).toBe(two);
+      const whole = message('6', {
+        authorId: 'bot',
+        authorName: 'Duplex Bot',
+        text: 'Reconnection resumes every subscription.',
+        stream: { state: 'done', chunks: 4 },
+      });
+      const ended = roomsAfterEvent(
+        two,
+        'r',
+        { type: 'message.streamEnded', message: whole, endedBy: 'bot' },
+        me,
+      );
+      expect(preview(ended)).toEqual(whole);
+      expect(ended.mine[0]!.unread).toBe(1);
+      // A chunk arriving after the end (a replay) leaves the whole text.
+      expect(roomsAfterEvent(ended, 'r', delta(2, 'every '), me)).toBe(ended);
+    });
+
+    it('takes a later message from an edit, delete or end whose creation it missed', () => {
+      const whole = message('7', { text: 'done', stream: { state: 'done', chunks: 1 } });
+      const after = roomsAfterEvent(
+        rooms(message('5'), 2),
+        'r',
+        { type: 'message.streamEnded', message: whole, endedBy: null },
+        me,
+      );
+      expect(after.mine[0]).toMatchObject({ lastMessage: whole, unread: 2 });
+    });
+
+    it('keeps what the stream showed when a refetch read the room before it', () => {
+      const shown = rooms(streaming(3, 'a b c '), 1);
+      const answer = rooms(streaming(1, 'a '), 1);
+      expect(mergeRoomsAnswer(shown, answer)).toEqual(shown);
+      // The answer wins when it is as far along or further, unread counts included.
+      const further = rooms(streaming(4, 'a b c d '), 0);
+      expect(mergeRoomsAnswer(shown, further)).toBe(further);
+      // A newer message the stream showed stays, with the count the stream kept.
+      const newer = rooms(message('8', { authorId: 'grace' }), 3);
+      expect(mergeRoomsAnswer(newer, rooms(message('5'), 0))).toEqual(newer);
+      // A deletion stays; a room the answer no longer lists (left) is gone.
+      const tombstone = rooms(message('5', { text: null, deletedAt: at }));
+      expect(mergeRoomsAnswer(tombstone, rooms(message('5')))).toEqual(tombstone);
+      expect(mergeRoomsAnswer(shown, { mine: [], discover: [] }).mine).toEqual([]);
+      expect(mergeRoomsAnswer(undefined, answer)).toBe(answer);
+    });
+
+    it('ranks versions of one message: deleted, then ended, then more chunks, then later edits', () => {
+      const plain = message('1');
+      expect(compareVersions(message('1', { deletedAt: at }), plain)).toBeGreaterThan(0);
+      expect(
+        compareVersions(
+          message('1', { stream: { state: 'failed', chunks: 1 } }),
+          message('1', { stream: { state: 'streaming', chunks: 9 } }),
+        ),
+      ).toBeGreaterThan(0);
+      expect(compareVersions(message('1', { editedAt: at }), plain)).toBeGreaterThan(0);
+      expect(compareVersions(plain, message('1'))).toBe(0);
+    });
   });
 
   it('moves a read marker forward only', () => {

@@ -140,6 +140,114 @@ export function roomsAfterMessage<T extends { mine: RoomSummary[] }>(
   };
 }
 
+/** A streamed message that is still streaming ranks below one that ended, then by chunks. */
+const streamRank = (m: Message) =>
+  m.stream ? (m.stream.state === 'streaming' ? m.stream.chunks : Number.MAX_SAFE_INTEGER) : 0;
+
+/**
+ * Which of two copies of one message (same id) is further along: positive when `a` is, 0 when
+ * neither is. A deletion is final, a stream only moves forward (more chunks, then its end), an
+ * edit is newer than the text before it.
+ */
+export function compareVersions(a: Message, b: Message): number {
+  if ((a.deletedAt === null) !== (b.deletedAt === null)) return a.deletedAt ? 1 : -1;
+  const streamed = streamRank(a) - streamRank(b);
+  if (streamed !== 0) return streamed;
+  return (a.editedAt?.getTime() ?? 0) - (b.editedAt?.getTime() ?? 0);
+}
+
+/** Applies `update` to the summary of `roomId`, keeping the list as is when nothing changed. */
+function updateRoom<T extends { mine: RoomSummary[] }>(
+  rooms: T,
+  roomId: string,
+  update: (summary: RoomSummary) => RoomSummary,
+): T {
+  let changed = false;
+  const mine = rooms.mine.map((s) => {
+    if (s.room.id !== roomId) return s;
+    const next = update(s);
+    if (next !== s) changed = true;
+    return next;
+  });
+  return changed ? { ...rooms, mine } : rooms;
+}
+
+/**
+ * The rooms list after one event of `roomId`'s stream. The room's preview (`lastMessage`)
+ * follows its last message live: a new message, an edit, a deletion (the preview shows the
+ * tombstone, `text: null` and `deletedAt` set, as `chat.rooms` does), a streamed reply's
+ * chunks and its end. Unread counts move as {@link roomsAfterMessage} says. Idempotent: an
+ * event replayed, or older than what the list shows, changes nothing.
+ */
+export function roomsAfterEvent<T extends { mine: RoomSummary[] }>(
+  rooms: T,
+  roomId: string,
+  event: ChatEvent,
+  opts: { userId: string; reading: boolean },
+): T {
+  switch (event.type) {
+    case 'message.created':
+      return roomsAfterMessage(rooms, event.message, opts);
+    case 'message.delta':
+      return updateRoom(rooms, roomId, (s) => {
+        const last = s.lastMessage;
+        if (last?.id !== event.messageId || last.stream?.state !== 'streaming') return s;
+        if (event.seq !== last.stream.chunks) return s;
+        return {
+          ...s,
+          lastMessage: {
+            ...last,
+            text: (last.text ?? '') + event.text,
+            stream: { ...last.stream, chunks: event.seq + 1 },
+          },
+        };
+      });
+    case 'message.edited':
+    case 'message.deleted':
+    case 'message.streamEnded': {
+      const message = event.message;
+      return updateRoom(rooms, roomId, (s) => {
+        const last = s.lastMessage;
+        // A later message than the preview knew of (its creation was missed): it is the last.
+        if (!last || compareIds(message.id, last.id) > 0) return { ...s, lastMessage: message };
+        if (last.id !== message.id || compareVersions(message, last) < 0) return s;
+        return { ...s, lastMessage: message };
+      });
+    }
+    default:
+      return rooms;
+  }
+}
+
+/**
+ * The rooms list `chat.rooms` answered, merged with the one shown: the answer wins, except a
+ * preview the room's stream has taken further since the server read it (a newer message, a
+ * stream's later chunks, an edit or a deletion) stays; with a newer message, so does the unread
+ * count the stream kept (the answer predates that message). Without this a
+ * refetch under way while a reply streams would set the preview back, and stop it there.
+ */
+export function mergeRoomsAnswer<T extends { mine: RoomSummary[] }>(
+  shown: T | undefined,
+  answer: T,
+): T {
+  if (!shown) return answer;
+  const known = new Map(shown.mine.map((s) => [s.room.id, s]));
+  let changed = false;
+  const mine = answer.mine.map((s) => {
+    const kept = known.get(s.room.id)?.lastMessage;
+    const last = s.lastMessage;
+    if (!kept) return s;
+    if (!last || compareIds(kept.id, last.id) > 0) {
+      changed = true;
+      return { ...s, lastMessage: kept, unread: known.get(s.room.id)!.unread };
+    }
+    if (kept.id !== last.id || compareVersions(kept, last) <= 0) return s;
+    changed = true;
+    return { ...s, lastMessage: kept };
+  });
+  return changed ? { ...answer, mine } : answer;
+}
+
 /** The rooms list with `roomId` read up to its newest message. */
 export function roomsAfterRead<T extends { mine: RoomSummary[] }>(rooms: T, roomId: string): T {
   return {
