@@ -49,6 +49,7 @@ export interface ChatKitOptions<TUser extends ChatUser> {
   resolveUser: NonNullable<ChatRouterOptions<TUser>['resolveUser']>;
   onInvite: ChatRouterOptions<TUser>['onInvite'];
   onMessage: ChatRouterOptions<TUser>['onMessage'];
+  signal: AbortSignal | undefined;
 }
 
 /**

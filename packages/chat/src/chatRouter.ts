@@ -71,6 +71,13 @@ export interface ChatRouterOptions<TUser extends ChatUser = ChatUser> {
    * @default 10_000
    */
   announceLeaseMs?: number;
+  /**
+   * Stops the module's background work (the sweep that ends abandoned streamed replies) once
+   * aborted. Abort it before closing the store when the process lives on after the chat (tests,
+   * an app that restarts its server in process): a sweep on a closed store fails every few
+   * seconds otherwise.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -107,6 +114,7 @@ export function createChatRouter<TUser extends ChatUser>(
     resolveUser: opts.resolveUser ?? ((typed) => opts.store.getUser(typed)),
     onInvite: opts.onInvite,
     onMessage: opts.onMessage,
+    signal: opts.signal,
   });
   return duplex.router({
     ...createRoomProcedures(kit),

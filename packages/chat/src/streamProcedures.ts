@@ -30,8 +30,17 @@ class StreamSweeper {
       endStream: (messageId: string) => Promise<unknown>;
       /** Where a failed sweep goes. */
       onError: (error: unknown) => void;
+      /** Once aborted, no sweep runs again. */
+      signal: AbortSignal | undefined;
     },
-  ) {}
+  ) {
+    opts.signal?.addEventListener('abort', () => this.stop(), { once: true });
+  }
+
+  private stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
 
   /** Ends every stale stream, this node's or not. */
   async sweep(): Promise<void> {
@@ -42,10 +51,7 @@ class StreamSweeper {
       startedBefore: new Date(now - limits.maxStreamDurationMs),
     });
     for (const id of stale) await this.opts.endStream(id);
-    if (this.active.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
+    if (this.active.size === 0) this.stop();
   }
 
   /** {@link sweep}, with a failure reported to `onError` rather than thrown. */
@@ -56,7 +62,7 @@ class StreamSweeper {
   /** Keeps sweeping until `messageId`, started on this node, has ended. */
   watch(messageId: string): void {
     this.active.add(messageId);
-    if (this.timer) return;
+    if (this.timer || this.opts.signal?.aborted) return;
     const { limits } = this.opts;
     const every = Math.min(limits.streamIdleTimeoutMs, limits.maxStreamDurationMs) / 4;
     this.timer = setInterval(
@@ -103,6 +109,7 @@ export function createStreamProcedures<TUser extends ChatUser>(kit: ChatKit<TUse
     limits,
     endStream: (id) => endStream(id, 'interrupted', null),
     onError: (error) => kit.report(backgroundError('chat.streamSweep', error)),
+    signal: kit.signal,
   });
 
   return {

@@ -18,6 +18,7 @@ import {
 } from '@duplex/server';
 import { describe, expect, it, vi } from 'vitest';
 import { type ChatApp, type ChatTestUser, chatAuth, chatDuplex } from './chatFixtures';
+import { sleep } from './helpers';
 
 type Report = DuplexErrorReport<DuplexContext<ChatTestUser>>;
 
@@ -84,6 +85,29 @@ describe('chat background failures reach onError', () => {
       transport: undefined,
     });
     await expect(bot.chat.history.query({ roomId: room.id })).resolves.toHaveLength(1);
+  });
+
+  it('stops sweeping once its signal is aborted, though a stream is still open', async () => {
+    const store = createMemoryChatStore();
+    const staleStreams = vi.spyOn(store, 'staleStreams');
+    const closing = new AbortController();
+    const reports: Report[] = [];
+    await using app = await startChat({
+      store,
+      broker: createMemoryBroker(),
+      onError: (report) => reports.push(report),
+      signal: closing.signal,
+    });
+    const bot = app.client('bot');
+    const room = await bot.chat.createRoom.mutate({ name: 'Ask', visibility: 'public' });
+    await bot.chat.startStream.mutate({ roomId: room.id, clientMsgId: 'r1' });
+    // The timer sweeps every 50 ms while the stream runs (streamIdleTimeoutMs 200 / 4).
+    await vi.waitFor(() => expect(staleStreams.mock.calls.length).toBeGreaterThanOrEqual(2));
+    closing.abort();
+    const sweeps = staleStreams.mock.calls.length;
+    await sleep(300);
+    expect(staleStreams.mock.calls.length).toBe(sweeps);
+    expect(reports).toEqual([]);
   });
 
   it('reports presence that fails with the subscriber, and still delivers messages', async () => {

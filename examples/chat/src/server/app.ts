@@ -85,11 +85,13 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
   // One hook for the server and the chat module: a call's failure and a background one (the
   // stream sweep, presence) are logged the same way, with where and for whom.
   const onError = logErrorReport;
+  const closing = new AbortController();
   const server: DuplexServer = createDuplexServer({
     router: createAppRouter(store, notifier, {
       ...(opts.chatLimits ? { chatLimits: opts.chatLimits } : {}),
       ...(opts.presence ? { presence: opts.presence } : {}),
       onError,
+      signal: closing.signal,
     }),
     authenticate: devAuthenticate(adminToken),
     broker,
@@ -110,6 +112,7 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
     adminToken,
     async close() {
       clearInterval(pruneTimer);
+      closing.abort();
       await server.close({ drainTimeoutMs: 1_000 });
       if (!opts.broker) await broker.close();
       if (!opts.db) await db.close();

@@ -31,9 +31,11 @@ export function createAppRouter(
     presence?: Presence;
     /** The server's `onError`, for the chat module's background failures. */
     onError?: DuplexErrorHandler<DuplexContext<AppUser>>;
+    /** Stops the chat module's background work; aborted when the app closes. */
+    signal?: AbortSignal;
   } = {},
 ) {
-  const { presence, onError } = opts;
+  const { presence, onError, signal } = opts;
   return duplex.router({
     me: duplex.procedure.query(({ ctx }) => ctx.user),
     chat: createChatRouter(duplex, {
@@ -43,6 +45,7 @@ export function createAppRouter(
       limits: opts.chatLimits ?? {},
       ...(presence ? { presence } : {}),
       ...(onError ? { onError } : {}),
+      ...(signal ? { signal } : {}),
       // An invite names a person as typed ("Alan Turing", "alan-turing"): the account their
       // sign-in makes of that name, if the chat has seen it (see devAuthenticate).
       resolveUser: (typed) => store.getUser(userIdOf(typed)),
