@@ -13,12 +13,15 @@ import {
   buildWebApp,
   type ChatPage,
   cleanups,
+  desktop,
   idsOf,
   joinFromDiscover,
   loadedImagesOf,
   messageOf,
   onlineOf,
   openPage,
+  openRoom,
+  phone,
   reconnectWaitOpts,
   recordStatus,
   renderChartPng,
@@ -39,6 +42,9 @@ const tinyPng = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
   'base64',
 );
+
+/** The natural width of each image: 0 until it has loaded. */
+const imgOf = (images: Element[]) => images.map((img) => (img as HTMLImageElement).naturalWidth);
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -73,7 +79,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
     await joinFromDiscover(grace, 'General');
     await expect.poll(() => onlineOf(ada), waitOpts).toEqual(['Ada', 'Grace']);
 
-    const adaInput = ada.page.locator('input.compose-text');
+    const adaInput = ada.page.locator('textarea.compose-text');
     await adaInput.pressSequentially('Hi Grace');
     await expect
       .poll(() => grace.page.locator('.typing').textContent(), waitOpts)
@@ -83,7 +89,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
     // The message ends the typing signal at once, not when it expires.
     await expect(grace.page.locator('.typing').textContent()).resolves.toBe('');
 
-    const graceInput = grace.page.locator('input.compose-text');
+    const graceInput = grace.page.locator('textarea.compose-text');
     await graceInput.pressSequentially('Hi Ada');
     await expect
       .poll(() => ada.page.locator('.typing').textContent(), waitOpts)
@@ -100,7 +106,17 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
       mimeType: 'image/png',
       buffer: tinyPng,
     });
-    await expect(ada.page.locator('form.composer .files').textContent()).resolves.toBe('1 image');
+    // A thumbnail of what is about to be sent, with a button that takes it back out.
+    const thumbnails = ada.page.locator('form.composer .files img');
+    await expect.poll(() => thumbnails.evaluateAll(imgOf), waitOpts).toEqual([1]);
+    await ada.page.getByRole('button', { name: 'Remove pixel.png' }).click();
+    await expect(thumbnails.count()).resolves.toBe(0);
+    await ada.page.locator('form.composer input[type=file]').setInputFiles({
+      name: 'pixel.png',
+      mimeType: 'image/png',
+      buffer: tinyPng,
+    });
+    await expect.poll(() => thumbnails.evaluateAll(imgOf), waitOpts).toEqual([1]);
     await ada.page.locator('form.composer').getByRole('button', { name: 'Send' }).click();
     await expect.poll(() => loadedImagesOf(grace), waitOpts).toEqual([1]);
     await expect.poll(() => loadedImagesOf(ada), waitOpts).toEqual([1]);
@@ -133,8 +149,8 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
         .toBe('reconnecting');
     }
     // Sent while no server runs: the send waits for the connection and goes out once.
-    await grace.page.locator('input.compose-text').fill('during');
-    await grace.page.locator('input.compose-text').press('Enter');
+    await grace.page.locator('textarea.compose-text').fill('during');
+    await grace.page.locator('textarea.compose-text').press('Enter');
     const second = await startChat({ dataDir, broker, port: first.port });
     expect(second.url).toBe(first.url);
 
@@ -280,7 +296,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
     expect([...ada.errors, ...grace.errors]).toEqual([]);
   });
 
-  it('renders a conversation for the docs screenshot', async () => {
+  it('renders a conversation for the docs screenshots, on a laptop and on a phone', async () => {
     const { url } = await startChat();
     // A third user, on the typed client in Node, fills the sidebar: a room Ada is in, one not.
     const linus = createDuplexClient<AppRouter>({
@@ -288,9 +304,16 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
       token: 'Linus',
     });
     cleanups.push(() => linus.$close());
+    // And a bot that answers in markdown, streamed as the assistant bot does.
+    const bot = createDuplexClient<AppRouter>({
+      url: new URL('/trpc', url).href,
+      token: 'Duplex Bot',
+    });
+    cleanups.push(() => bot.$close());
     const releases = await linus.chat.createRoom.mutate({ name: 'releases', visibility: 'public' });
     await linus.chat.createRoom.mutate({ name: 'design', visibility: 'public' });
-    const ada = await openPage(browser(), url, 'Ada');
+    await bot.chat.joinRoom.mutate({ roomId: 'general' });
+    const ada = await openPage(browser(), url, 'Ada', true, { viewport: desktop });
     const grace = await openPage(browser(), url, 'Grace');
     await joinFromDiscover(ada, 'releases');
     await joinFromDiscover(ada, 'General');
@@ -314,8 +337,27 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
     await expect.poll(() => loadedImagesOf(grace), waitOpts).toEqual([360]);
     await act(messageOf(grace, 'p99 latency since the deploy:'), 'React 🎉');
     await act(messageOf(ada, texts[1]!), 'React 👍');
-    await say(grace, 'That drop after 6 am is the fix. Ship it!');
-    await say(ada, 'Tagging the release now 🚀');
+    await say(grace, '@bot what are the default send limits?');
+    const question = (await bot.chat.history.query({ roomId: 'general' })).find(
+      (m) => m.text === '@bot what are the default send limits?',
+    )!;
+    const reply = await bot.chat.startStream.mutate({
+      roomId: 'general',
+      clientMsgId: 'reply-limits',
+      replyTo: question.id,
+    });
+    const answer = [
+      'Per user, from `docs/chat.md`:\n\n',
+      '| Limit | Default |\n|---|---|\n| Sends per second | 5 |\n| Burst | 10 |\n',
+      '| Text length | 4,000 |\n\nRaise them with `createChatRouter({ limits })`.',
+    ];
+    for (const [seq, text] of answer.entries())
+      await bot.chat.appendStream.mutate({ messageId: reply.id, seq, text });
+    await bot.chat.finishStream.mutate({ messageId: reply.id });
+    await expect
+      .poll(() => ada.page.locator('.text.streamed').getAttribute('data-stream'), waitOpts)
+      .toBe('done');
+    await send(ada, 'Tagging the release now.');
     for (const [i, text] of ['v1.4.0 is tagged', 'Changelog draft is up for review'].entries()) {
       await linus.chat.send.mutate({ roomId: releases.id, clientMsgId: `release-${i}`, text });
     }
@@ -325,19 +367,38 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
       .poll(() => ada.page.locator('.messages .reaction').allTextContents(), waitOpts)
       .toEqual(['👍 1', '🎉 1']);
     await expect
-      .poll(() => messageOf(ada, 'Tagging the release now 🚀').locator('.seen').textContent())
+      .poll(() => messageOf(ada, 'Tagging the release now.').locator('.seen').textContent())
       .toBe('Seen by Grace');
     await expect
       .poll(() => ada.page.locator('.badge[data-room="releases"]').textContent(), waitOpts)
       .toBe('2');
     await typeUntilSeen(grace, ada, 'Great, I will update the docs');
     await ada.page.mouse.move(0, 0);
+    await ada.page.locator('.compose-text').blur();
 
     const path = screenshotPath('chat.png');
     await ada.page.screenshot({ path, animations: 'disabled' });
     const png = readFileSync(path);
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
-    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1200, 760]);
-    expect([...ada.errors, ...grace.errors]).toEqual([]);
-  });
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([desktop.width, desktop.height]);
+
+    // The same conversation on Ada's phone.
+    const mobile = await openPage(browser(), url, 'Ada', true, { viewport: phone, mobile: true });
+    await openRoom(mobile, 'General');
+    await expect.poll(() => loadedImagesOf(mobile), waitOpts).toEqual([360]);
+    await expect
+      .poll(() => mobile.page.locator('.messages .message').last().locator('.seen').count())
+      .toBe(1);
+    // Grace's typing signal has expired by now: she types on.
+    await typeUntilSeen(grace, mobile, ' this afternoon');
+    const mobilePath = screenshotPath('chat-mobile.png');
+    await mobile.page.screenshot({ path: mobilePath, animations: 'disabled' });
+    const mobilePng = readFileSync(mobilePath);
+    expect([mobilePng.readUInt32BE(16), mobilePng.readUInt32BE(20)]).toEqual([
+      phone.width,
+      phone.height,
+    ]);
+    expect([...ada.errors, ...grace.errors, ...mobile.errors]).toEqual([]);
+    // Three pages, a bot and two screenshots: longer than the other tests, on a loaded machine too.
+  }, 90_000);
 });

@@ -2,8 +2,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ChatLimits } from '@duplex/chat';
 import type { Broker } from '@duplex/server';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page, WebSocketRoute } from 'playwright-core';
 import { build } from 'vite';
 import { expect } from 'vitest';
 import { createChatApp } from './server/app';
@@ -45,6 +46,8 @@ export interface ChatServerOptions {
   /** PGlite's directory, or `null` for an in-memory database. */
   dataDir?: string | null;
   broker?: Broker;
+  /** The chat module's limits, e.g. a higher send rate to fill a room quickly. */
+  chatLimits?: Partial<ChatLimits>;
 }
 
 /** The chat app on 127.0.0.1; `close()` is safe to call again from the cleanups. */
@@ -53,6 +56,7 @@ export async function startChat(opts: ChatServerOptions = {}) {
     dataDir: opts.dataDir ?? null,
     staticDir: webDir ?? null,
     ...(opts.broker ? { broker: opts.broker } : {}),
+    ...(opts.chatLimits ? { chatLimits: opts.chatLimits } : {}),
   });
   let closing: Promise<void> | null = null;
   const close = () => {
@@ -66,10 +70,11 @@ export async function startChat(opts: ChatServerOptions = {}) {
 
 /**
  * Chromium logs every refused connection: while a server restarts, that is the client retrying
- * its socket, and probing plain HTTP before it would fall back to it.
+ * its socket, and probing plain HTTP before it would fall back to it. Offline (a test's
+ * `context.setOffline`), the same attempts fail as disconnected.
  */
 const refusedConnection =
-  /^(WebSocket connection to '.*' failed: .*|Failed to load resource: )net::ERR_CONNECTION_REFUSED$/;
+  /^(WebSocket connection to '.*' failed: .*|Failed to load resource: )net::ERR_(CONNECTION_REFUSED|INTERNET_DISCONNECTED)$/;
 
 export interface ChatPage {
   name: string;
@@ -77,12 +82,46 @@ export interface ChatPage {
   page: Page;
   /** Uncaught errors, unhandled rejections and console errors in the page. */
   errors: string[];
+  /** The page's sockets to the server, oldest first, when opened with `routeSockets`. */
+  sockets: WebSocketRoute[];
+}
+
+/** A laptop's window and a phone's (an iPhone 12–15's CSS pixels), as the layout tests use. */
+export const desktop = { width: 1280, height: 800 } as const;
+export const phone = { width: 390, height: 844 } as const;
+
+export interface OpenPageOptions {
+  /** @default desktop; a width under 760 gets the phone layout. */
+  viewport?: { width: number; height: number };
+  /** Emulates a phone: touch, no hover, the mobile viewport meta. @default false */
+  mobile?: boolean;
+  /**
+   * Routes the page's sockets through the test (see {@link ChatPage.sockets}), so a test can
+   * drop one as a network blip would.
+   */
+  routeSockets?: boolean;
 }
 
 /** A browser context of its own (own localStorage) with the chat page open. */
-export async function openPage(browser: Browser, url: string, name: string, signedIn = true) {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
+export async function openPage(
+  browser: Browser,
+  url: string,
+  name: string,
+  signedIn = true,
+  opts: OpenPageOptions = {},
+) {
+  const context = await browser.newContext({
+    viewport: opts.viewport ?? desktop,
+    ...(opts.mobile ? { isMobile: true, hasTouch: true } : {}),
+  });
   cleanups.push(() => context.close());
+  const sockets: WebSocketRoute[] = [];
+  if (opts.routeSockets) {
+    await context.routeWebSocket(/\/trpc/, (socket) => {
+      socket.connectToServer();
+      sockets.push(socket);
+    });
+  }
   if (signedIn) {
     await context.addInitScript((n) => localStorage.setItem('duplex-chat:name', n), name);
   }
@@ -97,7 +136,7 @@ export async function openPage(browser: Browser, url: string, name: string, sign
     }
   });
   await page.goto(url);
-  const user: ChatPage = { name, context, page, errors };
+  const user: ChatPage = { name, context, page, errors, sockets };
   if (signedIn) await waitOpen(user);
   return user;
 }
@@ -125,7 +164,7 @@ export async function joinFromDiscover(user: ChatPage, room: string) {
 /** The name of the room shown, from the sidebar's active entry. */
 export async function activeRoomOf({ page }: ChatPage): Promise<string | null> {
   const names = await page.locator('.room.active .room-name').allTextContents();
-  return names.length === 1 ? names[0]!.replace(/^# /, '') : null;
+  return names.length === 1 ? names[0]!.replace(/^(# |Private: )/, '') : null;
 }
 
 /** Who the room header lists as online, sorted by name, e.g. `['Ada', 'Grace']`. */
@@ -137,7 +176,7 @@ export async function onlineOf({ page }: ChatPage): Promise<string[]> {
 
 /** Types a message (key by key, as a person does, so typing signals go out) and sends it. */
 export async function send({ page }: ChatPage, text: string) {
-  const input = page.locator('input.compose-text');
+  const input = page.locator('.compose-text');
   await input.pressSequentially(text);
   await page.locator('form.composer').getByRole('button', { name: 'Send' }).click();
   await expect.poll(() => input.inputValue(), waitOpts).toBe('');
@@ -164,10 +203,39 @@ export function messageOf({ page }: ChatPage, text: string) {
   });
 }
 
-/** Clicks one of a message's hover actions by its title ('React 👍', 'Edit', 'Delete'). */
+/**
+ * Clicks one of a message's actions by its title ('React 👍', 'Edit', 'Delete'): shown by
+ * hovering with a mouse, or on a touch screen by tapping the message's "…" button.
+ */
 export async function act(message: Locator, title: string) {
+  const button = message.locator(`.actions button[title="${title}"]`);
   await message.hover();
-  await message.locator(`.actions button[title="${title}"]`).click();
+  if (!(await button.isVisible())) await message.locator('.more-button').click();
+  await button.click();
+}
+
+/** 'open' when the drawer is wholly on screen, 'closed' when it is hidden, else 'moving'. */
+export async function drawerState(page: Page): Promise<string> {
+  const sidebar = page.locator('.sidebar');
+  if (!(await sidebar.isVisible())) return 'closed';
+  const box = await sidebar.boundingBox();
+  return box && box.x >= -0.5 ? 'open' : 'moving';
+}
+
+export const focusedClass = (page: Page) =>
+  page.evaluate(() => document.activeElement?.getAttribute('class') ?? '');
+
+/** Shows room `name`: from the sidebar, or on a phone from the drawer. */
+export async function openRoom(user: ChatPage, name: string) {
+  const { page } = user;
+  const menu = page.locator('.menu-button');
+  if (await menu.isVisible()) {
+    await menu.click();
+    await expect.poll(() => drawerState(page), waitOpts).toBe('open');
+  }
+  await page.locator('.room', { hasText: name }).click();
+  await expect.poll(() => activeRoomOf(user), waitOpts).toBe(name);
+  await expect.poll(() => drawerState(page), waitOpts).not.toBe('moving');
 }
 
 /**
@@ -206,7 +274,7 @@ export function statusOf({ page }: ChatPage) {
  * send none; a person typing on sends one soon enough.
  */
 export async function typeUntilSeen(typist: ChatPage, watcher: ChatPage, draft: string) {
-  const input = typist.page.locator('input.compose-text');
+  const input = typist.page.locator('.compose-text');
   let typed = 0;
   await expect
     .poll(

@@ -60,7 +60,7 @@ describe.skipIf(!hasChromium)('notification center in Chromium', () => {
       .toEqual(['Deploy finished', 'Deploy started']);
     await tab1.page
       .locator('.notif', { hasText: 'Deploy started' })
-      .getByRole('button', { name: '✓' })
+      .getByRole('button', { name: 'Mark as read' })
       .click();
     await expect.poll(() => badgeOf(tab2), waitOpts).toBe('1');
     await expect.poll(() => unreadTitlesOf(tab1), waitOpts).toEqual(['Deploy finished']);
@@ -95,7 +95,7 @@ describe.skipIf(!hasChromium)('notification center in Chromium', () => {
     await ada.page.getByRole('checkbox', { name: 'Mentions' }).uncheck();
     await ada.page.getByRole('button', { name: 'Save' }).click();
     await ada.page.locator('.prefs .saved').waitFor();
-    await ada.page.getByRole('button', { name: 'Close' }).click();
+    await ada.page.getByRole('button', { name: 'Close notifications' }).click();
 
     await app.notifier.notify({ to: 'ada', category: 'chat.mention', title: 'Muted mention' });
     await app.notifier.notify({ to: 'ada', category: 'chat.invite', title: 'Invitation' });

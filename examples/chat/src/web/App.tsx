@@ -1,7 +1,8 @@
+import type { RoomSummary } from '@duplex/chat';
 import type { DuplexStatus } from '@duplex/client';
 import { useConnectionStatus } from '@duplex/react';
 import { type RoomMessagesResult, useRoomMessages, useRooms } from '@duplex/react/chat';
-import { useNotificationFeed } from '@duplex/react/notifications';
+import { useNotificationFeed, useUnreadCount } from '@duplex/react/notifications';
 import {
   QueryClient,
   QueryClientProvider,
@@ -9,10 +10,11 @@ import {
   useQueryClient,
 } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
-import { createClient, DuplexProvider, type Me, meOf, useTRPC } from './client';
-import { focusOnMount } from './dom';
+import { createClient, DuplexProvider, type Me, meOf, useTRPC, validName } from './client';
+import { focusLater, focusOnMount, mobileQuery, useDismiss, useMediaQuery } from './dom';
+import { AlertIcon, CheckIcon, SpinnerIcon, WifiOffIcon } from './icons';
 import { NotificationPanel } from './NotificationCenter';
-import { RoomView } from './RoomView';
+import { MenuButton, type MenuButtonProps, RoomView } from './RoomView';
 import { ReportContext, useErrorBanner, useReportError, useReporter } from './report';
 import { Sidebar } from './Sidebar';
 
@@ -44,31 +46,39 @@ export function App() {
 
 function SignIn({ onSignIn }: { onSignIn: (name: string) => void }) {
   const [value, setValue] = useState('');
-  const valid = /^[\p{L}\p{N} _.-]{1,32}$/u.test(value.trim());
+  const valid = validName(value);
   return (
-    <div className="signin">
+    <main className="signin">
       <form
         className="signin-card"
         onSubmit={(e) => {
           e.preventDefault();
-          if (valid) onSignIn(value.trim());
+          if (valid) onSignIn(meOf(value).name);
         }}
       >
+        <div className="logo" aria-hidden="true">
+          D
+        </div>
         <h1>Duplex Chat</h1>
-        <p className="muted">Pick a display name to join.</p>
+        <p className="signin-lead">Pick a display name to join.</p>
+        <label htmlFor="signin-name" className="field-label">
+          Display name
+        </label>
         <input
+          id="signin-name"
           ref={focusOnMount}
-          placeholder="Your name"
+          placeholder="e.g. Ada Lovelace"
           value={value}
           maxLength={32}
+          autoComplete="nickname"
           onChange={(e) => setValue(e.target.value)}
         />
-        <button type="submit" disabled={!valid}>
+        <button type="submit" className="primary" disabled={!valid}>
           Join
         </button>
         <p className="dev-note">Development sign-in: no password, the name is trusted as given.</p>
       </form>
-    </div>
+    </main>
   );
 }
 
@@ -92,21 +102,54 @@ function ChatLayout({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   const reporter = useMemo(() => ({ report, run }), [report, run]);
   const rooms = useRooms(trpc.chat);
   const feed = useNotificationFeed(trpc.notifications);
+  const unreadNotifications = useUnreadCount(trpc.notifications);
   const [chosenRoomId, setChosenRoomId] = useState<string | null>(null);
   const [panelOpen, setPanelOpen] = useState(false);
   const reading = usePageReading();
   const active = rooms.mine.find((s) => s.room.id === chosenRoomId) ?? rooms.mine[0];
+  // The room shown stays shown: the list reorders as messages arrive, and its first room (the
+  // default until the user picks one) would otherwise change under the user.
+  const activeId = active?.room.id ?? null;
+  useEffect(() => {
+    if (chosenRoomId === null && activeId) setChosenRoomId(activeId);
+  }, [activeId, chosenRoomId]);
   useReportError(report, rooms.error ?? feed.error);
+
+  // On a phone the sidebar is a drawer, opened from the room header's menu button.
+  const mobile = useMediaQuery(mobileQuery);
+  const [drawerOpen, setDrawerOpen] = useState(false);
+  const drawerShown = mobile && drawerOpen;
+  const drawerRef = useRef<HTMLDivElement>(null);
+  const menuRef = useRef<HTMLButtonElement>(null);
+  const bellRef = useRef<HTMLButtonElement>(null);
+  const closeDrawer = () => {
+    setDrawerOpen(false);
+    focusLater(() => menuRef.current);
+  };
+  useDismiss(drawerRef, drawerShown, closeDrawer, '.notif-panel, .menu-button');
+  useEffect(() => {
+    if (!drawerShown) return;
+    const panel = drawerRef.current;
+    focusLater(() => panel?.querySelector<HTMLElement>('.room.active') ?? panel);
+  }, [drawerShown]);
+  useEffect(() => {
+    if (!mobile) setDrawerOpen(false);
+  }, [mobile]);
 
   const joinRoom = useMutation(trpc.chat.joinRoom.mutationOptions());
   const createRoom = useMutation(trpc.chat.createRoom.mutationOptions());
+  /** Shows a room: in the drawer's case, the drawer closes and the focus goes back to its button. */
+  const show = (roomId: string) => {
+    setChosenRoomId(roomId);
+    if (drawerOpen) closeDrawer();
+  };
   /** Opens a room once the rooms list holds it. */
   const open = async (roomId: string) => {
     await queryClient.invalidateQueries({ queryKey: trpc.chat.rooms.queryKey() });
-    setChosenRoomId(roomId);
+    show(roomId);
   };
   const actions = {
-    openRoom: (roomId: string) => setChosenRoomId(roomId),
+    openRoom: show,
     joinRoom: (roomId: string) =>
       run(async () => {
         await joinRoom.mutateAsync({ roomId });
@@ -124,7 +167,7 @@ function ChatLayout({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
         window.location.assign(link);
         return;
       }
-      if (rooms.mine.some((s) => s.room.id === roomId)) setChosenRoomId(roomId);
+      if (rooms.mine.some((s) => s.room.id === roomId)) show(roomId);
       else {
         await joinRoom.mutateAsync({ roomId });
         await open(roomId);
@@ -137,43 +180,69 @@ function ChatLayout({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     if (!panelOpen) feed.refresh();
     setPanelOpen(!panelOpen);
   };
+  const closePanel = (how: 'escape' | 'outside' | 'button' | 'link') => {
+    setPanelOpen(false);
+    if (how === 'escape' || how === 'button') focusLater(() => bellRef.current);
+    // A press outside that lands on nothing focusable leaves the focus nowhere: back to the bell.
+    if (how === 'outside')
+      setTimeout(() => {
+        if (document.activeElement === document.body || !document.activeElement)
+          bellRef.current?.focus();
+      });
+  };
+  const otherUnread = rooms.mine.reduce((n, s) => (s === active ? n : n + s.unread), 0);
+  const menu = mobile
+    ? {
+        ref: menuRef,
+        open: () => setDrawerOpen(true),
+        expanded: drawerOpen,
+        attention: otherUnread + unreadNotifications,
+      }
+    : null;
   return (
     <ReportContext.Provider value={reporter}>
-      <div className="layout">
+      <div className={mobile ? 'app mobile' : 'app'}>
         <Sidebar
           me={me}
           rooms={rooms}
           activeRoomId={active?.room.id ?? null}
           actions={actions}
           onSignOut={onSignOut}
+          notificationsOpen={panelOpen}
           onToggleNotifications={togglePanel}
+          bellRef={bellRef}
+          drawer={mobile ? { open: drawerOpen, close: closeDrawer, panelRef: drawerRef } : null}
         />
-        <main className="main">
-          {panelOpen && (
-            <NotificationPanel
-              feed={feed}
-              onOpenLink={actions.openLink}
-              onClose={() => setPanelOpen(false)}
-            />
-          )}
+        {mobile && <div className={drawerOpen ? 'backdrop open' : 'backdrop'} aria-hidden="true" />}
+        <main className="main" inert={drawerShown}>
           <StatusBanner error={error} />
-          {/* One stream per room, for unread counts; only the active one is shown. */}
-          {rooms.mine.map((summary) => (
+          {/* One stream per room, for unread counts; only the active one is shown. In a fixed
+              order: were they in the list's (by activity), a message in another room would move
+              the shown room's elements, which resets their scroll and drops the focus. */}
+          {byId(rooms.mine).map((summary) => (
             <Room
               key={summary.room.id}
               me={me}
               roomId={summary.room.id}
               reading={reading && summary === active}
             >
-              {(room) => summary === active && <RoomView me={me} summary={summary} {...room} />}
+              {(room) =>
+                summary === active && <RoomView me={me} summary={summary} menu={menu} {...room} />
+              }
             </Room>
           ))}
-          {!active && <Empty />}
+          {!active && <Empty menu={menu} />}
         </main>
+        {panelOpen && (
+          <NotificationPanel feed={feed} onOpenLink={actions.openLink} onClose={closePanel} />
+        )}
       </div>
     </ReportContext.Provider>
   );
 }
+
+const byId = (rooms: RoomSummary[]) =>
+  [...rooms].sort((a, b) => (a.room.id < b.room.id ? -1 : a.room.id > b.room.id ? 1 : 0));
 
 /** A room the user is in: its live messages, shown by `children` when it is the active one. */
 function Room({
@@ -234,37 +303,54 @@ function StatusBanner({ error }: { error: string | null }) {
   const status = useConnectionStatus();
   const backOnline = useBackOnline(status);
   const state = status.state;
-  if (state === 'reconnecting')
-    return (
+  const banner =
+    state === 'reconnecting' ? (
       <div className="banner warn" data-status="reconnecting">
-        Connection lost — reconnecting…
+        <SpinnerIcon size={16} /> Connection lost — reconnecting…
       </div>
-    );
-  if (state === 'offline')
-    return (
+    ) : state === 'offline' ? (
       <div className="banner warn" data-status="offline">
-        You are offline — waiting for the network…
+        <WifiOffIcon size={16} /> You are offline — waiting for the network…
       </div>
-    );
-  if (state === 'unauthorized')
-    return (
+    ) : state === 'unauthorized' ? (
       <div className="banner error" data-status="unauthorized">
-        Signed out by the server.
+        <AlertIcon size={16} /> Signed out by the server.
       </div>
-    );
-  if (backOnline)
-    return (
+    ) : backOnline ? (
       <div className="banner ok" data-status="back-online">
-        Back online
+        <CheckIcon size={16} /> Back online
       </div>
-    );
-  return error ? (
-    <div className="banner error" data-status="error">
-      {error}
+    ) : error ? (
+      <div className="banner error" data-status="error">
+        <AlertIcon size={16} /> {error}
+      </div>
+    ) : null;
+  // Always in the page, so screen readers announce what appears in it; floats over the
+  // messages (the layout never moves for it).
+  return (
+    <div className="banners" role="status">
+      {banner}
     </div>
-  ) : null;
+  );
 }
 
-function Empty() {
-  return <div className="empty">Create or join a room to start chatting.</div>;
+/** What a signed-in user without rooms sees. */
+function Empty({ menu }: { menu: MenuButtonProps | null }) {
+  return (
+    <section className="room-view" aria-label="No room">
+      <header className="room-header">
+        {menu && <MenuButton {...menu} />}
+        <div className="room-title">
+          <h1>Welcome</h1>
+        </div>
+      </header>
+      <div className="empty">
+        <p>
+          {menu
+            ? 'Open the menu to join or create a room.'
+            : 'Create or join a room to start chatting.'}
+        </p>
+      </div>
+    </section>
+  );
 }

@@ -4,8 +4,10 @@ import {
   useNotificationPreferences,
   useUnreadCount,
 } from '@duplex/react/notifications';
-import { useState } from 'react';
+import { type Ref, type RefObject, useEffect, useId, useRef, useState } from 'react';
 import { useTRPC } from './client';
+import { useDismiss } from './dom';
+import { ArchiveIcon, BellIcon, CheckIcon, CloseIcon } from './icons';
 import { useReporter } from './report';
 
 const priorities: Priority[] = ['low', 'normal', 'high', 'urgent'];
@@ -16,17 +18,33 @@ const knownCategories: Record<string, string> = {
 };
 
 /** The bell with its live unread badge; opens the panel. */
-export function Bell({ onToggle }: { onToggle: () => void }) {
+export function Bell({
+  onToggle,
+  open,
+  buttonRef,
+}: {
+  onToggle: () => void;
+  open: boolean;
+  buttonRef?: Ref<HTMLButtonElement>;
+}) {
   const count = useUnreadCount(useTRPC().notifications);
   return (
     <button
+      ref={buttonRef}
       type="button"
-      className="bell"
+      className="bell icon-button"
       title="Notifications"
       aria-label={`Notifications, ${count} unread`}
+      aria-expanded={open}
+      aria-controls={open ? 'notif-panel' : undefined}
       onClick={onToggle}
     >
-      🔔{count > 0 && <span className="bell-badge">{count > 99 ? '99+' : count}</span>}
+      <BellIcon size={20} />
+      {count > 0 && (
+        <span className="bell-badge" aria-hidden="true">
+          {count > 99 ? '99+' : count}
+        </span>
+      )}
     </button>
   );
 }
@@ -38,6 +56,11 @@ export interface Feed {
   loadMore: () => Promise<void>;
 }
 
+/**
+ * The notification panel: a popover beside the bell (a sheet on a phone). Escape, a press
+ * outside it and its close button close it; `onClose` says how, so the layout can give the
+ * focus back to the bell.
+ */
 export function NotificationPanel({
   feed,
   onOpenLink,
@@ -45,7 +68,7 @@ export function NotificationPanel({
 }: {
   feed: Feed;
   onOpenLink: (link: string) => Promise<void>;
-  onClose: () => void;
+  onClose: (how: 'escape' | 'outside' | 'button' | 'link') => void;
 }) {
   const [tab, setTab] = useState<'feed' | 'preferences'>('feed');
   const trpc = useTRPC();
@@ -53,27 +76,52 @@ export function NotificationPanel({
   const unreadCount = useUnreadCount(trpc.notifications);
   const actions = useNotificationActions(trpc.notifications);
   const { preferences, save } = useNotificationPreferences(trpc.notifications);
+  const ref = useRef<HTMLElement>(null);
+  // The bell toggles the panel itself: a press on it is not "outside".
+  useDismiss(ref, true, onClose, '.bell');
+  const titleId = useId();
+  const firstTab = useRef<HTMLButtonElement>(null);
+  // Opening the panel moves the focus into it.
+  useEffect(() => firstTab.current?.focus(), []);
   return (
-    <section className="notif-panel" aria-label="Notifications">
+    <section
+      className="notif-panel"
+      id="notif-panel"
+      ref={ref as RefObject<HTMLElement>}
+      role="dialog"
+      aria-labelledby={titleId}
+    >
       <header>
+        <h2 id={titleId} className="sr-only">
+          Notifications
+        </h2>
         <div className="tabs">
           <button
             type="button"
+            aria-pressed={tab === 'feed'}
             className={tab === 'feed' ? 'tab active' : 'tab'}
+            ref={firstTab}
             onClick={() => setTab('feed')}
           >
             Notifications
           </button>
           <button
             type="button"
+            aria-pressed={tab === 'preferences'}
             className={tab === 'preferences' ? 'tab active' : 'tab'}
             onClick={() => setTab('preferences')}
           >
             Preferences
           </button>
         </div>
-        <button type="button" className="link" onClick={onClose} aria-label="Close">
-          ✕
+        <button
+          type="button"
+          className="icon-button close"
+          onClick={() => onClose('button')}
+          aria-label="Close notifications"
+          title="Close"
+        >
+          <CloseIcon />
         </button>
       </header>
       {tab === 'feed' ? (
@@ -97,7 +145,7 @@ export function NotificationPanel({
                 item={item}
                 actions={actions}
                 onOpen={async (link) => {
-                  onClose();
+                  onClose('link');
                   await onOpenLink(link);
                 }}
               />
@@ -162,19 +210,21 @@ function NotificationItem({
           <button
             type="button"
             title="Mark as read"
-            className="mark-read"
+            aria-label="Mark as read"
+            className="mark-read icon-button"
             onClick={() => void run(() => actions.markRead([item.id]))}
           >
-            ✓
+            <CheckIcon size={16} />
           </button>
         )}
         <button
           type="button"
           title="Archive"
-          className="archive"
+          aria-label="Archive"
+          className="archive icon-button"
           onClick={() => void run(() => actions.archive([item.id]))}
         >
-          🗄️
+          <ArchiveIcon size={16} />
         </button>
       </div>
     </li>
@@ -195,7 +245,9 @@ function PreferencesForm({
   const { run } = useReporter();
   const [prefs, setPrefs] = useState(initial);
   const [saved, setSaved] = useState(false);
+  const [saving, setSaving] = useState(false);
   const quiet = prefs.quietHours;
+  const ids = useId();
   const update = (next: Preferences) => {
     setPrefs(next);
     setSaved(false);
@@ -205,18 +257,25 @@ function PreferencesForm({
       className="prefs"
       onSubmit={(e) => {
         e.preventDefault();
+        setSaving(true);
         void run(async () => {
-          await save(prefs);
-          setSaved(true);
+          try {
+            await save(prefs);
+            setSaved(true);
+          } finally {
+            setSaving(false);
+          }
         });
       }}
     >
-      <fieldset>
-        <legend>Categories</legend>
+      <fieldset className="pref-group">
+        <legend>Notify me about</legend>
         {categories.map((category) => (
-          <label key={category} className="pref-row">
+          <label key={category} className="pref-row switch-row">
+            <span>{categoryLabel(category)}</span>
             <input
               type="checkbox"
+              className="switch"
               name={category}
               checked={prefs.categories[category] !== false}
               onChange={(e) =>
@@ -226,73 +285,95 @@ function PreferencesForm({
                 })
               }
             />
-            {categoryLabel(category)}
           </label>
         ))}
       </fieldset>
-      <label className="pref-row">
-        Push and count from priority
-        <select
-          name="minPriority"
-          value={prefs.minPriority}
-          onChange={(e) => update({ ...prefs, minPriority: e.target.value as Priority })}
-        >
-          {priorities.map((p) => (
-            <option key={p} value={p}>
-              {p}
-            </option>
-          ))}
-        </select>
-      </label>
-      <fieldset>
-        <legend>
-          <label>
-            <input
-              type="checkbox"
-              name="quiet"
-              checked={quiet !== null}
-              onChange={(e) =>
-                update({
-                  ...prefs,
-                  quietHours: e.target.checked
-                    ? {
-                        start: '22:00',
-                        end: '07:00',
-                        timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
-                      }
-                    : null,
-                })
-              }
-            />{' '}
-            Quiet hours (only urgent is pushed)
-          </label>
-        </legend>
+      <fieldset className="pref-group">
+        <legend>Priority</legend>
+        <label className="pref-row" htmlFor={`${ids}-min`}>
+          <span>
+            Push and count from
+            <span className="pref-hint">Lower priorities stay in the feed, quietly.</span>
+          </span>
+          <select
+            id={`${ids}-min`}
+            name="minPriority"
+            value={prefs.minPriority}
+            onChange={(e) => update({ ...prefs, minPriority: e.target.value as Priority })}
+          >
+            {priorities.map((p) => (
+              <option key={p} value={p}>
+                {p[0]!.toUpperCase() + p.slice(1)}
+              </option>
+            ))}
+          </select>
+        </label>
+      </fieldset>
+      <fieldset className="pref-group">
+        <legend>Quiet hours</legend>
+        <label className="pref-row switch-row">
+          <span>
+            Quiet hours
+            <span className="pref-hint">Only urgent notifications are pushed.</span>
+          </span>
+          <input
+            type="checkbox"
+            className="switch"
+            name="quiet"
+            checked={quiet !== null}
+            onChange={(e) =>
+              update({
+                ...prefs,
+                quietHours: e.target.checked
+                  ? {
+                      start: '22:00',
+                      end: '07:00',
+                      timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+                    }
+                  : null,
+              })
+            }
+          />
+        </label>
         {quiet && (
-          <div className="pref-row">
-            <input
-              type="time"
-              aria-label="Quiet from"
-              value={quiet.start}
-              onChange={(e) =>
-                update({ ...prefs, quietHours: { ...quiet, start: e.target.value } })
-              }
-            />
-            to
-            <input
-              type="time"
-              aria-label="Quiet until"
-              value={quiet.end}
-              onChange={(e) => update({ ...prefs, quietHours: { ...quiet, end: e.target.value } })}
-            />
-            <span className="muted">{quiet.timeZone}</span>
+          <div className="pref-row quiet-times">
+            <label>
+              From
+              <input
+                type="time"
+                value={quiet.start}
+                onChange={(e) =>
+                  update({ ...prefs, quietHours: { ...quiet, start: e.target.value } })
+                }
+              />
+            </label>
+            <label>
+              Until
+              <input
+                type="time"
+                value={quiet.end}
+                onChange={(e) =>
+                  update({ ...prefs, quietHours: { ...quiet, end: e.target.value } })
+                }
+              />
+            </label>
+            <span className="pref-hint">{quiet.timeZone}</span>
           </div>
         )}
       </fieldset>
       <div className="pref-actions">
-        <button type="submit">Save</button>
-        {saved && <span className="muted saved">Saved</span>}
+        <button type="submit" className="primary" disabled={saving}>
+          Save
+        </button>
+        <span className="saved-slot" role="status">
+          {saved && (
+            <span className="saved">
+              <CheckIcon size={16} /> Saved
+            </span>
+          )}
+        </span>
       </div>
-      <p className="muted small">
+      <p className="pref-note">
         Everything is kept in the feed. Muted categories and lower priorities are neither pushed nor
         counted in the badge.
       </p>

@@ -11,7 +11,23 @@ export interface Me {
   name: string;
 }
 
-export const meOf = (name: string): Me => ({ id: name.toLowerCase().replace(/\s+/g, '-'), name });
+/**
+ * The user a typed name signs in as, by the server's rule (`userIdOf` and `devAuthenticate` in
+ * src/server/router.ts): spaces collapsed in the name; the id lower case, with each run of
+ * spaces, `_` and `-` as one `-` ("Ada  Lovelace" and "ada_lovelace" are `ada-lovelace`).
+ */
+export const meOf = (typed: string): Me => {
+  const name = typed.trim().replace(/\s+/g, ' ');
+  return { id: name.toLowerCase().replace(/[\s_-]+/g, '-'), name };
+};
+
+/** Whether the server's development sign-in takes the name (as `devAuthenticate` checks it). */
+export const validName = (typed: string): boolean => {
+  const me = meOf(typed);
+  return (
+    /^[\p{L}\p{N} _.-]{1,32}$/u.test(me.name) && /[\p{L}\p{N}]/u.test(me.name) && me.id !== 'admin'
+  );
+};
 
 /** The dev token is the display name (see `devAuthenticate` on the server). */
 const tokenOf = (me: Me) => encodeURIComponent(me.name);
