@@ -3,15 +3,11 @@
  * Bob's page (Chromium, `@duplex/react/chat` as the web chat uses it) shows what Ann and a bot
  * do from their own clients, with no refetch of the list.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { idempotent } from '@duplex/client';
-import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chromiumAvailable, useChromium } from './browser';
 import { startChatServer } from './chatFixtures';
+import { buildReactApp } from './reactFixtures';
 
 const hasChromium = chromiumAvailable('the chat previews browser suite');
 const waitOpts = { timeout: 10_000, interval: 25 };
@@ -23,23 +19,7 @@ afterEach(async () => {
 let appDir = '';
 /** Bundles `fixtures/chatPreviewsApp.tsx` with its page. */
 async function buildApp() {
-  appDir = await mkdtemp(join(tmpdir(), 'duplex-chat-previews-'));
-  await build({
-    entryPoints: [fileURLToPath(new URL('./fixtures/chatPreviewsApp.tsx', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    conditions: ['@duplex/source'],
-    define: { 'process.env.NODE_ENV': '"development"' },
-    jsx: 'automatic',
-    outfile: join(appDir, 'app.js'),
-    logLevel: 'warning',
-  });
-  await writeFile(
-    join(appDir, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><title>previews</title><link rel="icon" href="data:,"><div id="root"></div><script type="module" src="/app.js"></script>',
-  );
+  appDir = await buildReactApp('chatPreviewsApp.tsx');
 }
 
 describe.skipIf(!hasChromium)('room previews in Chromium', () => {

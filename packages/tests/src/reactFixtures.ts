@@ -103,11 +103,14 @@ export function deferred() {
 
 export type FeedRouter = ReturnType<typeof createFeedRouter>;
 
-/** Bundles `fixtures/reactApp.tsx` (React 19, StrictMode) into a directory with its page. */
-export async function buildReactApp(): Promise<string> {
+/**
+ * Bundles a React page from `fixtures/` (by default `reactApp.tsx`: React 19, StrictMode) into
+ * a directory with its page.
+ */
+export async function buildReactApp(fixture = 'reactApp.tsx'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'duplex-react-app-'));
   await build({
-    entryPoints: [fileURLToPath(new URL('./fixtures/reactApp.tsx', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url))],
     bundle: true,
     format: 'esm',
     platform: 'browser',
