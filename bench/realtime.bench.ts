@@ -35,7 +35,8 @@ const configs: Record<BenchConfig['mode'], Omit<BenchConfig, 'duplexHandler'>> =
   full: {
     mode: 'full',
     latencyCalls: 5_000,
-    latencyWarmup: 500,
+    latencyWarmup: 3_000,
+    latencyWarmupMs: 1_000,
     throughputWarmupMs: 1_000,
     throughputMs: 4_000,
     throughputWindows: 4,
@@ -49,7 +50,8 @@ const configs: Record<BenchConfig['mode'], Omit<BenchConfig, 'duplexHandler'>> =
   quick: {
     mode: 'quick',
     latencyCalls: 1_000,
-    latencyWarmup: 200,
+    latencyWarmup: 3_000,
+    latencyWarmupMs: 500,
     throughputWarmupMs: 300,
     throughputMs: 1_500,
     throughputWindows: 3,
@@ -64,6 +66,7 @@ const configs: Record<BenchConfig['mode'], Omit<BenchConfig, 'duplexHandler'>> =
     mode: 'tiny',
     latencyCalls: 200,
     latencyWarmup: 50,
+    latencyWarmupMs: 0,
     throughputWarmupMs: 100,
     throughputMs: 300,
     throughputWindows: 1,

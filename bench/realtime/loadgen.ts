@@ -87,17 +87,28 @@ const handlers = {
     port = args.port;
   },
 
-  /** Sequential calls on one connection; returns the latency percentiles in ms. */
+  /**
+   * Sequential calls on one new connection: `warmup` calls and at least `warmupMs` of them
+   * first (the first `coldCalls` timed as the cold p50), then `calls` timed. In ms.
+   */
   async latency(args: {
     procedure: BenchProcedure;
     payloadBytes: number;
     calls: number;
     warmup: number;
+    warmupMs: number;
+    coldCalls: number;
   }) {
     const [client] = await openClients(1);
     const call = caller(client!, args.procedure);
     const text = textOf(args.payloadBytes);
-    for (let i = 0; i < args.warmup; i++) await call(text);
+    const cold: number[] = [];
+    const warmUntil = nowMs() + args.warmupMs;
+    for (let i = 0; i < args.warmup || i < args.coldCalls || nowMs() < warmUntil; i++) {
+      const started = nowMs();
+      await call(text);
+      if (i < args.coldCalls) cold.push(nowMs() - started);
+    }
     const times: number[] = [];
     for (let i = 0; i < args.calls; i++) {
       const started = nowMs();
@@ -105,7 +116,12 @@ const handlers = {
       times.push(nowMs() - started);
     }
     await client!.close();
-    return { p50: percentile(times, 0.5), p99: percentile(times, 0.99), calls: args.calls };
+    return {
+      p50: percentile(times, 0.5),
+      p99: percentile(times, 0.99),
+      coldP50: percentile(cold, 0.5),
+      calls: args.calls,
+    };
   },
 
   /**

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import type { BenchConfig, ContestantResult } from './scenarios';
+import { type BenchConfig, type ContestantResult, coldCalls } from './scenarios';
 import { type Contestant, contestants } from './servers';
 
 export interface Machine {
@@ -112,6 +112,15 @@ function rows(results: ContestantResult[], config: BenchConfig): Row[] {
         better: '↓',
         values: across(results, (r) => rt(r)?.p99Ms),
       },
+      ...(first
+        ? [
+            {
+              label: `round trip p50, ${size}, a new client's first ${coldCalls.toLocaleString('en-US')} calls (ms)`,
+              better: '↓' as const,
+              values: across(results, (r) => rt(r)?.coldP50Ms),
+            },
+          ]
+        : []),
       {
         label: `calls/s, ${size}, 1 conn × 64 in flight`,
         better: '↑',

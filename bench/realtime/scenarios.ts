@@ -8,7 +8,14 @@ import { percentile, sleep } from './stats';
 export interface BenchConfig {
   mode: 'full' | 'quick' | 'tiny';
   latencyCalls: number;
+  /**
+   * Calls a new client makes before the timed ones, and for at least `latencyWarmupMs`: the
+   * latency rows are steady state. Duplex runs more JavaScript per call than raw `ws`, so its
+   * first calls run before V8 has optimised it (p50 0.52 ms for calls 201-1,200, 0.10 ms after
+   * 3,000, measured 2026-11-28); the first {@link coldCalls} are reported as their own row.
+   */
   latencyWarmup: number;
+  latencyWarmupMs: number;
   throughputWarmupMs: number;
   throughputMs: number;
   /** Windows `throughputMs` is cut into; the best window's rate is reported. */
@@ -29,11 +36,16 @@ export interface BenchConfig {
 
 export const payloads = [100, 4096] as const;
 
+/** How many of a new client's first calls the cold round-trip row times. */
+export const coldCalls = 1_000;
+
 export interface RoundTripResult {
   procedure: BenchProcedure;
   payloadBytes: number;
   p50Ms: number;
   p99Ms: number;
+  /** p50 of a new client's first {@link coldCalls} calls (part of the warm-up), in ms. */
+  coldP50Ms: number;
   callsPerSecond1x64: number;
   callsPerSecond50x8: number;
   /**
@@ -134,6 +146,8 @@ export async function roundTrip(
     payloadBytes,
     calls: config.latencyCalls,
     warmup: config.latencyWarmup,
+    warmupMs: config.latencyWarmupMs,
+    coldCalls,
   });
   const run = {
     procedure,
@@ -160,6 +174,7 @@ export async function roundTrip(
     payloadBytes,
     p50Ms: latency.p50,
     p99Ms: latency.p99,
+    coldP50Ms: latency.coldP50,
     callsPerSecond1x64: single.callsPerSecond,
     callsPerSecond50x8: many.reduce((sum, r) => sum + r.callsPerSecond, 0),
     serverCpuUsPerCall1x64: (singleCpuMs * 1000) / single.calls,
