@@ -1,9 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from './migrate';
-import { createPgliteDatabase } from './pgliteDatabase';
 import type { SqlDatabase } from './sqlDatabase';
 import { dropTestSchema, sqlTestBackends } from './testing';
 
@@ -79,19 +75,3 @@ for (const backend of backends) {
     });
   });
 }
-
-describe('PGlite on disk', () => {
-  it('creates a missing nested directory and keeps data across a close and reopen', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'duplex-pglite-'));
-    // Nested and missing, as `.data/chat` is in a fresh checkout.
-    const dataDir = join(root, 'nested', 'db');
-    const first = await createPgliteDatabase({ dataDir });
-    await migrate(first, { module: 'disk', steps: ['CREATE TABLE kept (v text);'] });
-    await first.query("INSERT INTO kept VALUES ('survives')");
-    await first.close();
-    const second = await createPgliteDatabase({ dataDir });
-    expect(await second.query('SELECT v FROM kept')).toEqual([{ v: 'survives' }]);
-    await second.close();
-    await rm(root, { recursive: true });
-  });
-});
