@@ -1,8 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createChatApp } from './app';
+import { initPgliteDataDir } from '@duplex/sql';
 
 const dataDir = process.env.DUPLEX_DATA_DIR ?? '.data/chat';
+// A first start creates the database (PGlite's initdb: seconds of CPU, in a child process) while
+// the app's modules load; later starts find it there.
+const [{ createChatApp }] = await Promise.all([import('./app'), initPgliteDataDir(dataDir)]);
 const app = await createChatApp({
   dataDir,
   ...(process.env.DUPLEX_ADMIN_TOKEN ? { adminToken: process.env.DUPLEX_ADMIN_TOKEN } : {}),
