@@ -18,12 +18,12 @@ describe('checkWsInternals', () => {
     expect(wsInternalsCheck).toEqual({ ok: true, version: installed });
   });
 
-  it.each(['8.17.1', '9.0.0', '7.5.10', 'not a version'])('refuses ws %s', (version) => {
+  it.each(['8.17.1', '8.22.2', '9.0.0', '7.5.10', 'not a version'])('refuses ws %s', (version) => {
     expect(checkWsInternals({ version, Sender })).toMatchObject({ ok: false, version });
   });
 
   it('accepts the tested range', () => {
-    for (const version of ['8.18.0', '8.23.0', '8.99.1']) {
+    for (const version of ['8.23.0', '8.23.1', '8.99.1']) {
       expect(checkWsInternals({ version, Sender }).ok).toBe(true);
     }
   });

@@ -22,11 +22,13 @@ import { inVersionRange } from './versionRange';
  */
 
 /**
- * The `ws` versions whose internals the fast path relies on: 8.18 introduced the sender's
- * `_state` (with blob sends); 8.23.0 is the version installed and tested here. A 9.x release
- * falls back to the public API until it has been checked.
+ * The `ws` versions whose internals the fast path relies on: from 8.23.0, the lowest version
+ * `@duplex/server`'s dependency (`^8.23.0`) installs and the one tested here (the newest
+ * published, as of 2026-11), so no untested older release takes the fast path (8.18 introduced
+ * the sender's `_state`; 8.18-8.22 were never tested). A later 8.x is taken only if the startup
+ * probe finds the same shapes; a 9.x falls back to the public API until it has been checked.
  */
-export const wsInternalsRange = { min: [8, 18, 0], belowMajor: 9 } as const;
+export const wsInternalsRange = { min: [8, 23, 0], belowMajor: 9 } as const;
 
 /** `ws`'s frame writer: exported by `ws` (`lib/sender.js`) but absent from `@types/ws`. */
 interface SenderClass {
