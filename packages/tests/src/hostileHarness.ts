@@ -35,6 +35,9 @@ const encodeLimits = (limits: object) =>
 export interface ServerMemory {
   rss: number;
   peak: number;
+  /** Open file descriptors now, and their peak since `resetPeak` (sampled every 20 ms). */
+  fds: number;
+  peakFds: number;
   /** V8's heap in use plus external memory (buffers): what the server holds, not what the allocator keeps. */
   heap: number;
   /** How late the server's timers ran since `resetPeak` (p99 and max, ms): its loop blocked. */

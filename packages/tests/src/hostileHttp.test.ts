@@ -147,6 +147,25 @@ describe('hostile HTTP clients', () => {
     expect(await healthy(server.httpUrl)).toBe(200);
   });
 
+  it('answers pipelined static requests in order, each file whole, opening each in its turn', async () => {
+    const staticDir = await staticDirWith({ 'a.txt': 'a'.repeat(100_000), 'b.txt': 'bbb' });
+    try {
+      await using server = await startTestServer({ staticDir });
+      const state = await openSocket(server.port);
+      const get = (name: string) => `GET /${name} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+      state.socket.write(get('b.txt') + get('a.txt') + get('b.txt') + get('missing.txt'));
+      await vi.waitFor(() => expect(state.received).toContain('Not found'));
+      const bodies = state.received.split(/HTTP\/1\.1 /).slice(1);
+      expect(bodies.map((b) => b.slice(0, 3))).toEqual(['200', '200', '200', '404']);
+      expect(bodies[0]!.endsWith('\r\n\r\nbbb')).toBe(true);
+      expect(bodies[1]!.endsWith(`\r\n\r\n${'a'.repeat(100_000)}`)).toBe(true);
+      expect(bodies[2]!.endsWith('\r\n\r\nbbb')).toBe(true);
+      state.socket.destroy();
+    } finally {
+      await rm(staticDir, { recursive: true });
+    }
+  });
+
   it('answers 405 with Allow to methods other than GET and HEAD, and reports nothing', async () => {
     const dir = await staticDirWith({ 'a.txt': 'a' });
     const onError = vi.fn();
