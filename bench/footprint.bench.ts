@@ -385,6 +385,12 @@ const range = (values: number[], fmt: (v: number) => string) =>
     : `${fmt(median(values))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
 const sec = (ms: number) => (ms / 1000).toFixed(1);
 const mib = (bytes: number) => Math.round(bytes / MiB).toString();
+/** One table cell: `key` of every sample, as `range` writes it. */
+const column = <T, K extends keyof T>(samples: T[], key: K, fmt: (v: number) => string) =>
+  range(
+    samples.map((s) => s[key] as number),
+    fmt,
+  );
 
 const rows: string[][] = [
   ['', 'ready (s)', 'CPU to ready (s)', 'idle RSS (MiB)', 'peak RSS (MiB)', 'tree RSS (MiB)'],
@@ -398,47 +404,20 @@ for (const key of ['first', 'restart', 'afterKill'] as const) {
   const samples = server[key];
   rows.push([
     labels[key],
-    range(
-      samples.map((s) => s.startMs),
-      sec,
-    ),
-    range(
-      samples.map((s) => s.startCpuMs),
-      sec,
-    ),
-    range(
-      samples.map((s) => s.rss),
-      mib,
-    ),
-    range(
-      samples.map((s) => s.peak),
-      mib,
-    ),
-    range(
-      samples.map((s) => s.treeRss),
-      mib,
-    ),
+    column(samples, 'startMs', sec),
+    column(samples, 'startCpuMs', sec),
+    column(samples, 'rss', mib),
+    column(samples, 'peak', mib),
+    column(samples, 'treeRss', mib),
   ]);
 }
 for (const [name, samples] of Object.entries(bare)) {
   rows.push([
     `bare open: ${name === 'duplex fresh' || name === 'duplex reopen' ? name.replace('duplex', 'createPgliteDatabase') : name.replace('pglite', 'PGlite defaults,')}`,
-    range(
-      samples.map((s) => s.openMs),
-      sec,
-    ),
-    range(
-      samples.map((s) => s.openCpuMs),
-      sec,
-    ),
-    range(
-      samples.map((s) => s.rss),
-      mib,
-    ),
-    range(
-      samples.map((s) => s.peak),
-      mib,
-    ),
+    column(samples, 'openMs', sec),
+    column(samples, 'openCpuMs', sec),
+    column(samples, 'rss', mib),
+    column(samples, 'peak', mib),
     '',
   ]);
 }
