@@ -45,6 +45,16 @@ export {
 export { type KeepAliveOptions, keepAliveDefaults } from './keepAlive';
 export { type DuplexLimits, limitsDefaults } from './limits';
 export { createMemoryBroker, type MemoryBrokerOptions, memoryBrokerDefaults } from './memoryBroker';
+export {
+  type DuplexBrokerStats,
+  type DuplexChannelStats,
+  type DuplexConnectionInfo,
+  type DuplexConnectionQuery,
+  type DuplexInspector,
+  type DuplexNodeStats,
+  type DuplexProcedureStats,
+  procedureBucketsSeconds,
+} from './inspection';
 export type { DuplexMetrics } from './metrics';
 export {
   createMemoryPresence,

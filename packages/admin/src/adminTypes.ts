@@ -1,0 +1,48 @@
+/**
+ * What the admin router sends the dashboard page. The router (`createAdminRouter`) and the page
+ * (`src/page/`) both build on these types; nothing else is shared between them.
+ *
+ * Every node publishes a {@link NodeReport} over the broker every `reportIntervalMs` (2 s) as an
+ * ephemeral event; a node not heard from for 3 intervals is dropped. The router's subscriptions
+ * fold the reports of every node into the frames below, so one node and a cluster look the
+ * same to the page.
+ */
+import type { DuplexConnectionInfo, DuplexNodeStats } from '@duplex/server';
+
+/** What each node publishes on the admin channel every report interval. */
+export interface NodeReport {
+  readonly stats: DuplexNodeStats;
+  /** The node's connections, most buffered first then newest, at most `maxConnectionsListed`. */
+  readonly connections: readonly DuplexConnectionInfo[];
+  /** How many connections the node has in all (the list may be cut). */
+  readonly connectionCount: number;
+}
+
+/**
+ * One frame of `admin.overview`: every live node's latest figures. The first frame a
+ * subscriber gets carries `history` (the frames of the last `historyMs`, oldest first, stats
+ * only), so charts fill at once; later frames have `history: []`.
+ */
+export interface OverviewFrame {
+  /** Epoch ms on the node that serves the subscription. */
+  readonly at: number;
+  /** Live nodes, sorted by `nodeId`. */
+  readonly nodes: readonly DuplexNodeStats[];
+  readonly history: readonly { readonly at: number; readonly nodes: readonly DuplexNodeStats[] }[];
+  /** The report interval, so the page can tell how stale a node is. */
+  readonly reportIntervalMs: number;
+}
+
+/** One frame of `admin.connections`: the listed connections of every live node. */
+export interface ConnectionsFrame {
+  readonly at: number;
+  /** Connections across the cluster (listed or not). */
+  readonly total: number;
+  /** Matching connections, most buffered first then newest, at most the input's `limit`. */
+  readonly connections: readonly DuplexConnectionInfo[];
+}
+
+/** A command an operator sent, delivered to every node over the broker. */
+export type AdminCommand =
+  | { readonly type: 'disconnect'; readonly connectionId: string; readonly by: string }
+  | { readonly type: 'disconnectUser'; readonly userId: string; readonly by: string };
