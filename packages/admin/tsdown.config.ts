@@ -1,0 +1,3 @@
+import { duplexPackage } from '../../tsdown.base';
+
+export default duplexPackage(['src/index.ts']);
