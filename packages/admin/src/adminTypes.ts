@@ -22,6 +22,11 @@ export interface NodeReport {
  * One frame of `admin.overview`: every live node's latest figures. The first frame a
  * subscriber gets carries `history` (the frames of the last `historyMs`, oldest first, stats
  * only), so charts fill at once; later frames have `history: []`.
+ *
+ * History keeps one entry per report interval with each live node's latest stats, so a node
+ * whose next report is late appears twice with the same `stats.at`: derive rates from
+ * `stats.at`, not from the entry's `at`. To keep the first frame small, history stats carry
+ * `procedures: []` and `channels: []`; the live frames carry them in full.
  */
 export interface OverviewFrame {
   /** Epoch ms on the node that serves the subscription. */
@@ -42,7 +47,21 @@ export interface ConnectionsFrame {
   readonly connections: readonly DuplexConnectionInfo[];
 }
 
-/** A command an operator sent, delivered to every node over the broker. */
+/**
+ * A command an operator sent, delivered to every node over the broker. `by` is the operator's
+ * user id; `from` the admin instance that sent it, which applied it to its own node already
+ * (to answer `localClosed`) and so skips it when the broker hands it back.
+ */
 export type AdminCommand =
-  | { readonly type: 'disconnect'; readonly connectionId: string; readonly by: string }
-  | { readonly type: 'disconnectUser'; readonly userId: string; readonly by: string };
+  | {
+      readonly type: 'disconnect';
+      readonly connectionId: string;
+      readonly by: string;
+      readonly from: string;
+    }
+  | {
+      readonly type: 'disconnectUser';
+      readonly userId: string;
+      readonly by: string;
+      readonly from: string;
+    };
