@@ -28,6 +28,11 @@ export const closeCodes = {
    * with backoff: a slot frees when one of them closes.
    */
   tooManyConnections: 4409,
+  /**
+   * An operator closed the connection (`server.inspector.disconnect`, the admin dashboard).
+   * Not fatal: the client reconnects with its normal backoff and its subscriptions resume.
+   */
+  operatorDisconnect: 4403,
   /** The token expired and the client did not reconnect with a fresh one in time. Retryable. */
   tokenExpired: 4410,
   /** The client sent frames or bytes faster than its connection's or its user's budget allows, well past the burst. Retryable with backoff. */

@@ -1,3 +1,5 @@
+import type { DuplexBrokerStats, DuplexChannelStats } from './inspection';
+
 /**
  * A publish/subscribe broker with a per-channel resume log. The in-memory implementation is
  * {@link createMemoryBroker}; `@duplex/redis` implements the same interface on Redis Streams.
@@ -22,6 +24,18 @@ export interface Broker {
   headEventId(channel: string): Promise<string | null>;
   /** Ends every subscription and releases resources. */
   close(): Promise<void>;
+  /**
+   * What the broker tells an operator (`server.inspector.stats().broker` and `.channels`):
+   * optional, and cheap enough to call every few seconds. A broker without it is reported as
+   * `kind: 'other'`, always `ready`, with no channels.
+   */
+  stats?(): BrokerStats;
+}
+
+/** What {@link Broker.stats} returns: the broker's state and its channels on this node. */
+export interface BrokerStats extends DuplexBrokerStats {
+  /** Channels with subscribers on this node, most subscribed first, at most 100. */
+  readonly channels: readonly DuplexChannelStats[];
 }
 
 /** What {@link Broker.subscribe} returns: the stream, and when it is registered. */

@@ -5,12 +5,14 @@ import type { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import type { Authenticate } from './auth';
 import { ConnectionLifecycle } from './connectionLifecycle';
+import { ConnectionRegistry } from './connectionRegistry';
 import type { DuplexErrorReport } from './errorReport';
 import { initDuplex } from './initDuplex';
 import { createKeepAlive } from './keepAlive';
 import { type DuplexLimits, limitsDefaults } from './limits';
 import { createMemoryBroker } from './memoryBroker';
 import { createMetrics } from './metrics';
+import { ServerFigures } from './serverFigures';
 import { reconnectNotification } from './tokenExpiry';
 import { UserBudgets, userIdKeyOf } from './userBudgets';
 import type { WsHandlerOptions } from './wsHandlerOptions';
@@ -46,6 +48,8 @@ async function openLifecycle(
     tokenRefreshLeadMs: 30_000,
     onError: (report) => reports.push(report),
     userBudgets: opts.userBudgets ?? new UserBudgets(limits),
+    registry: new ConnectionRegistry(),
+    figures: new ServerFigures(router),
   };
   const req = new IncomingMessage(pair.tcp);
   req.url = opts.url ?? '/trpc';

@@ -3,7 +3,8 @@ import { closeCodes, readyNotification } from '@duplex/protocol';
 import { type AnyRouter, TRPCError } from '@trpc/server';
 import type { WebSocket } from 'ws';
 import { runAuthenticate } from './auth';
-import { createConnection, readClientParams } from './connectionState';
+import { LiveSocket } from './connectionRegistry';
+import { countersOf, createConnection, newConnectionId, readClientParams } from './connectionState';
 import { connectionError } from './errorReport';
 import { FrameBudget } from './frameBudget';
 import type { DuplexContext } from './initDuplex';
@@ -14,7 +15,7 @@ import { realTimers } from './realTimers';
 import { requestUrlOf } from './requestUrl';
 import { SocketRefusal } from './socketRefusal';
 import { reconnectNotification, scheduleTokenExpiry } from './tokenExpiry';
-import { type UserBudget, userIdKeyOf } from './userBudgets';
+import { type UserBudget, userIdKeyOf, userIdOf } from './userBudgets';
 import type { WsHandlerOptions } from './wsHandlerOptions';
 
 /** `connectionParams` as the client sent them; `null` when it sent none. */
@@ -74,6 +75,8 @@ export class ConnectionLifecycle {
   readonly paramsFirst: boolean;
   /** The user's server-wide budget, once `authenticate` named a user with an id. */
   userBudget: UserBudget | null = null;
+  /** The connection as the server's inspector lists it, from the upgrade to the close. */
+  readonly live: LiveSocket;
   private authTimer: NodeJS.Timeout | undefined;
   /** Set once `authenticate` refused the connection, until the socket closes. */
   private refusal: SocketRefusal | null = null;
@@ -89,6 +92,8 @@ export class ConnectionLifecycle {
   ) {
     const { limits, metrics } = opts;
     this.req = req;
+    this.live = new LiveSocket(newConnectionId(), socket, req);
+    opts.registry.add(this.live);
     this.budget = new FrameBudget(limits, () => {
       metrics.closedRateLimited++;
       socket.close(closeCodes.rateLimited, 'Rate limit exceeded');
@@ -181,7 +186,10 @@ export class ConnectionLifecycle {
         maxSubscriptions: limits.maxSubscriptionsPerConnection,
         onSubscriptionsChange: subscriptionsGaugeOf(metrics),
       },
+      id: this.live.id,
     });
+    this.live.userId = userIdOf(result.user);
+    this.live.counters = countersOf(connection) ?? null;
     return { ctx: { user: result.user, connection, broker: opts.broker, signal: abort.signal } };
   }
 
@@ -205,6 +213,7 @@ export class ConnectionLifecycle {
     this.budget.dispose();
     if (this.userBudget) this.opts.userBudgets.disconnect(this.userBudget);
     this.userBudget = null;
+    this.opts.registry.delete(this.live);
     this.abort.abort();
   }
 }

@@ -48,6 +48,11 @@ const counters = new WeakMap<DuplexConnection, ConnectionCounters>();
 let nextId = 0;
 const idPrefix = Math.random().toString(36).slice(2, 8);
 
+/** A new connection id, unique in this process: `<random>-<n>`. */
+export function newConnectionId(): string {
+  return `${idPrefix}-${++nextId}`;
+}
+
 /**
  * A new connection with counters of its own, or with `shared` ones (the HTTP requests of one
  * user share one subscription count).
@@ -55,11 +60,16 @@ const idPrefix = Math.random().toString(36).slice(2, 8);
 export function createConnection(
   transport: DuplexConnection['transport'],
   wantsCursor: boolean,
-  opts: { limits: Omit<ConnectionCounters, 'subscriptions'>; shared?: ConnectionCounters },
+  opts: {
+    limits: Omit<ConnectionCounters, 'subscriptions'>;
+    shared?: ConnectionCounters;
+    /** The id the server already gave the socket (its inspector lists it before sign-in). */
+    id?: string;
+  },
 ): DuplexConnection {
   const { limits, shared } = opts;
   const connection: DuplexConnection = {
-    id: `${idPrefix}-${++nextId}`,
+    id: opts.id ?? newConnectionId(),
     transport,
     wantsCursor,
   };

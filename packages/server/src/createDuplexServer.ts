@@ -8,17 +8,22 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { type AllowedOrigins, type Authenticate, isOriginAllowed } from './auth';
 import type { Broker } from './broker';
 import { ConnectionGuard } from './connectionGuard';
+import { ConnectionRegistry } from './connectionRegistry';
 import { createDuplexHandler } from './duplexHandler';
 import { DuplexSocket } from './duplexSocket';
-import { type DuplexErrorHandler, logErrorReport } from './errorReport';
+import { type DuplexErrorHandler, errorReportLogger } from './errorReport';
 import { assertStaticDir, createHttpRoutes, type DuplexRoute } from './httpRoutes';
 import type { DuplexContext } from './initDuplex';
+import type { DuplexInspector } from './inspection';
+import { createInspector, defaultNodeId } from './inspector';
 import { createKeepAlive, type KeepAliveOptions } from './keepAlive';
 import { type DuplexLimits, limitsDefaults } from './limits';
+import { consoleLogger, type DuplexLogger } from './logger';
 import { createMemoryBroker } from './memoryBroker';
 import { createMetrics, type DuplexMetrics, renderMetrics } from './metrics';
 import { realTimers } from './realTimers';
 import { requestUrlOf } from './requestUrl';
+import { ServerFigures } from './serverFigures';
 import { reconnectNotification } from './tokenExpiry';
 import { UserBudgets } from './userBudgets';
 import { createWsConnections } from './wsConnections';
@@ -100,9 +105,24 @@ export interface DuplexServerOptions<TRouter extends AnyRouter> {
    * then go through `socket.send`, uncorked). Clients never see these details.
    *
    * It used to receive the bare error (changed before 1.0): the error is `report.error`.
-   * @default logs `[duplex] <source> <path or task>:` and the error with console.error
+   * @default logs each report at `error` through `logger` (with the default logger:
+   * `[duplex] <source> <path or task>:` and the error, with console.error)
    */
   onError?: DuplexErrorHandler<inferRouterContext<TRouter>>;
+  /**
+   * Where the server logs: a pino-compatible logger (`error/warn/info/debug(obj, msg?)`), e.g.
+   * `pino()` or a child of it. Operator disconnects are logged at `warn`
+   * (`event: 'duplex.operatorDisconnect'`), and the default `onError` logs at `error`.
+   * @default errors to console.error and warnings to console.warn, as `[duplex] …`; info and
+   * debug silent
+   */
+  logger?: DuplexLogger;
+  /**
+   * This process's name in `server.inspector` figures, `/metrics` and the admin dashboard;
+   * unique per node of a cluster.
+   * @default `<hostname>:<pid>:<random 6 characters>`
+   */
+  nodeId?: string;
 }
 
 /** Options of {@link DuplexServer.close}. */
@@ -128,6 +148,16 @@ export interface DuplexServer extends AsyncDisposable {
   readonly metrics: Readonly<DuplexMetrics>;
   /** Open WebSocket connections. */
   readonly connections: number;
+  /**
+   * The node's figures and live connections, and the operator's disconnect actions; what
+   * `@duplex/admin` shows.
+   * @example
+   * ```ts
+   * const { calls, eventLoopDelayMs } = server.inspector.stats();
+   * for (const c of server.inspector.connections({ userId: 'u1' })) server.inspector.disconnect(c.id);
+   * ```
+   */
+  readonly inspector: DuplexInspector;
 }
 
 const hardCloseGraceMs = 1_000;
@@ -162,9 +192,20 @@ export function createDuplexServer<TRouter extends AnyRouter>(
   const limits: DuplexLimits = { ...limitsDefaults, ...opts.limits };
   const path = opts.path ?? '/trpc';
   const broker = opts.broker ?? createMemoryBroker();
-  const onError = (opts.onError ?? logErrorReport) as DuplexErrorHandler;
+  const logger = opts.logger ?? consoleLogger;
+  const onError = (opts.onError ?? errorReportLogger(logger)) as DuplexErrorHandler;
   const authenticate = opts.authenticate as Authenticate<unknown>;
   const metrics = createMetrics();
+  const registry = new ConnectionRegistry();
+  const figures = new ServerFigures(opts.router);
+  const inspector = createInspector({
+    nodeId: opts.nodeId ?? defaultNodeId(),
+    registry,
+    figures,
+    metrics,
+    broker,
+    logger,
+  });
   let closing = false;
 
   const wss = new WebSocketServer({
@@ -193,8 +234,11 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     tokenRefreshLeadMs: opts.tokenRefreshLeadMs ?? 30_000,
     onError,
     userBudgets: new UserBudgets(limits),
+    registry,
+    figures,
   });
   wss.on('connection', (socket: DuplexSocket, req: IncomingMessage) => {
+    socket.onServerClose = figures.countClose;
     socket.on('error', () => {
       // `ws` reports protocol violations here and then closes the socket; nothing to add.
     });
@@ -213,6 +257,8 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     renderMetrics: () => renderMetrics(metrics, wss.clients.size),
     metrics,
     onError,
+    registry,
+    figures,
   });
   const attached = opts.server !== undefined;
   let detachRequests = () => {};
@@ -319,6 +365,7 @@ export function createDuplexServer<TRouter extends AnyRouter>(
       httpServer.closeAllConnections();
     }
     await serverClosed;
+    inspector.stop();
     // A broker passed in may be shared (other servers, a restart); only our own is closed.
     if (!opts.broker) await broker.close();
   };
@@ -327,6 +374,13 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     httpServer,
     broker,
     metrics,
+    inspector: {
+      nodeId: inspector.nodeId,
+      stats: inspector.stats,
+      connections: inspector.connections,
+      disconnect: inspector.disconnect,
+      disconnectUser: inspector.disconnectUser,
+    },
     get connections() {
       return wss.clients.size;
     },

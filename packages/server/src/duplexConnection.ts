@@ -14,6 +14,7 @@ import {
   rateLimitError,
   slowConsumerCloseGraceMs,
 } from './connectionLifecycle';
+import type { LiveSocket } from './connectionRegistry';
 import type { DuplexSocket } from './duplexSocket';
 import type { FrameEncoder, FrameEnvelope } from './frameEncoder';
 import type { DuplexContext } from './initDuplex';
@@ -26,6 +27,7 @@ import {
 } from './parseCallFrame';
 import { callProcedure } from './procedureRunner';
 import { scanJson } from './scanJson';
+import type { ProcedureFigures } from './serverFigures';
 import { SocketSender } from './socketSender';
 import { streamSourceOf } from './streamChannel';
 import { runStream, runSubscription } from './subscriptionRunner';
@@ -55,6 +57,8 @@ export class DuplexWsConnection {
   readonly sender: SocketSender;
   /** Authentication, refusals, token expiry, budgets and what the close frees. */
   private readonly lifecycle: ConnectionLifecycle;
+  /** The connection as the inspector lists it (its call and event counts). */
+  private readonly live: LiveSocket;
   private readonly subscriptions = new Map<RequestId, AbortController>();
   private ctx: Ctx | undefined;
   private ctxPromise: Promise<Ctx | null> | null = null;
@@ -72,24 +76,28 @@ export class DuplexWsConnection {
       closeGraceMs: slowConsumerCloseGraceMs,
     });
     this.lifecycle = new ConnectionLifecycle(shared.opts, socket, req);
+    this.live = this.lifecycle.live;
     if (!this.lifecycle.paramsFirst) this.ctxPromise = this.authenticate(null);
   }
 
   /** Sends a subscription's data; a no-op once the socket is closing. */
   sendData(envelope: FrameEnvelope, value: unknown): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
+    this.live.events++;
     this.sender.send(this.shared.encoder.data(envelope, value));
   }
 
   /** Sends a tracked event; a no-op once the socket is closing. */
   sendEvent(envelope: FrameEnvelope, eventId: string, data: unknown): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
+    this.live.events++;
     this.sender.send(this.shared.encoder.event(envelope, eventId, data));
   }
 
   /** Answers a call with `error`, reported to `onError` first when it is internal. */
   fail(id: RequestId, call: Call, error: TRPCError): void {
     const { report, shapeOf } = this.shared;
+    this.shared.opts.figures.countError(error.code);
     report(error, call, this.ctx);
     this.respond({ id, jsonrpc: call.jsonrpc, error: shapeOf(error, call, this.ctx) });
   }
@@ -261,6 +269,7 @@ export class DuplexWsConnection {
         continue;
       }
       metrics.rateLimitedCalls++;
+      this.shared.opts.figures.countError(error.code);
       this.respond({ id, error: this.shared.shapeOf(error) });
     }
   }
@@ -295,6 +304,7 @@ export class DuplexWsConnection {
       this.subscriptions.get(id)?.abort();
       return;
     }
+    this.live.calls++;
     const run = new CallRun(this, withLastEventId(msg), id);
     const { call } = run;
     const type = call.method;
@@ -307,6 +317,9 @@ export class DuplexWsConnection {
     let result: unknown;
     /** The user whose in-flight slot this call holds (kept: the socket may close meanwhile). */
     let slotOf: UserBudget | null = null;
+    /** The procedure's figures, and when it was called (0: not yet). */
+    let procedure: ProcedureFigures | undefined;
+    let startedAt = 0;
     try {
       const context = this.ctx ?? (await ready);
       if (!context) {
@@ -331,7 +344,11 @@ export class DuplexWsConnection {
       }
       run.ctx = context;
       run.batchIndex = batchIndex;
+      procedure = this.shared.opts.figures.procedures.get(call.params.path);
+      if (procedure?.type !== type) procedure = undefined;
+      startedAt = performance.now();
       result = await callProcedure(this.shared.opts.router, run);
+      procedure?.record((performance.now() - startedAt) / 1000, null);
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
       // A procedure that gave up because its subscription was cancelled ends quietly.
@@ -343,6 +360,7 @@ export class DuplexWsConnection {
         if (type === 'subscription') run.stopped();
         return;
       }
+      if (startedAt !== 0) procedure?.record((performance.now() - startedAt) / 1000, error.code);
       run.release();
       run.onError(error);
       return;

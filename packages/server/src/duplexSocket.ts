@@ -1,4 +1,5 @@
 import { type RawData, WebSocket } from 'ws';
+import { peerClosedFirst } from './wsInternals';
 
 /** Decides, before tRPC sees it, whether an incoming frame is processed. */
 export type FrameGate = (data: RawData, isBinary: boolean) => boolean;
@@ -20,6 +21,8 @@ export class DuplexSocket extends WebSocket {
    * `createContext` throws, and Duplex closes a refused one itself, later and with 4401.
    */
   holdPlainClose = false;
+  /** Counts each close the server starts on this socket, by code (not the echo of a peer's). */
+  onServerClose: ((code: number) => void) | null = null;
   /** The `message` listeners behind the gate, in the order they were added. */
   private gated: MessageListener[] = [];
 
@@ -48,6 +51,9 @@ export class DuplexSocket extends WebSocket {
 
   override close(code?: number, reason?: string | Buffer): void {
     if (code === undefined && this.holdPlainClose) return;
+    if (code !== undefined && this.readyState === WebSocket.OPEN && !peerClosedFirst(this)) {
+      this.onServerClose?.(code);
+    }
     super.close(code, reason);
   }
 

@@ -1,5 +1,6 @@
 import type { TRPCError } from '@trpc/server';
 import type { DuplexContext } from './initDuplex';
+import type { DuplexLogger } from './logger';
 
 /** How a failed call reached the server. */
 export type DuplexTransport = 'websocket' | 'http';
@@ -135,4 +136,26 @@ export function callError<TContext = DuplexContext<unknown>>(
 export function logErrorReport(report: DuplexErrorReport<unknown>): void {
   const where = report.task ?? report.path ?? report.transport;
   console.error(`[duplex] ${report.source} ${where}:`, report.error);
+}
+
+/**
+ * The server's default `onError` when it has a `logger`: each report at `error`, its fields
+ * beside the error (`err`, as pino names it), never its `ctx` or `input` (they may hold user
+ * data). With the default logger it prints what {@link logErrorReport} prints.
+ */
+export function errorReportLogger(logger: DuplexLogger): DuplexErrorHandler<unknown> {
+  return (report) => {
+    const where = report.task ?? report.path ?? report.transport;
+    logger.error(
+      {
+        err: report.error,
+        source: report.source,
+        transport: report.transport,
+        path: report.path,
+        type: report.type,
+        task: report.task,
+      },
+      `${report.source} ${where}`,
+    );
+  };
 }

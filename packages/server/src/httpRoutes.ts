@@ -6,9 +6,11 @@ import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import sirv from 'sirv';
 import { type Authenticate, AuthRefusedError, runAuthenticate } from './auth';
 import type { Broker } from './broker';
+import { type ConnectionRegistry, LiveEventStream } from './connectionRegistry';
 import {
   type ConnectionCounters,
   createConnection,
+  newConnectionId,
   readClientParams,
   setExpiry,
 } from './connectionState';
@@ -17,8 +19,9 @@ import type { DuplexContext } from './initDuplex';
 import type { DuplexLimits } from './limits';
 import type { DuplexMetrics } from './metrics';
 import { requestUrlOf } from './requestUrl';
+import type { ServerFigures } from './serverFigures';
 import { createKeyedBuckets } from './tokenBucket';
-import { userKeyOf } from './userBudgets';
+import { userIdOf, userKeyOf } from './userBudgets';
 
 /** An extra HTTP route on the Duplex port, e.g. the chat module's attachment uploads. */
 export interface DuplexRoute {
@@ -50,6 +53,10 @@ export interface HttpRoutesOptions {
   renderMetrics: () => string;
   /** Where unexpected errors go, with their context. */
   onError: DuplexErrorHandler;
+  /** The server's live connections: event streams are listed while they last. */
+  registry: ConnectionRegistry;
+  /** Errors by code and each procedure's calls, as the inspector and `/metrics` report them. */
+  figures: ServerFigures;
 }
 
 /** The most a `X-Duplex-Connection-Params` header may carry. */
@@ -91,6 +98,33 @@ function callsIn(req: IncomingMessage): number {
  */
 function destroyStream(this: Readable | ServerResponse) {
   this.destroy();
+}
+
+/**
+ * Adds a plain HTTP request's calls to their procedures' figures, timed from the request's
+ * arrival. A response built as a stream (a subscription's events, a streamed batch) has no
+ * results yet: only its subscriptions are counted, as started.
+ */
+function recordHttpCalls(
+  figures: ServerFigures,
+  calls: readonly { path: string; procedure: { _def: { type: string } } | null }[] | undefined,
+  data: readonly unknown[] | null,
+  startedAt: number,
+): void {
+  if (!calls) return;
+  const seconds = (performance.now() - startedAt) / 1000;
+  for (let index = 0; index < calls.length; index++) {
+    const call = calls[index] as (typeof calls)[number];
+    const procedure = figures.procedures.get(call.path);
+    if (!procedure || call.procedure?._def.type !== procedure.type) continue;
+    if (data === null) {
+      if (procedure.type === 'subscription') procedure.record(seconds, null);
+      continue;
+    }
+    const error = (data[index] as { error?: { data?: { code?: unknown } } } | undefined)?.error;
+    const code = error ? String(error.data?.code ?? 'INTERNAL_SERVER_ERROR') : null;
+    procedure.record(seconds, code);
+  }
 }
 
 /** A single byte range `Range` header `sirv` serves correctly; it throws on `bytes=5-2`. */
@@ -202,7 +236,14 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
         onSubscriptionsChange,
       },
       shared: streamCountersOf(userKey),
+      id: newConnectionId(),
     });
+    if (info.type === 'subscription' && !res.closed) {
+      const live = new LiveEventStream(connection.id, res);
+      live.userId = userIdOf(result.user);
+      opts.registry.add(live);
+      res.once('close', () => opts.registry.delete(live));
+    }
     // An event stream ends when its token does (see `initDuplex`); the client starts it again
     // with a fresh token and resumes after its last event id.
     if (result.expiresAt !== undefined) {
@@ -251,6 +292,7 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       return;
     }
     if (pathname.startsWith(prefix)) {
+      const startedAt = performance.now();
       nodeHTTPRequestHandler({
         router: opts.router,
         req,
@@ -260,10 +302,15 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
         maxBatchSize: opts.limits.maxBatchSize,
         createContext: createContext as never,
         onError: ({ error, path, type, ctx, input }) => {
+          opts.figures.countError(error.code);
           if (error.code !== 'INTERNAL_SERVER_ERROR') return;
           opts.onError(
             callError('http', { error, path, type, ctx: ctx as DuplexContext<unknown>, input }),
           );
+        },
+        responseMeta: ({ info, data, eagerGeneration }) => {
+          recordHttpCalls(opts.figures, info?.calls, eagerGeneration ? null : data, startedAt);
+          return {};
         },
       }).catch((cause: unknown) =>
         opts.onError(connectionError('http', cause, { path: pathname })),

@@ -14,6 +14,7 @@ export type {
   Broker,
   BrokerItem,
   BrokerPublishOptions,
+  BrokerStats,
   BrokerSubscribeOptions,
   BrokerSubscription,
 } from './broker';
@@ -42,19 +43,21 @@ export {
   type InitDuplexOptions,
   initDuplex,
 } from './initDuplex';
-export { type KeepAliveOptions, keepAliveDefaults } from './keepAlive';
-export { type DuplexLimits, limitsDefaults } from './limits';
-export { createMemoryBroker, type MemoryBrokerOptions, memoryBrokerDefaults } from './memoryBroker';
 export {
   type DuplexBrokerStats,
   type DuplexChannelStats,
   type DuplexConnectionInfo,
   type DuplexConnectionQuery,
+  type DuplexDisconnectOptions,
   type DuplexInspector,
   type DuplexNodeStats,
   type DuplexProcedureStats,
   procedureBucketsSeconds,
 } from './inspection';
+export { type KeepAliveOptions, keepAliveDefaults } from './keepAlive';
+export { type DuplexLimits, limitsDefaults } from './limits';
+export { consoleLogger, type DuplexLogger } from './logger';
+export { createMemoryBroker, type MemoryBrokerOptions, memoryBrokerDefaults } from './memoryBroker';
 export type { DuplexMetrics } from './metrics';
 export {
   createMemoryPresence,

@@ -111,7 +111,7 @@ export interface DuplexConnectionQuery {
   /** Only this user's connections. */
   userId?: string;
   /**
-   * At most this many, most buffered bytes first, then newest.
+   * At most this many, most buffered bytes first, then newest (capped at 10,000).
    * @default 200
    */
   limit?: number;
@@ -126,9 +126,18 @@ export interface DuplexInspector {
   /**
    * Closes one connection of this node with 4000-range code 4403 ("Disconnected by an
    * operator"); the client reconnects as after any close, and its subscriptions resume.
+   * An HTTP event stream has no close code: it is cut, and the client starts it again. Each
+   * disconnect is logged at `warn` through the server's `logger` (`event:
+   * 'duplex.operatorDisconnect'`, with the connection, its user and `by`).
    * @returns whether this node had it
    */
-  disconnect(connectionId: string): boolean;
+  disconnect(connectionId: string, opts?: DuplexDisconnectOptions): boolean;
   /** Closes every connection of the user on this node, as {@link disconnect}. @returns how many */
-  disconnectUser(userId: string): number;
+  disconnectUser(userId: string, opts?: DuplexDisconnectOptions): number;
+}
+
+/** Options of {@link DuplexInspector.disconnect} and {@link DuplexInspector.disconnectUser}. */
+export interface DuplexDisconnectOptions {
+  /** Who asked (an operator's user id), written to the audit log line. */
+  by?: string;
 }

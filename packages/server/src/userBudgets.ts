@@ -9,6 +9,12 @@ export function userKeyOf(user: unknown, req: IncomingMessage): string {
   return userIdKeyOf(user) ?? `addr:${req.socket.remoteAddress}`;
 }
 
+/** The user's string or number `id` as a string, else `null`. */
+export function userIdOf(user: unknown): string | null {
+  const id = (user as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
+}
+
 /** `user:<id>` for a user with a string or number `id`, else `null`. */
 export function userIdKeyOf(user: unknown): string | null {
   const id = (user as { id?: unknown } | null)?.id;

@@ -85,6 +85,7 @@ export function createWsConnections<TRouter extends AnyRouter>(opts: WsHandlerOp
     createContext: createContext as never,
     maxBatchSize: limits.maxBatchSize,
     onError: ({ error, path, type, ctx, input }) => {
+      opts.figures.countError(error.code);
       if (error.code !== 'INTERNAL_SERVER_ERROR') return;
       opts.onError(
         callError('websocket', {
@@ -125,6 +126,7 @@ export function createWsConnections<TRouter extends AnyRouter>(opts: WsHandlerOp
         continue;
       }
       if (error.code === 'TOO_MANY_REQUESTS') metrics.rateLimitedCalls++;
+      opts.figures.countError(error.code);
       answered = true;
       const reply = { id, ...(jsonrpc === '2.0' ? { jsonrpc: '2.0' as const } : {}), error: shape };
       socket.send(JSON.stringify(transformTRPCResponse(config, reply)));
@@ -219,6 +221,7 @@ export function createWsConnections<TRouter extends AnyRouter>(opts: WsHandlerOp
         budget.offer(
           { calls: Math.max(1, scan.items), bytes },
           () => {
+            lifecycle.live.calls += Math.max(1, scan.items);
             const parsed = parseFrame(text);
             if (refuseMalformed(socket, text, parsed)) return;
             const deliver = () => {

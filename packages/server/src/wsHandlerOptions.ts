@@ -2,10 +2,12 @@ import type { AnyRouter } from '@trpc/server';
 import type { WebSocketServer } from 'ws';
 import type { Authenticate } from './auth';
 import type { Broker } from './broker';
+import type { ConnectionRegistry } from './connectionRegistry';
 import type { DuplexErrorHandler } from './errorReport';
 import type { KeepAlive } from './keepAlive';
 import type { DuplexLimits } from './limits';
 import type { DuplexMetrics } from './metrics';
+import type { ServerFigures } from './serverFigures';
 import type { UserBudgets } from './userBudgets';
 
 /**
@@ -36,4 +38,8 @@ export interface WsHandlerOptions<TRouter extends AnyRouter> {
   onError: DuplexErrorHandler;
   /** Per-user budgets, shared by every connection of the server. */
   userBudgets: UserBudgets;
+  /** The server's live connections, as its inspector lists them. */
+  registry: ConnectionRegistry;
+  /** Closes, errors and procedure calls, as the inspector and `/metrics` report them. */
+  figures: ServerFigures;
 }

@@ -211,3 +211,12 @@ export function textFrameOf(
 ): Buffer | null {
   return check.ok ? Buffer.concat(Sender.frame(payload, textFrameOptions)) : null;
 }
+
+/**
+ * Whether the peer's close frame already arrived (`_closeFrameReceived`): `ws` then calls
+ * `close(code)` itself to answer it with the peer's code, which is no close of the server's.
+ * `false` when the field is missing, so a `ws` without it over-counts rather than fails.
+ */
+export function peerClosedFirst(socket: WebSocket): boolean {
+  return (socket as unknown as { _closeFrameReceived?: unknown })._closeFrameReceived === true;
+}
