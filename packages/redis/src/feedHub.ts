@@ -262,6 +262,16 @@ export function createFeedHub(opts: FeedHubOptions) {
       return feeds.size;
     },
 
+    /** Whether this node follows `channel`. */
+    has(channel: string): boolean {
+      return feeds.has(channel);
+    },
+
+    /** The channels this node follows, for the broker's stats. */
+    feeds(): IterableIterator<Feed> {
+      return feeds.values();
+    },
+
     close() {
       for (const feed of feeds.values()) {
         feed.closed = true;

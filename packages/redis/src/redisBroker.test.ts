@@ -277,6 +277,54 @@ describe.runIf(redisAvailable('the Redis broker suite'))('createRedisBroker', ()
       }
     });
 
+    it('reports its state, outages, publish latency and followed channels in stats()', async () => {
+      await using own = await startTestRedis({ appendOnly: false });
+      const a = await createRedisBroker({ url: own.url, keyPrefix: 's1:', ...quiet });
+      try {
+        const subs = [reader(a.subscribe<number>('room')), reader(a.subscribe<number>('room'))];
+        const lone = reader(a.subscribe<number>('lone'));
+        await vi.waitFor(() =>
+          expect([...subs, lone].every((s) => s.items.length === 1)).toBe(true),
+        );
+        await a.publish('room', 1);
+        const second = await a.publish('room', 2);
+        await a.publish('elsewhere', 3);
+        const before = a.stats?.();
+        expect(before).toMatchObject({ kind: 'redis', state: 'ready', outages: 0 });
+        expect(before?.publishBuckets?.reduce((n, count) => n + count, 0)).toBe(3);
+        expect(before?.channels).toEqual([
+          {
+            channel: 'room',
+            subscribers: 2,
+            published: 2,
+            retained: null,
+            lastEventId: expect.any(String),
+          },
+          {
+            channel: 'lone',
+            subscribers: 1,
+            published: 0,
+            retained: null,
+            lastEventId: expect.any(String),
+          },
+        ]);
+        // The feed's cursor: the newest event this node has handed its subscribers.
+        await vi.waitFor(() => expect(a.stats?.().channels[0]?.lastEventId).toBe(second));
+        await own.stop('SIGKILL');
+        await vi.waitFor(() =>
+          expect(a.stats?.()).toMatchObject({ state: 'reconnecting', outages: 1 }),
+        );
+        await own.start();
+        await vi.waitFor(() => expect(a.stats?.()).toMatchObject({ state: 'ready', outages: 1 }), {
+          timeout: 5_000,
+        });
+        for (const sub of [...subs, lone]) sub.stop();
+      } finally {
+        await a.close();
+      }
+      expect(a.stats?.().state).toBe('closed');
+    });
+
     it('reports a gap to live subscribers when Redis returns without its data', async () => {
       await using own = await startTestRedis({ appendOnly: false });
       const a = await createRedisBroker({ url: own.url, keyPrefix: 'f2:', ...quiet });

@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import {
   type Broker,
   type BrokerItem,
+  type BrokerStats,
   type BrokerSubscribeOptions,
   backgroundError,
+  type DuplexChannelStats,
+  procedureBucketsSeconds,
 } from '@duplex/server';
 import { createAsyncQueue } from '@duplex/server/internal';
 import type Redis from 'ioredis';
@@ -93,10 +96,32 @@ const replayRetryMs = 250;
 export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<RedisBroker> {
   const o = { ...redisBrokerDefaults, ...opts };
   const retention = retentionOf(o);
-  const [connection, subscriber] = (await openRedisConnections(opts, [
-    'broker',
-    'broker-subscriber',
-  ])) as [Redis, Redis];
+  /** Outages since the broker started (one per loss of Redis, however many connections). */
+  let outages = 0;
+  const reportChange = opts.onConnectionChange ?? redisConnectionDefaults.onConnectionChange;
+  const [connection, subscriber] = (await openRedisConnections(
+    {
+      ...opts,
+      onConnectionChange: (change) => {
+        if (change.state === 'lost') outages++;
+        reportChange(change);
+      },
+    },
+    ['broker', 'broker-subscriber'],
+  )) as [Redis, Redis];
+  /** Publish round trips in `procedureBucketsSeconds`' buckets, the last one +Inf. */
+  const publishBuckets = new Array<number>(procedureBucketsSeconds.length + 1).fill(0);
+  /** Publishes through this node, for the channels it follows (forgotten when it stops). */
+  const publishedTo = new Map<string, number>();
+  const timePublish = (channel: string, startedAt: number) => {
+    const seconds = (performance.now() - startedAt) / 1000;
+    let index = 0;
+    while (index < procedureBucketsSeconds.length && seconds > procedureBucketsSeconds[index]!) {
+      index++;
+    }
+    publishBuckets[index]!++;
+    if (hub.has(channel)) publishedTo.set(channel, (publishedTo.get(channel) ?? 0) + 1);
+  };
   const commands = defineBrokerScripts(connection);
   const streamKey = (channel: string) => `${o.keyPrefix}log:${channel}`;
   const liveChannel = (channel: string) => `${o.keyPrefix}live:${channel}`;
@@ -119,26 +144,31 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
     async publish(channel, data, publishOpts = {}) {
       if (closed) throw new Error('The broker is closed');
       const payload = superjson.stringify(data);
+      const startedAt = performance.now();
       try {
+        let id: string;
         if (publishOpts.ephemeral) {
           const suffix = `${nodeId}.${++ephemeralCount}`;
-          return await commands.duplexEphemeral(
+          id = await commands.duplexEphemeral(
             streamKey(channel),
             payload,
             suffix,
             liveChannel(channel),
           );
+        } else {
+          const oldest =
+            retention.maxAgeMs === null ? 0 : Math.max(0, Math.floor(o.now() - retention.maxAgeMs));
+          id = await commands.duplexAppend(
+            streamKey(channel),
+            payload,
+            retention.maxLen,
+            oldest,
+            retention.ttlMs,
+            liveChannel(channel),
+          );
         }
-        const oldest =
-          retention.maxAgeMs === null ? 0 : Math.max(0, Math.floor(o.now() - retention.maxAgeMs));
-        return await commands.duplexAppend(
-          streamKey(channel),
-          payload,
-          retention.maxLen,
-          oldest,
-          retention.ttlMs,
-          liveChannel(channel),
-        );
+        timePublish(channel, startedAt);
+        return id;
       } catch (error) {
         // A command that timed out may still have run: say so rather than claim it didn't.
         const timedOut = error instanceof Error && /timed out/i.test(error.message);
@@ -252,6 +282,30 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
 
     get followedChannels() {
       return hub.size;
+    },
+
+    stats(): BrokerStats {
+      const channels: DuplexChannelStats[] = [];
+      for (const feed of hub.feeds()) {
+        channels.push({
+          channel: feed.channel,
+          subscribers: feed.listeners.size,
+          published: publishedTo.get(feed.channel) ?? 0,
+          // Counting a Stream's entries is a round trip; the inspector's snapshot makes none.
+          retained: null,
+          lastEventId: feed.cursor,
+        });
+      }
+      for (const channel of publishedTo.keys()) if (!hub.has(channel)) publishedTo.delete(channel);
+      channels.sort((a, b) => b.subscribers - a.subscribers);
+      const up = connection.status === 'ready' && subscriber.status === 'ready';
+      return {
+        kind: 'redis',
+        state: closed ? 'closed' : up ? 'ready' : 'reconnecting',
+        outages,
+        publishBuckets: [...publishBuckets],
+        channels: channels.slice(0, 100),
+      };
     },
 
     async close() {

@@ -89,7 +89,11 @@ export interface DuplexNodeStats {
   readonly subscriptions: number;
   /** Calls finished (all procedures, all transports). */
   readonly calls: number;
-  /** Events sent to subscribers (one per subscriber an event reached). */
+  /**
+   * Events sent to subscribers (one per subscriber an event reached): every data frame of a
+   * subscription on the Duplex handler, a resumable stream's start cursor and gaps included.
+   * The stock handler and HTTP event streams send through tRPC and are not counted.
+   */
   readonly events: number;
   /** Connections the server closed or refused, by close code (`{ '4401': 3 }`). */
   readonly closesByCode: Readonly<Record<string, number>>;

@@ -1,5 +1,6 @@
 import { type AsyncQueue, createAsyncQueue } from './asyncQueue';
-import type { Broker, BrokerItem, BrokerSubscribeOptions } from './broker';
+import type { Broker, BrokerItem, BrokerStats, BrokerSubscribeOptions } from './broker';
+import type { DuplexChannelStats } from './inspection';
 
 /** Options of {@link createMemoryBroker}. */
 export interface MemoryBrokerOptions {
@@ -47,7 +48,12 @@ interface Channel {
   events: StoredEvent[];
   headSeq: number;
   listeners: Set<Subscriber>;
+  /** Events published to it (ephemeral ones included), for `stats()`. */
+  published: number;
 }
+
+/** The most channels `stats()` lists (the most subscribed). */
+const maxListedChannels = 100;
 
 /** How a broker names its events. */
 interface EventIds {
@@ -118,11 +124,12 @@ export function createMemoryBroker(opts: MemoryBrokerOptions = {}): Broker {
   };
   const ids: EventIds = { of: idOf, at: toId };
   let ephemeralCount = 0;
+  let closed = false;
 
   const channelOf = (name: string): Channel => {
     let channel = channels.get(name);
     if (!channel) {
-      channel = { events: [], headSeq: 0, listeners: new Set() };
+      channel = { events: [], headSeq: 0, listeners: new Set(), published: 0 };
       channels.set(name, channel);
     }
     return channel;
@@ -160,6 +167,7 @@ export function createMemoryBroker(opts: MemoryBrokerOptions = {}): Broker {
   return {
     async publish(name, data, publishOpts = {}) {
       const channel = channelOf(name);
+      channel.published++;
       if (publishOpts.ephemeral) {
         const id = `${toId(channel.headSeq)}~${++ephemeralCount}`;
         const event = { seq: channel.headSeq, at: o.now(), data };
@@ -215,7 +223,30 @@ export function createMemoryBroker(opts: MemoryBrokerOptions = {}): Broker {
       return seq === 0 ? null : toId(seq);
     },
 
+    stats(): BrokerStats {
+      const listed: DuplexChannelStats[] = [];
+      for (const [name, channel] of channels) {
+        if (channel.listeners.size === 0) continue;
+        listed.push({
+          channel: name,
+          subscribers: channel.listeners.size,
+          published: channel.published,
+          retained: channel.events.length,
+          lastEventId: channel.headSeq === 0 ? null : toId(channel.headSeq),
+        });
+      }
+      listed.sort((a, b) => b.subscribers - a.subscribers);
+      return {
+        kind: 'memory',
+        state: closed ? 'closed' : 'ready',
+        outages: 0,
+        publishBuckets: null,
+        channels: listed.slice(0, maxListedChannels),
+      };
+    },
+
     async close() {
+      closed = true;
       clearInterval(sweepTimer);
       for (const close of [...closers]) close();
       channels.clear();
