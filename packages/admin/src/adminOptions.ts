@@ -20,8 +20,9 @@ export interface DuplexAdminOptions<TUser> {
    */
   reportIntervalMs?: number;
   /**
-   * How far back the first `overview` frame's history reaches, one entry per report interval;
-   * at most 1,800 entries (`historyMs / reportIntervalMs`) and one hour.
+   * How far back the first `overview` frame's history reaches, one entry per report interval.
+   * At most one hour, and at most 1,800 entries: with a short `reportIntervalMs` the history
+   * covers 1,800 intervals.
    * @default 300_000 (five minutes)
    */
   historyMs?: number;
@@ -40,9 +41,11 @@ export interface DuplexAdminOptions<TUser> {
    */
   onError?: DuplexErrorHandler<never>;
   /**
-   * Records each operator action: once where it was issued (with what that node closed) and
-   * once on every other node that closed something because of it.
-   * @default a `[duplex] admin …` line on console.warn
+   * Records each operator action: once where it was issued (`phase: 'issued'`, with what that
+   * node closed) and once on every other node that closed something because of it
+   * (`'applied'`). Besides, each server logs every connection it closes at `warn` through its
+   * own `logger`, naming the operator (`event: 'duplex.operatorDisconnect'`).
+   * @default logs the `issued` entries, one `[duplex] admin …` line each on console.warn
    */
   audit?: (entry: AdminAuditEntry) => void;
 }
@@ -88,9 +91,13 @@ export interface ResolvedAdminOptions {
 const defaultOnError: DuplexErrorHandler<never> = (report) =>
   console.error(`[duplex] background ${report.task ?? report.path}:`, report.error);
 
-/** `[duplex] admin disconnect connection ab-3 by admin: closed 1 on node h:12:x (issued)` */
+/**
+ * The default `audit`: an `issued` entry as `[duplex] admin disconnect connection ab-3 by
+ * "root": closed 1 on node h:12:x (issued)`; `applied` entries are left to the server's log.
+ */
 export function logAuditEntry(entry: AdminAuditEntry): void {
   const { command } = entry;
+  if (entry.phase !== 'issued') return;
   const target =
     command.type === 'disconnect'
       ? `connection ${command.connectionId}`
@@ -111,12 +118,7 @@ export function resolveAdminOptions<TUser>(opts: DuplexAdminOptions<TUser>): Res
   if (!(historyMs >= 0 && historyMs <= 3_600_000)) {
     throw new RangeError('createDuplexAdmin: historyMs must be between 0 and 3,600,000');
   }
-  const historyEntries = Math.ceil(historyMs / reportIntervalMs);
-  if (historyEntries > maxHistoryEntries) {
-    throw new RangeError(
-      `createDuplexAdmin: historyMs / reportIntervalMs is ${historyEntries}, more than ${maxHistoryEntries} entries: shorten historyMs or lengthen reportIntervalMs`,
-    );
-  }
+  const historyEntries = Math.min(Math.ceil(historyMs / reportIntervalMs), maxHistoryEntries);
   if (
     !Number.isInteger(maxConnectionsListed) ||
     maxConnectionsListed < 1 ||

@@ -51,10 +51,12 @@ export class NodeReporter {
 
   /** Applies a command to this node: how many connections it closed. */
   apply(command: AdminCommand): number {
+    // The server logs each connection it closes (at `warn`, through its `logger`) with `by`.
+    const by = { by: command.by };
     if (command.type === 'disconnect') {
-      return this.inspector.disconnect(command.connectionId) ? 1 : 0;
+      return this.inspector.disconnect(command.connectionId, by) ? 1 : 0;
     }
-    return this.inspector.disconnectUser(command.userId);
+    return this.inspector.disconnectUser(command.userId, by);
   }
 
   /** The report this node publishes now. */

@@ -1,4 +1,4 @@
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve, sep } from 'node:path';
@@ -12,6 +12,23 @@ export interface AdminRoutesOptions {
    * @default '/admin'
    */
   path?: string;
+  /**
+   * The admin router's key in the app's router, written into the page.
+   * @default 'admin'
+   */
+  mount?: string;
+  /**
+   * The WebSocket endpoint the page connects to, written into the page.
+   * @default '' (the page's origin + `/trpc`)
+   */
+  url?: string;
+  /**
+   * Put before the token the operator types, written into the page: the chat example's
+   * operator signs in as `admin:<token>`, so it passes `'admin:'` and the operator pastes the
+   * token alone.
+   * @default ''
+   */
+  tokenPrefix?: string;
   /**
    * The built page's directory.
    * @default `dist/page` of the installed `@duplex/admin`
@@ -57,6 +74,21 @@ export function defaultPageDir(): string {
   }
 }
 
+const escapeAttribute = (value: string) =>
+  value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+/** `index.html` with the page's `<meta name="duplex-admin-…">` settings filled in. */
+function configuredIndex(html: string, settings: Record<string, string>): string {
+  let out = html;
+  for (const [name, value] of Object.entries(settings)) {
+    out = out.replace(
+      new RegExp(`(<meta\\s+name="duplex-admin-${name}"\\s+content=")[^"]*(")`),
+      (_, head: string, tail: string) => `${head}${escapeAttribute(value)}${tail}`,
+    );
+  }
+  return out;
+}
+
 const isFile = (path: string) => statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 
 /** Serves the prebuilt dashboard page; 503 with a hint while it is not built. */
@@ -66,6 +98,11 @@ export function createAdminPageRoute(opts: AdminRoutesOptions = {}): DuplexRoute
     throw new Error(`createDuplexAdmin: routes({ path }) must start with /, not ${prefix}`);
   }
   const root = resolve(opts.dir ?? defaultPageDir());
+  const settings = {
+    path: opts.mount ?? 'admin',
+    url: opts.url ?? '',
+    'token-prefix': opts.tokenPrefix ?? '',
+  };
   const send = (res: ServerResponse, status: number, text: string, headers = {}) => {
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
     res.end(text);
@@ -115,6 +152,10 @@ export function createAdminPageRoute(opts: AdminRoutesOptions = {}): DuplexRoute
       });
       if (req.method === 'HEAD') {
         res.end();
+        return;
+      }
+      if (file === index) {
+        res.end(configuredIndex(readFileSync(index, 'utf8'), settings));
         return;
       }
       const stream = createReadStream(file);
