@@ -1,0 +1,61 @@
+import { fmtInt, fmtRate, fmtSeconds, procedureRows, type Sample } from './derive';
+
+/** Calls, errors and latency per procedure path; percentiles over the charts' window. */
+export function ProceduresView({ samples, nodeId }: { samples: Sample[]; nodeId: string | null }) {
+  const rows = procedureRows(samples, nodeId);
+  return (
+    <section className="card" aria-labelledby="procedures-title">
+      <h2 id="procedures-title" className="card-title">
+        Procedures <span className="muted">(latency over the last minutes)</span>
+      </h2>
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Path</th>
+              <th scope="col">Type</th>
+              <th scope="col" className="num">
+                Calls
+              </th>
+              <th scope="col" className="num">
+                Calls/s
+              </th>
+              <th scope="col" className="num">
+                Errors
+              </th>
+              <th scope="col" className="num">
+                p50
+              </th>
+              <th scope="col" className="num">
+                p99
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((p) => (
+              <tr key={p.path} data-path={p.path}>
+                <th scope="row" className="mono">
+                  {p.path}
+                </th>
+                <td>{p.type}</td>
+                <td className="num">{fmtInt(p.calls)}</td>
+                <td className="num">{fmtRate(p.rate)}</td>
+                <td
+                  className={p.errors > 0 ? 'num bad' : 'num'}
+                  title={Object.entries(p.errorsByCode)
+                    .map(([code, n]) => `${code}: ${n}`)
+                    .join(', ')}
+                >
+                  {fmtInt(p.errors)}
+                </td>
+                <td className="num">{fmtSeconds(p.p50)}</td>
+                <td className="num">{fmtSeconds(p.p99)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {rows.length === 0 && <p className="empty">No calls yet.</p>}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,84 @@
+import type { DuplexStatus } from '@duplex/client';
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import type { ConnectionsFrame } from '../adminTypes';
+import type { AdminClient } from './adminClient';
+import type { Sample } from './derive';
+
+/** How far back the charts reach. */
+export const windowMs = 5 * 60_000;
+
+/** The client's connection status, re-rendering on each change. */
+export function useStatus({ client }: AdminClient): DuplexStatus {
+  return useSyncExternalStore(
+    (onChange) => client.$status.subscribe(onChange),
+    () => client.$status.get(),
+  );
+}
+
+/** What `admin.overview` has told the page. */
+export interface OverviewState {
+  /** The window's samples, oldest first. */
+  samples: Sample[];
+  reportIntervalMs: number;
+  /** The subscription's last error, cleared by the next frame. */
+  error: string | null;
+}
+
+/**
+ * Follows `admin.overview`. A frame carrying `history` (the first after each (re)subscribe, so
+ * also after a server restart) replaces the window; the others are appended to it.
+ */
+export function useOverview({ api }: AdminClient): OverviewState {
+  const [state, setState] = useState<OverviewState>({
+    samples: [],
+    reportIntervalMs: 2000,
+    error: null,
+  });
+  useEffect(() => {
+    const sub = api.overview.subscribe(undefined, {
+      onData: (frame) =>
+        setState((prev) => {
+          const now: Sample = { at: frame.at, nodes: frame.nodes };
+          const base =
+            frame.history.length > 0
+              ? frame.history.filter((h) => h.at < frame.at)
+              : prev.samples.filter((s) => s.at < frame.at);
+          const samples = [...base, now].filter((s) => s.at > frame.at - windowMs);
+          return { samples, reportIntervalMs: frame.reportIntervalMs, error: null };
+        }),
+      onError: (err) => setState((prev) => ({ ...prev, error: err.message })),
+    });
+    return () => sub.unsubscribe();
+  }, [api]);
+  return state;
+}
+
+/** What `admin.connections` has told the page, with the frame before for rates. */
+export interface ConnectionsState {
+  frame: ConnectionsFrame | null;
+  previous: ConnectionsFrame | null;
+  error: string | null;
+}
+
+/** Follows `admin.connections` for one user or everyone; resubscribes when the filter changes. */
+export function useConnections(
+  { api }: AdminClient,
+  userId: string,
+  limit = 200,
+): ConnectionsState {
+  const [state, setState] = useState<ConnectionsState>({
+    frame: null,
+    previous: null,
+    error: null,
+  });
+  useEffect(() => {
+    setState({ frame: null, previous: null, error: null });
+    const input = userId ? { userId, limit } : { limit };
+    const sub = api.connections.subscribe(input, {
+      onData: (frame) => setState((prev) => ({ frame, previous: prev.frame, error: null })),
+      onError: (err) => setState((prev) => ({ ...prev, error: err.message })),
+    });
+    return () => sub.unsubscribe();
+  }, [api, userId, limit]);
+  return state;
+}
