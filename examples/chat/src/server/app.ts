@@ -19,10 +19,13 @@ import {
   type Presence,
 } from '@duplex/server';
 import { createPgliteDatabase, type SqlDatabase } from '@duplex/sql';
-import { createAppRouter, devAuthenticate } from './router';
+import { createAppRouter, createOperatorDashboard, devAuthenticate } from './router';
 
 /** Where `vite build` puts the web app. */
 export const webDir = fileURLToPath(new URL('../../dist', import.meta.url));
+
+/** Where the operator's dashboard is served. */
+export const adminPath = '/admin';
 
 /** Options of {@link createChatApp}. */
 export interface ChatAppOptions {
@@ -86,20 +89,28 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
   // stream sweep, presence) are logged the same way, with where and for whom.
   const onError = logErrorReport;
   const closing = new AbortController();
+  // The operator's dashboard: this node reports over the broker, so on Redis every node shows.
+  const admin = createOperatorDashboard(broker, { onError });
   const server: DuplexServer = createDuplexServer({
     router: createAppRouter(store, notifier, {
       ...(opts.chatLimits ? { chatLimits: opts.chatLimits } : {}),
       ...(opts.presence ? { presence: opts.presence } : {}),
       onError,
       signal: closing.signal,
+      admin,
     }),
     authenticate: devAuthenticate(adminToken),
     broker,
     onError,
     ...(opts.limits ? { limits: opts.limits } : {}),
-    routes: [createChatAttachmentRoute({ store, limits: opts.chatLimits ?? {} })],
+    routes: [
+      createChatAttachmentRoute({ store, limits: opts.chatLimits ?? {} }),
+      // The operator signs in as `admin:<adminToken>`: the page asks for the token alone.
+      ...admin.routes({ path: adminPath, tokenPrefix: 'admin:' }),
+    ],
     ...(staticDir ? { staticDir } : {}),
   });
+  const stopAdmin = admin.attach(server);
   // Retention: old read notifications (30 days) and any older than 180 days are deleted.
   await notifier.prune();
   const prune = () => void notifier.prune().catch((error: unknown) => console.error(error));
@@ -110,8 +121,11 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
     store,
     notifier,
     adminToken,
+    /** Where the operator's dashboard is served (sign in with `adminToken`). */
+    adminPath: `${adminPath}/`,
     async close() {
       clearInterval(pruneTimer);
+      stopAdmin();
       closing.abort();
       await server.close({ drainTimeoutMs: 1_000 });
       if (!opts.broker) await broker.close();

@@ -23,6 +23,7 @@ console.log(`Duplex chat running at ${url} (data in ${dataDir}; Ctrl+C to stop)`
 console.log(
   `Send a notification: npm run notify -- --to <name> --title "Hello" (token in ${tokenFile})`,
 );
+console.log(`Operator dashboard: ${url}${app.adminPath} (sign in with the token in ${tokenFile})`);
 
 let stopping = false;
 const shutdown = async () => {

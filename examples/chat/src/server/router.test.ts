@@ -140,4 +140,30 @@ describe('the chat app’s notifications', () => {
       expect((error as DuplexClientError).code).toBe('UNAUTHORIZED');
     }
   });
+
+  it("opens the dashboard to the operator only, and reports this node's connections", async () => {
+    const { app, client } = await start();
+    const ada = client('Ada');
+    const refused = await ada.admin.whoami.query().catch((e: unknown) => e);
+    expect((refused as DuplexClientError).code).toBe('FORBIDDEN');
+    const operator = client('admin:secret-token');
+    expect(await operator.admin.whoami.query()).toEqual({
+      userId: 'admin',
+      nodeId: app.server.inspector.nodeId,
+    });
+    const users = await new Promise<(string | null)[]>((resolve) => {
+      const sub = operator.admin.connections.subscribe(undefined, {
+        onData: (frame) => {
+          if (frame.connections.length < 2) return;
+          sub.unsubscribe();
+          resolve(frame.connections.map((c) => c.userId));
+        },
+      });
+    });
+    expect(users.sort()).toEqual(['ada', 'admin']);
+    // The page is served under /admin/ (503 with a hint until `npm run build:page`).
+    const { port } = app.server.httpServer.address() as { port: number };
+    const page = await fetch(`http://127.0.0.1:${port}${app.adminPath}`);
+    expect([200, 503]).toContain(page.status);
+  });
 });

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { createDuplexAdmin, type DuplexAdmin } from '@duplex/admin';
 import {
   type ChatLimits,
   type ChatStore,
@@ -9,6 +10,7 @@ import {
 import { createNotificationsRouter, type Notifier } from '@duplex/notifications';
 import {
   type Authenticate,
+  type Broker,
   type DuplexContext,
   type DuplexErrorHandler,
   initDuplex,
@@ -22,7 +24,10 @@ export interface AppUser extends ChatUser {
 
 export const duplex = initDuplex<AppUser>();
 
-/** The chat app's API: the chat and notifications modules, plus who am I (`me`: the account id and display name). */
+/**
+ * The chat app's API: the chat and notifications modules, the operator's dashboard (`admin`),
+ * plus who am I (`me`: the account id and display name).
+ */
 export function createAppRouter(
   store: ChatStore,
   notifier: Notifier,
@@ -33,9 +38,15 @@ export function createAppRouter(
     onError?: DuplexErrorHandler<DuplexContext<AppUser>>;
     /** Stops the chat module's background work; aborted when the app closes. */
     signal?: AbortSignal;
+    /**
+     * The operator's dashboard (`admin.*`, for `user.admin` only).
+     * @default one on the notifier's broker that reports no node (nothing attached)
+     */
+    admin?: DuplexAdmin<AppUser>;
   } = {},
 ) {
   const { presence, onError, signal } = opts;
+  const admin = opts.admin ?? createOperatorDashboard(notifier.broker);
   return duplex.router({
     me: duplex.procedure.query(({ ctx }) => ctx.user),
     chat: createChatRouter(duplex, {
@@ -81,6 +92,19 @@ export function createAppRouter(
       notifier,
       canNotify: (user) => user.admin,
     }),
+    admin: admin.router(duplex),
+  });
+}
+
+/** The dashboard at `/admin/`, for the operator (`admin:<adminToken>`) only. */
+export function createOperatorDashboard(
+  broker: Broker,
+  opts: { onError?: DuplexErrorHandler<DuplexContext<AppUser>> } = {},
+): DuplexAdmin<AppUser> {
+  return createDuplexAdmin({
+    authorize: (user: AppUser) => user.admin,
+    broker,
+    ...(opts.onError ? { onError: opts.onError } : {}),
   });
 }
 
