@@ -5,6 +5,7 @@
  * REDIS_URL uses an existing Redis instead of starting one.
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { redisServerPath, startTestRedis, type TestRedis } from '@duplex/redis/testing';
 import { createPostgresDatabase } from '@duplex/sql';
 import { type ClusterNode, startClusterNode } from './clusterNode';
@@ -46,6 +47,11 @@ try {
     ].join('\n'),
   );
 }
+
+// One operator token for every node (each node's own env, see node.ts): the dashboard on any
+// node shows them all.
+const adminToken = process.env.DUPLEX_ADMIN_TOKEN ?? randomBytes(24).toString('base64url');
+process.env.DUPLEX_ADMIN_TOKEN = adminToken;
 
 let redis: TestRedis | null = null;
 const nodes: ClusterNode[] = [];
@@ -89,6 +95,9 @@ try {
   console.log(`\nDuplex cluster: ${nodes.length} nodes on Redis ${redisUrl}`);
   console.log(`and PostgreSQL ${databaseUrl} (schema ${pgSchema}).\n`);
   for (const node of nodes) console.log(`  ${node.name}: ${node.url}`);
+  console.log(
+    `\nOperator dashboard (every node, from any of them): ${nodes[0]!.url}/admin/\n  token: ${adminToken}`,
+  );
   console.log(
     `\nOpen two tabs on two nodes and chat; messages cross nodes through Redis.\nCtrl+C stops everything.`,
   );

@@ -3,8 +3,9 @@
  * PostgreSQL. Run by `main.ts` and by the tests, one process per node. Prints one JSON line,
  * `{"ready":true,"url":…}`, once it listens.
  *
- * Env: REDIS_URL, DATABASE_URL, PG_SCHEMA, PORT (0: any free port), HOST, NODE_NAME, and
- * EXIT_WITH_PARENT=1 to stop when stdin closes.
+ * Env: REDIS_URL, DATABASE_URL, PG_SCHEMA, PORT (0: any free port), HOST, NODE_NAME,
+ * DUPLEX_ADMIN_TOKEN (the operator's token, the same on every node: the dashboard at `/admin/`
+ * shows every node, whichever serves it), and EXIT_WITH_PARENT=1 to stop when stdin closes.
  */
 import { createChatApp } from '@duplex/example-chat/app';
 import { createRedisBroker, createRedisPresence } from '@duplex/redis';
@@ -27,7 +28,12 @@ const db = await createPostgresDatabase({
 const presence = await createRedisPresence({
   url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 });
-const app = await createChatApp({ db, broker, presence });
+const app = await createChatApp({
+  db,
+  broker,
+  presence,
+  ...(process.env.DUPLEX_ADMIN_TOKEN ? { adminToken: process.env.DUPLEX_ADMIN_TOKEN } : {}),
+});
 const { url, port } = await app.server.listen(
   Number(process.env.PORT ?? 0),
   process.env.HOST ?? '127.0.0.1',
