@@ -104,11 +104,17 @@ export class ConnectionRegistry {
   /** Events sent on connections that have closed (live ones keep their own count). */
   closedEvents = 0;
 
+  /** Live HTTP event streams. */
+  eventStreams = 0;
+
   add(connection: LiveConnection): void {
     this.live.add(connection);
+    if (connection.transport === 'http') this.eventStreams++;
   }
 
   delete(connection: LiveConnection): void {
-    if (this.live.delete(connection)) this.closedEvents += connection.events;
+    if (!this.live.delete(connection)) return;
+    this.closedEvents += connection.events;
+    if (connection.transport === 'http') this.eventStreams--;
   }
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { closeCodes } from '@duplex/protocol';
 import type { AnyRouter, inferRouterContext } from '@trpc/server';
+import { Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type AllowedOrigins, type Authenticate, isOriginAllowed } from './auth';
 import type { Broker } from './broker';
@@ -20,7 +21,7 @@ import { createKeepAlive, type KeepAliveOptions } from './keepAlive';
 import { type DuplexLimits, limitsDefaults } from './limits';
 import { consoleLogger, type DuplexLogger } from './logger';
 import { createMemoryBroker } from './memoryBroker';
-import { createMetrics, type DuplexMetrics, renderMetrics } from './metrics';
+import { createMetrics, type DuplexMetrics, registerDuplexMetrics, renderMetrics } from './metrics';
 import { realTimers } from './realTimers';
 import { requestUrlOf } from './requestUrl';
 import { ServerFigures } from './serverFigures';
@@ -123,6 +124,22 @@ export interface DuplexServerOptions<TRouter extends AnyRouter> {
    * @default `<hostname>:<pid>:<random 6 characters>`
    */
   nodeId?: string;
+  /**
+   * The prom-client `Registry` that `GET /metrics` renders: Duplex registers its `duplex_*`
+   * families in it, and the app registers its own metrics beside them. Its families are removed
+   * when the server closes, so a registry can serve the next server of a restart; two open
+   * servers cannot share one (the second throws).
+   * @default a new `Registry` per server (`server.registry`)
+   */
+  registry?: Registry;
+  /**
+   * Appends prom-client's default process metrics (`process_cpu_*`, `process_resident_memory_bytes`,
+   * `nodejs_eventloop_lag_*`, `nodejs_heap_*`, GC) to `GET /metrics`. They are collected once per
+   * process, not per server, and left out when `registry` already has them (an app that called
+   * `collectDefaultMetrics` on it) or speaks OpenMetrics.
+   * @default true
+   */
+  processMetrics?: boolean;
 }
 
 /** Options of {@link DuplexServer.close}. */
@@ -146,6 +163,15 @@ export interface DuplexServer extends AsyncDisposable {
   close(opts?: DuplexCloseOptions): Promise<void>;
   /** The live counters behind `GET /metrics`. */
   readonly metrics: Readonly<DuplexMetrics>;
+  /**
+   * The prom-client registry `GET /metrics` renders (the `registry` option, or the server's
+   * own): register the app's metrics in it to serve them beside Duplex's.
+   * @example
+   * ```ts
+   * new Counter({ name: 'app_messages_total', help: 'Messages sent', registers: [server.registry] });
+   * ```
+   */
+  readonly registry: Registry;
   /** Open WebSocket connections. */
   readonly connections: number;
   /**
@@ -196,11 +222,11 @@ export function createDuplexServer<TRouter extends AnyRouter>(
   const onError = (opts.onError ?? errorReportLogger(logger)) as DuplexErrorHandler;
   const authenticate = opts.authenticate as Authenticate<unknown>;
   const metrics = createMetrics();
-  const registry = new ConnectionRegistry();
+  const liveConnections = new ConnectionRegistry();
   const figures = new ServerFigures(opts.router);
   const inspector = createInspector({
     nodeId: opts.nodeId ?? defaultNodeId(),
-    registry,
+    registry: liveConnections,
     figures,
     metrics,
     broker,
@@ -234,7 +260,7 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     tokenRefreshLeadMs: opts.tokenRefreshLeadMs ?? 30_000,
     onError,
     userBudgets: new UserBudgets(limits),
-    registry,
+    registry: liveConnections,
     figures,
   });
   wss.on('connection', (socket: DuplexSocket, req: IncomingMessage) => {
@@ -245,6 +271,15 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     connections.onConnection(socket, req);
   });
 
+  const registry = opts.registry ?? new Registry();
+  const unregisterMetrics = registerDuplexMetrics(registry, {
+    metrics,
+    connections: liveConnections,
+    figures,
+    webSockets: () => wss.clients.size,
+  });
+  const withProcessMetrics = opts.processMetrics ?? true;
+
   const handleRequest = createHttpRoutes({
     router: opts.router,
     path,
@@ -254,10 +289,11 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     staticDir: opts.staticDir,
     routes: opts.routes ?? [],
     isClosing: () => closing,
-    renderMetrics: () => renderMetrics(metrics, wss.clients.size),
+    renderMetrics: () => renderMetrics(registry, withProcessMetrics),
+    metricsContentType: registry.contentType,
     metrics,
     onError,
-    registry,
+    registry: liveConnections,
     figures,
   });
   const attached = opts.server !== undefined;
@@ -366,6 +402,7 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     }
     await serverClosed;
     inspector.stop();
+    unregisterMetrics();
     // A broker passed in may be shared (other servers, a restart); only our own is closed.
     if (!opts.broker) await broker.close();
   };
@@ -374,6 +411,7 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     httpServer,
     broker,
     metrics,
+    registry,
     inspector: {
       nodeId: inspector.nodeId,
       stats: inspector.stats,

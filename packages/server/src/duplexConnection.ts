@@ -240,6 +240,7 @@ export class DuplexWsConnection {
     });
     if (!parsedFrame.ok) {
       for (const { id, jsonrpc, error } of parsedFrame.refusals) {
+        opts.figures.countError(error.code);
         this.respond({ id, jsonrpc, error: shapeOf(error) });
       }
       return;

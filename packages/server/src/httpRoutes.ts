@@ -50,7 +50,10 @@ export interface HttpRoutesOptions {
   staticDir: string | undefined;
   routes: readonly DuplexRoute[];
   isClosing: () => boolean;
-  renderMetrics: () => string;
+  /** The text of `GET /metrics` (Prometheus text format, or the registry's OpenMetrics). */
+  renderMetrics: () => Promise<string>;
+  /** The `Content-Type` of `GET /metrics`: the registry's. */
+  metricsContentType: string;
   /** Where unexpected errors go, with their context. */
   onError: DuplexErrorHandler;
   /** The server's live connections: event streams are listed while they last. */
@@ -287,8 +290,18 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
       return;
     }
     if (pathname === '/metrics') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(opts.renderMetrics());
+      opts.renderMetrics().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': opts.metricsContentType });
+          res.end(text);
+        },
+        (cause: unknown) => {
+          // An app metric whose collect() threw: reported, and the scrape fails visibly.
+          opts.onError(connectionError('http', cause, { path: pathname, source: 'route' }));
+          if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('Metrics unavailable');
+        },
+      );
       return;
     }
     if (pathname.startsWith(prefix)) {

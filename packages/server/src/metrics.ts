@@ -1,6 +1,11 @@
+import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
+import type { ConnectionRegistry } from './connectionRegistry';
+import { procedureBucketsSeconds } from './inspection';
+import type { ServerFigures } from './serverFigures';
+
 /**
- * Server counters in Prometheus text format. Hand-written rather than `prom-client`: a dozen
- * counters need no registry, and the hot path is a plain integer increment.
+ * The server's live counters, plain integers the hot path increments; `GET /metrics` reads them
+ * at scrape time (see {@link registerDuplexMetrics}).
  */
 export interface DuplexMetrics {
   connectionsOpened: number;
@@ -123,15 +128,210 @@ const series: [keyof DuplexMetrics, 'counter' | 'gauge', string, string][] = [
   ],
 ];
 
-/** Renders the counters, plus the live connection gauge, as Prometheus text (version 0.0.4). */
-export function renderMetrics(metrics: DuplexMetrics, connections: number): string {
-  const lines = [
-    '# HELP duplex_connections Open WebSocket connections',
-    '# TYPE duplex_connections gauge',
-    `duplex_connections ${connections}`,
+/** What `registerDuplexMetrics` reads at each scrape. */
+export interface MetricsSource {
+  metrics: DuplexMetrics;
+  connections: ConnectionRegistry;
+  figures: ServerFigures;
+  /** Open WebSocket connections (`ws`'s own count, sockets still authenticating included). */
+  webSockets: () => number;
+}
+
+type Labels = Record<string, string>;
+interface Sample {
+  value: number;
+  labels: Labels;
+  metricName?: string;
+}
+
+/**
+ * A family whose samples are read from the server's counters when scraped, registered as a
+ * custom metric object (prom-client's `Metric` shape: `name`, `help`, `type`, `aggregator`,
+ * `get()`): its classes keep their own values, which would mean a second increment per call on
+ * the hot path, and its `Histogram` cannot be handed buckets counted elsewhere.
+ */
+function readAtScrape(
+  name: string,
+  type: 'counter' | 'gauge' | 'histogram',
+  help: string,
+  read: () => Sample[],
+): ScrapedMetric {
+  const metric: ScrapedMetric = {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    async get() {
+      // `this.name`: an OpenMetrics registry renames counters (without `_total`) in place.
+      return { name: metric.name, help, type, aggregator: 'sum', values: read() };
+    },
+    collect() {},
+    reset() {},
+  };
+  return metric;
+}
+
+/** The shape prom-client's registry reads of a metric, which its `Metric` type does not spell. */
+interface ScrapedMetric {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  aggregator: 'sum';
+  get(): Promise<{ name: string; help: string; type: string; aggregator: 'sum'; values: Sample[] }>;
+  collect(): void;
+  reset(): void;
+}
+
+const leOf = procedureBucketsSeconds.map(String).concat('+Inf');
+
+/** A tally by one label, as samples. */
+function byLabel(map: ReadonlyMap<string, number>, label: string): Sample[] {
+  return [...map].map(([key, value]) => ({ value, labels: { [label]: key } }));
+}
+
+/**
+ * Puts the server's families in `registry`: the counters of {@link DuplexMetrics} (names as
+ * before: `duplex_frames_in_total`, ...), `duplex_connections{transport}`, per-procedure
+ * latency histograms and errors, closes by code, errors by code and events sent. Every value is
+ * read when scraped.
+ * @returns removes them again (the server's `close()`), so that a registry the app owns can
+ * take a new server's
+ */
+export function registerDuplexMetrics(registry: Registry, source: MetricsSource): () => void {
+  const { metrics, connections, figures } = source;
+  const families: ScrapedMetric[] = [
+    readAtScrape(
+      'duplex_connections',
+      'gauge',
+      'Open connections by transport (http: event streams)',
+      () => [
+        { value: source.webSockets(), labels: { transport: 'websocket' } },
+        { value: connections.eventStreams, labels: { transport: 'http' } },
+      ],
+    ),
+    ...series.map(([key, type, name, help]) =>
+      readAtScrape(name, type, help, () => [{ value: metrics[key], labels: {} }]),
+    ),
+    readAtScrape(
+      'duplex_procedure_duration_seconds',
+      'histogram',
+      'Procedure call latency (subscriptions: time to start), Duplex handler and plain HTTP',
+      () => {
+        const samples: Sample[] = [];
+        for (const procedure of figures.procedures.values()) {
+          if (procedure.calls === 0) continue;
+          const labels = { path: procedure.path, type: procedure.type };
+          let cumulative = 0;
+          for (let index = 0; index < procedure.buckets.length; index++) {
+            cumulative += procedure.buckets[index] as number;
+            samples.push({
+              value: cumulative,
+              labels: { ...labels, le: leOf[index] as string },
+              metricName: 'duplex_procedure_duration_seconds_bucket',
+            });
+          }
+          samples.push(
+            {
+              value: procedure.sumSeconds,
+              labels,
+              metricName: 'duplex_procedure_duration_seconds_sum',
+            },
+            {
+              value: procedure.calls,
+              labels,
+              metricName: 'duplex_procedure_duration_seconds_count',
+            },
+          );
+        }
+        return samples;
+      },
+    ),
+    readAtScrape(
+      'duplex_procedure_errors_total',
+      'counter',
+      'Procedure calls that ended in an error, by tRPC code',
+      () => {
+        const samples: Sample[] = [];
+        for (const procedure of figures.procedures.values()) {
+          if (!procedure.errors) continue;
+          for (const [code, value] of procedure.errors) {
+            samples.push({ value, labels: { path: procedure.path, type: procedure.type, code } });
+          }
+        }
+        return samples;
+      },
+    ),
+    readAtScrape(
+      'duplex_errors_total',
+      'counter',
+      'Calls answered with an error, by tRPC code (refusals before any procedure included)',
+      () => byLabel(figures.errors, 'code'),
+    ),
+    readAtScrape(
+      'duplex_closes_total',
+      'counter',
+      'Connections the server closed (WebSocket close code) or refused at the upgrade (HTTP status)',
+      () => {
+        const closes = new Map(figures.closes);
+        if (metrics.refusedOrigin > 0) closes.set('403', metrics.refusedOrigin);
+        if (metrics.refusedCapacity > 0) closes.set('503', metrics.refusedCapacity);
+        return byLabel(closes, 'code');
+      },
+    ),
+    readAtScrape(
+      'duplex_events_total',
+      'counter',
+      'Subscription data frames sent by the Duplex handler (one per subscriber reached)',
+      () => {
+        let events = connections.closedEvents;
+        for (const live of connections.live) events += live.events;
+        return [{ value: events, labels: {} }];
+      },
+    ),
   ];
-  for (const [key, type, name, help] of series) {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${metrics[key]}`);
+  for (const family of families) {
+    if (registry.getSingleMetric(family.name)) {
+      throw new Error(
+        `createDuplexServer: the registry already has ${family.name}; give each server its own registry (or close the one before)`,
+      );
+    }
   }
-  return `${lines.join('\n')}\n`;
+  for (const family of families) registry.registerMetric(family as unknown as Metric);
+  return () => {
+    for (const family of families) registry.removeSingleMetric(family.name);
+  };
+}
+
+let processRegistry: Registry | null = null;
+
+/**
+ * prom-client's default metrics (process CPU, memory, handles, event-loop lag, GC), collected
+ * once per process into a registry of their own, made on first use: they measure the process,
+ * not a server, and collecting them starts an event-loop monitor and a GC observer that nothing
+ * stops, which must not happen again for each server a process creates (tests make hundreds).
+ */
+export function processMetricsRegistry(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/**
+ * The text of `GET /metrics`: the server's registry (Duplex's families and the app's own), then
+ * the process's default metrics when `withProcess` and the registry holds none of its own (an
+ * app that collects them itself) and speaks the Prometheus text format (an OpenMetrics registry
+ * ends with `# EOF`, after which nothing may follow).
+ */
+export async function renderMetrics(registry: Registry, withProcess: boolean): Promise<string> {
+  const own = await registry.metrics();
+  if (
+    !withProcess ||
+    registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE ||
+    registry.getSingleMetric('process_cpu_user_seconds_total')
+  ) {
+    return own;
+  }
+  return `${own}\n${await processMetricsRegistry().metrics()}`;
 }

@@ -139,6 +139,7 @@ export function createWsConnections<TRouter extends AnyRouter>(opts: WsHandlerOp
   /** Sends the replies of a frame refused before tRPC saw it. */
   const sendRefusals = (socket: WebSocket, refusals: FrameRefusal[]) => {
     for (const { id, jsonrpc, error } of refusals) {
+      opts.figures.countError(error.code);
       const reply = { id, ...(jsonrpc ? { jsonrpc } : {}), error: shapeOf(error) };
       socket.send(JSON.stringify(transformTRPCResponse(config, reply)));
     }

@@ -237,10 +237,12 @@ describe.skipIf(!hasChromium)('@duplex/react in Chromium (StrictMode)', () => {
     const server = await serve();
     const { page, errors } = await openApp(browser(), server.httpUrl, 'feed');
     await expect.poll(() => textOf(page, '#feed-live'), waitOpts).toBe('live');
-    expect(await gauge(server.httpUrl, 'duplex_connections')).toBe(1);
+    expect(await gauge(server.httpUrl, 'duplex_connections{transport="websocket"}')).toBe(1);
     await page.locator('#unmount-provider').click();
     await expect(textOf(page, '#status')).resolves.toBe('unmounted');
-    await expect.poll(() => gauge(server.httpUrl, 'duplex_connections'), waitOpts).toBe(0);
+    await expect
+      .poll(() => gauge(server.httpUrl, 'duplex_connections{transport="websocket"}'), waitOpts)
+      .toBe(0);
     expect(await gauge(server.httpUrl, 'duplex_subscriptions')).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, quietMs));
     expect(server.server.metrics.connectionsOpened).toBe(1);
@@ -253,7 +255,7 @@ describe.skipIf(!hasChromium)('@duplex/react in Chromium (StrictMode)', () => {
     await expect.poll(() => textOf(page, '#status'), waitOpts).toBe('open');
     await new Promise((resolve) => setTimeout(resolve, quietMs));
     expect(server.server.metrics.connectionsOpened).toBe(1);
-    expect(await gauge(server.httpUrl, 'duplex_connections')).toBe(1);
+    expect(await gauge(server.httpUrl, 'duplex_connections{transport="websocket"}')).toBe(1);
     expect(errors.join('\n')).toBe('');
   });
 

@@ -146,7 +146,9 @@ describe('HTTP endpoints on the same port', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
     const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
-    expect(metrics).toContain('# TYPE duplex_connections gauge\nduplex_connections 1\n');
+    expect(metrics).toContain(
+      '# TYPE duplex_connections gauge\nduplex_connections{transport="websocket"} 1\n',
+    );
     expect(metrics).toMatch(/duplex_frames_in_total [1-9]/);
     expect(metrics).toMatch(/duplex_bytes_out_total [1-9]/);
   });
