@@ -189,6 +189,8 @@ export class AdminHub {
       } catch (error) {
         if (signal.aborted) return;
         this.readFailure.fail(error);
+        // The node reports all the same: other nodes may hear it while this one cannot listen.
+        registered();
         await delay(this.opts.reportIntervalMs, signal);
       }
     }
