@@ -66,9 +66,21 @@ export function sideEffects(
         typing?.filter((t) => t.userId !== event.message.authorId),
       );
       return;
+    case 'message.deleted': {
+      const key = chat.rooms.queryKey();
+      const summary = queryClient.getQueryData(key)?.mine.find((s) => s.room.id === roomId);
+      queryClient.setQueryData(key, (rooms) =>
+        rooms ? roomsAfterEvent(rooms, roomId, event, me) : rooms,
+      );
+      // The server counts no deleted message as unread, and only it knows whether this one
+      // was: someone else's deletion in a room with unread messages asks it again.
+      if (summary && summary.unread > 0 && event.message.authorId !== me.userId) {
+        void queryClient.invalidateQueries({ queryKey: key });
+      }
+      return;
+    }
     // The room's preview in the rooms list follows its last message.
     case 'message.edited':
-    case 'message.deleted':
     case 'message.delta':
     case 'message.streamEnded':
       queryClient.setQueryData(chat.rooms.queryKey(), (rooms) =>
