@@ -50,6 +50,7 @@ async function openLifecycle(
     userBudgets: opts.userBudgets ?? new UserBudgets(limits),
     registry: new ConnectionRegistry(),
     figures: new ServerFigures(router),
+    tracer: null,
   };
   const req = new IncomingMessage(pair.tcp);
   req.url = opts.url ?? '/trpc';

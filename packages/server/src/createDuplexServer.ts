@@ -26,6 +26,7 @@ import { realTimers } from './realTimers';
 import { requestUrlOf } from './requestUrl';
 import { ServerFigures } from './serverFigures';
 import { reconnectNotification } from './tokenExpiry';
+import { CallTracer, type DuplexTracingOptions } from './tracing';
 import { UserBudgets } from './userBudgets';
 import { createWsConnections } from './wsConnections';
 import { wsInternalsFallbackReport } from './wsInternals';
@@ -140,6 +141,15 @@ export interface DuplexServerOptions<TRouter extends AnyRouter> {
    * @default true
    */
   processMetrics?: boolean;
+  /**
+   * Traces calls with OpenTelemetry: a span per query or mutation and per subscription start,
+   * named by the procedure path (`rpc.system`, `rpc.method`, `duplex.type`, `duplex.transport`,
+   * `enduser.id` if `recordUserId`), failed ones with an error status and their tRPC code. On
+   * the Duplex handler the span is active while the procedure runs; plain HTTP calls get theirs
+   * once answered; the stock handler's calls are not traced. Without it, no span is made.
+   * @default none
+   */
+  tracing?: DuplexTracingOptions;
 }
 
 /** Options of {@link DuplexServer.close}. */
@@ -224,6 +234,7 @@ export function createDuplexServer<TRouter extends AnyRouter>(
   const metrics = createMetrics();
   const liveConnections = new ConnectionRegistry();
   const figures = new ServerFigures(opts.router);
+  const tracer = opts.tracing ? new CallTracer(opts.tracing) : null;
   const inspector = createInspector({
     nodeId: opts.nodeId ?? defaultNodeId(),
     registry: liveConnections,
@@ -262,6 +273,7 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     userBudgets: new UserBudgets(limits),
     registry: liveConnections,
     figures,
+    tracer,
   });
   wss.on('connection', (socket: DuplexSocket, req: IncomingMessage) => {
     socket.onServerClose = figures.countClose;
@@ -295,6 +307,7 @@ export function createDuplexServer<TRouter extends AnyRouter>(
     onError,
     registry: liveConnections,
     figures,
+    tracer,
   });
   const attached = opts.server !== undefined;
   let detachRequests = () => {};

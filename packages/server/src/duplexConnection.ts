@@ -348,7 +348,12 @@ export class DuplexWsConnection {
       procedure = this.shared.opts.figures.procedures.get(call.params.path);
       if (procedure?.type !== type) procedure = undefined;
       startedAt = performance.now();
-      result = await callProcedure(this.shared.opts.router, run);
+      const { router, tracer } = this.shared.opts;
+      result = await (tracer
+        ? tracer.trace(call.params.path, type, 'websocket', context.user, () =>
+            callProcedure(router, run),
+          )
+        : callProcedure(router, run));
       procedure?.record((performance.now() - startedAt) / 1000, null);
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);

@@ -21,6 +21,7 @@ import type { DuplexMetrics } from './metrics';
 import { requestUrlOf } from './requestUrl';
 import type { ServerFigures } from './serverFigures';
 import { createKeyedBuckets } from './tokenBucket';
+import type { CallTracer } from './tracing';
 import { userIdOf, userKeyOf } from './userBudgets';
 
 /** An extra HTTP route on the Duplex port, e.g. the chat module's attachment uploads. */
@@ -60,6 +61,8 @@ export interface HttpRoutesOptions {
   registry: ConnectionRegistry;
   /** Errors by code and each procedure's calls, as the inspector and `/metrics` report them. */
   figures: ServerFigures;
+  /** Makes each call's span when the server has `tracing`; `null` without. */
+  tracer: CallTracer | null;
 }
 
 /** The most a `X-Duplex-Connection-Params` header may carry. */
@@ -105,28 +108,29 @@ function destroyStream(this: Readable | ServerResponse) {
 
 /**
  * Adds a plain HTTP request's calls to their procedures' figures, timed from the request's
- * arrival. A response built as a stream (a subscription's events, a streamed batch) has no
- * results yet: only its subscriptions are counted, as started.
+ * arrival, and makes their spans when tracing. A response built as a stream (a subscription's
+ * events, a streamed batch) has no results yet: only its subscriptions are counted, as started.
  */
 function recordHttpCalls(
-  figures: ServerFigures,
   calls: readonly { path: string; procedure: { _def: { type: string } } | null }[] | undefined,
   data: readonly unknown[] | null,
-  startedAt: number,
+  opts: { figures: ServerFigures; tracer: CallTracer | null; user: unknown; startedAt: number },
 ): void {
   if (!calls) return;
-  const seconds = (performance.now() - startedAt) / 1000;
+  const { figures, tracer } = opts;
+  const seconds = (performance.now() - opts.startedAt) / 1000;
   for (let index = 0; index < calls.length; index++) {
     const call = calls[index] as (typeof calls)[number];
     const procedure = figures.procedures.get(call.path);
     if (!procedure || call.procedure?._def.type !== procedure.type) continue;
-    if (data === null) {
-      if (procedure.type === 'subscription') procedure.record(seconds, null);
-      continue;
-    }
-    const error = (data[index] as { error?: { data?: { code?: unknown } } } | undefined)?.error;
+    if (data === null && procedure.type !== 'subscription') continue;
+    const error = (data?.[index] as { error?: { data?: { code?: unknown } } } | undefined)?.error;
     const code = error ? String(error.data?.code ?? 'INTERNAL_SERVER_ERROR') : null;
     procedure.record(seconds, code);
+    tracer?.record(call.path, procedure.type, opts.user, {
+      startTime: Date.now() - seconds * 1000,
+      errorCode: code,
+    });
   }
 }
 
@@ -321,8 +325,13 @@ export function createHttpRoutes(opts: HttpRoutesOptions) {
             callError('http', { error, path, type, ctx: ctx as DuplexContext<unknown>, input }),
           );
         },
-        responseMeta: ({ info, data, eagerGeneration }) => {
-          recordHttpCalls(opts.figures, info?.calls, eagerGeneration ? null : data, startedAt);
+        responseMeta: ({ ctx, info, data, eagerGeneration }) => {
+          recordHttpCalls(info?.calls, eagerGeneration ? null : data, {
+            figures: opts.figures,
+            tracer: opts.tracer,
+            user: (ctx as DuplexContext<unknown> | undefined)?.user,
+            startedAt,
+          });
           return {};
         },
       }).catch((cause: unknown) =>

@@ -66,3 +66,4 @@ export {
   type PresenceMember,
 } from './presence';
 export { type StreamChannelOptions, streamChannel } from './streamChannel';
+export type { DuplexTracingOptions } from './tracing';

@@ -8,6 +8,7 @@ import type { KeepAlive } from './keepAlive';
 import type { DuplexLimits } from './limits';
 import type { DuplexMetrics } from './metrics';
 import type { ServerFigures } from './serverFigures';
+import type { CallTracer } from './tracing';
 import type { UserBudgets } from './userBudgets';
 
 /**
@@ -42,4 +43,6 @@ export interface WsHandlerOptions<TRouter extends AnyRouter> {
   registry: ConnectionRegistry;
   /** Closes, errors and procedure calls, as the inspector and `/metrics` report them. */
   figures: ServerFigures;
+  /** Makes each call's span when the server has `tracing`; `null` without. */
+  tracer: CallTracer | null;
 }
