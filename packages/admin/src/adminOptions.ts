@@ -107,6 +107,7 @@ export function logAuditEntry(entry: AdminAuditEntry): void {
   );
 }
 
+/** Applies the defaults and checks the limits; throws a `RangeError` naming a bad option. */
 export function resolveAdminOptions<TUser>(opts: DuplexAdminOptions<TUser>): ResolvedAdminOptions {
   const reportIntervalMs = opts.reportIntervalMs ?? duplexAdminDefaults.reportIntervalMs;
   const historyMs = opts.historyMs ?? duplexAdminDefaults.historyMs;

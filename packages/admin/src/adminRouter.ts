@@ -23,10 +23,15 @@ export interface AdminRouterDeps<TUser> {
   /** The attached node's id, or `null` while none is attached. */
   nodeId(): string | null;
   /** Applies a command to the attached node, sends it to every other: what this node closed. */
-  send(command: DistributiveOmit<AdminCommand, 'from'>): Promise<number>;
+  send(command: AdminCommandRequest): Promise<number>;
 }
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A command as a procedure asks for it: the admin instance adds `from`. */
+export type AdminCommandRequest = AdminCommand extends infer TCommand
+  ? TCommand extends AdminCommand
+    ? Omit<TCommand, 'from'>
+    : never
+  : never;
 
 /**
  * The admin procedures on the app's own tRPC instance (same context and transformer), each

@@ -1,7 +1,12 @@
 import type { DuplexInspector, DuplexInstance, DuplexRoute } from '@duplex/server';
 import { AdminHub } from './adminHub';
 import { adminCommandsChannel, type DuplexAdminOptions, resolveAdminOptions } from './adminOptions';
-import { type AdminRouter, type AdminUser, createAdminRouter } from './adminRouter';
+import {
+  type AdminCommandRequest,
+  type AdminRouter,
+  type AdminUser,
+  createAdminRouter,
+} from './adminRouter';
 import type { AdminCommand } from './adminTypes';
 import { NodeReporter } from './nodeReporter';
 import { type AdminRoutesOptions, createAdminPageRoute } from './pageRoute';
@@ -64,7 +69,7 @@ export function createDuplexAdmin<TUser extends AdminUser>(
   const adminId = `admin-${Math.random().toString(36).slice(2, 10)}`;
   let attached: NodeReporter | null = null;
 
-  const send = async (partial: DistributiveOmit<AdminCommand, 'from'>): Promise<number> => {
+  const send = async (partial: AdminCommandRequest): Promise<number> => {
     const command = { ...partial, from: adminId } as AdminCommand;
     const closed = attached ? attached.apply(command) : 0;
     resolved.audit({
@@ -112,5 +117,3 @@ export function createDuplexAdmin<TUser extends AdminUser>(
     },
   };
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
