@@ -1,7 +1,10 @@
+import type { OverviewFrame } from '@duplex/admin';
+import { createDuplexClient } from '@duplex/client';
+import type { AppRouter } from '@duplex/example-chat/router';
 import { redisAvailable, startTestRedis } from '@duplex/redis/testing';
 import { sqlTestBackends } from '@duplex/sql/testing';
 import { afterEach, describe, expect, it, onTestFailed, vi } from 'vitest';
-import { type ChatMember, chatMember, startCluster } from './clusterTestKit';
+import { type ChatMember, chatMember, clusterAdminToken, startCluster } from './clusterTestKit';
 
 const postgres = (await sqlTestBackends()).find((b) => b.name === 'postgres');
 const runs = redisAvailable('the cluster suite') && postgres?.available === true;
@@ -131,5 +134,32 @@ describe.runIf(runs)('three Duplex nodes on one Redis and one PostgreSQL', () =>
     members.push(late);
     await vi.waitFor(() => expect(late.texts()).toEqual([...before.slice(1), ...after]), waitOpts);
     expect(late.events.some((e) => 'duplex' in e)).toBe(false);
+  }, 60_000);
+
+  it("shows every node on any node's dashboard and drops a SIGKILLed one", async () => {
+    await using redis = await startTestRedis({ appendOnly: false });
+    await using cluster = await startCluster(redis);
+    const [n1, n2, n3] = cluster.nodes;
+    const operator = createDuplexClient<AppRouter>({
+      url: n1!.wsUrl,
+      token: `admin:${clusterAdminToken}`,
+      reconnect: { delayMs: () => 50 },
+    });
+    try {
+      const { nodeId } = await operator.admin.whoami.query();
+      const frames: OverviewFrame[] = [];
+      operator.admin.overview.subscribe(undefined, { onData: (frame) => frames.push(frame) });
+      const liveNodes = () => frames.at(-1)?.nodes.length ?? 0;
+      await vi.waitFor(() => expect(liveNodes()).toBe(3), waitOpts);
+      expect(frames.at(-1)!.nodes.map((n) => n.nodeId)).toContain(nodeId);
+      const killedAt = Date.now();
+      await n3!.stop('SIGKILL');
+      // Three silent 2 s intervals, the next tick, the next frame: 9 s at most, plus slack.
+      await vi.waitFor(() => expect(liveNodes()).toBe(2), { timeout: 12_000, interval: 50 });
+      expect(Date.now() - killedAt).toBeGreaterThanOrEqual(4_000);
+      expect(n2!.alive).toBe(true);
+    } finally {
+      await operator.$close();
+    }
   }, 60_000);
 });

@@ -19,6 +19,12 @@ export interface ClusterNodeOptions {
   startTimeoutMs?: number;
   /** Where the node's log lines go; by default this process's stderr. */
   onLog?: (line: string) => void;
+  /**
+   * The operator's token (`admin:<token>` signs in), the same on every node so that the
+   * dashboard of any node can be used.
+   * @default `DUPLEX_ADMIN_TOKEN` of this process, else a random one per node
+   */
+  adminToken?: string;
 }
 
 /** A running node process. */
@@ -101,6 +107,7 @@ export async function startClusterNode(
       PG_SCHEMA: opts.pgSchema,
       PORT: String(opts.port ?? 0),
       HOST: opts.host ?? '127.0.0.1',
+      ...(opts.adminToken ? { DUPLEX_ADMIN_TOKEN: opts.adminToken } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -8,6 +8,9 @@ import { bundleClusterNode, type ClusterNode, startClusterNode } from './cluster
 
 let schemas = 0;
 
+/** The operator's token on every node of {@link startCluster} (sign in as `admin:<token>`). */
+export const clusterAdminToken = 'cluster-test-operator';
+
 /** Three (or `count`) node processes on one Redis and one fresh PostgreSQL schema. */
 export async function startCluster(redis: TestRedis, count = 3) {
   const bundle = await bundleClusterNode();
@@ -17,6 +20,7 @@ export async function startCluster(redis: TestRedis, count = 3) {
     databaseUrl: testPostgresUrl,
     pgSchema,
     bundle,
+    adminToken: clusterAdminToken,
     onLog: (line: string) => logs.push(line),
   };
   const logs: string[] = [];
