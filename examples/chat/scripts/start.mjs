@@ -4,15 +4,18 @@
  *
  * - The web app: `vite build` into `dist/`, when a file under `src/web`, the workspace packages'
  *   `src`, `vite.config.ts` or a package manifest is newer than `dist/index.html`.
+ * - The operator's dashboard (`@duplex/admin`'s page, served at `/admin/`): `vite build` into
+ *   `packages/admin/dist/page/`, when a file under its `src/page`, the client's sources, its
+ *   `vite.config.ts` or its manifest is newer than that `index.html`.
  * - The server: one esbuild bundle of `src/server/main.ts` and the workspace packages (from
  *   source, as under tsx) into `.tmp/server/`, when one of its inputs is newer than it.
  *   PGlite stays outside (it loads its WebAssembly from beside its own files), as do the drivers
  *   loaded on demand.
  *
- * Both builds run in child processes, at the same time; on a first start the database is made
+ * The builds run in child processes, at the same time; on a first start the database is made
  * (PGlite's initdb, seconds) while the web app builds. Run under tsx instead, the server held
  * ~80 MiB more and took seconds longer to start (docs/performance.md#embedded-footprint).
- * `--build-only` stops after the builds; `--force` rebuilds both.
+ * `--build-only` stops after the builds; `--force` rebuilds them all.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -67,6 +70,23 @@ function webIsCurrent() {
   return built > 0 && inputs.every((input) => newest(input) < built);
 }
 
+const admin = join(repo, 'packages/admin');
+
+function adminPageIsCurrent() {
+  const built = mtime(join(admin, 'dist/page/index.html'));
+  const inputs = [
+    join(admin, 'src/page'),
+    join(admin, 'src/adminTypes.ts'),
+    // The page bundles the client from source.
+    join(repo, 'packages/client/src'),
+    join(repo, 'packages/protocol/src'),
+    join(admin, 'vite.config.ts'),
+    join(admin, 'package.json'),
+    join(repo, 'package-lock.json'),
+  ];
+  return built > 0 && inputs.every((input) => newest(input) < built);
+}
+
 function serverIsCurrent() {
   const built = Math.min(mtime(serverBundle), mtime(sqlBundle));
   if (built === 0 || !existsSync(serverMeta) || mtime(fileURLToPath(import.meta.url)) > built) {
@@ -88,9 +108,9 @@ function bin(name) {
   return found;
 }
 
-function run(command, args) {
+function run(command, args, cwd = chat) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: chat, stdio: 'inherit' });
+    const child = spawn(command, args, { cwd, stdio: 'inherit' });
     child.once('error', reject);
     child.once('exit', (code, signal) =>
       code === 0 ? resolve() : reject(new Error(`${command} failed (${signal ?? code})`)),
@@ -99,6 +119,10 @@ function run(command, args) {
 }
 
 const web = force || !webIsCurrent() ? run(bin('vite'), ['build', '--logLevel', 'warn']) : null;
+const adminPage =
+  force || !adminPageIsCurrent()
+    ? run(bin('vite'), ['build', '--logLevel', 'warn'], admin)
+    : null;
 const server =
   force || !serverIsCurrent()
     ? run(bin('esbuild'), [
@@ -136,6 +160,6 @@ const database = buildOnly
       const { initPgliteDataDir } = await import(pathToFileURL(sqlBundle).href);
       await initPgliteDataDir(dataDir);
     })();
-await Promise.all([web, server, database]);
+await Promise.all([web, adminPage, server, database]);
 
 if (!buildOnly) await import(pathToFileURL(serverBundle).href);
