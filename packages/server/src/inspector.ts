@@ -35,6 +35,9 @@ const otherBroker: BrokerStats = {
   channels: [],
 };
 
+/** How often the event-loop monitor samples; its readings are this much above the lateness. */
+const loopDelayResolutionMs = 20;
+
 /** The default and the cap of {@link DuplexConnectionQuery.limit}. */
 const defaultConnectionLimit = 200;
 const maxConnectionLimit = 10_000;
@@ -79,7 +82,7 @@ export function createInspector(opts: InspectorOptions): ServerInspector {
     nodeId,
     stats(): DuplexNodeStats {
       if (!loopDelay) {
-        loopDelay = monitorEventLoopDelay({ resolution: 20 });
+        loopDelay = monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
         loopDelay.enable();
       }
       const connections = { websocket: 0, http: 0 };
@@ -101,13 +104,15 @@ export function createInspector(opts: InspectorOptions): ServerInspector {
       const closesByCode = Object.fromEntries(figures.closes);
       if (metrics.refusedOrigin > 0) closesByCode['403'] = metrics.refusedOrigin;
       if (metrics.refusedCapacity > 0) closesByCode['503'] = metrics.refusedCapacity;
-      // The histogram reads nanoseconds; a fresh one (no sample yet) reads NaN and huge values.
+      // The histogram reads nanoseconds between samples, the sampling interval included (an idle
+      // loop reads 20 ms), and a fresh one (no sample yet) reads NaN and huge values.
+      const lateMs = (ns: number) => Math.max(0, ns / 1e6 - loopDelayResolutionMs);
       const delay =
         loopDelay.count > 0
           ? {
-              p50: loopDelay.percentile(50) / 1e6,
-              p99: loopDelay.percentile(99) / 1e6,
-              max: loopDelay.max / 1e6,
+              p50: lateMs(loopDelay.percentile(50)),
+              p99: lateMs(loopDelay.percentile(99)),
+              max: lateMs(loopDelay.max),
             }
           : { p50: 0, p99: 0, max: 0 };
       loopDelay.reset();

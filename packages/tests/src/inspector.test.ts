@@ -2,7 +2,14 @@ import { createDuplexClient, type DuplexStatus } from '@duplex/client';
 import { closeCodes, type DuplexLogger, procedureBucketsSeconds } from '@duplex/server';
 import { describe, expect, it, vi } from 'vitest';
 import { type appRouter, startTestServer, testClient, testHandler } from './fixtures';
-import { closeCodeOf, collector, deferred, openAuthedRawSocket, openRawSocket } from './helpers';
+import {
+  closeCodeOf,
+  collector,
+  deferred,
+  openAuthedRawSocket,
+  openRawSocket,
+  sleep,
+} from './helpers';
 
 /** A logger that keeps what it is given, by level. */
 function recordingLogger() {
@@ -127,6 +134,54 @@ describe('server.inspector', () => {
       }),
       msg: expect.stringContaining(target?.id as string),
     });
+  });
+
+  it('cuts an HTTP event stream on disconnect; the client starts it again and resumes', async () => {
+    await using server = await startTestServer();
+    await using client = createDuplexClient<typeof appRouter>({
+      url: server.wsUrl,
+      httpUrl: `${server.httpUrl}/trpc`,
+      transport: 'http',
+      token: 'user:ivy',
+      reconnect: { delayMs: () => 10 },
+    });
+    const seen = collector<Event>();
+    let starts = 0;
+    client.onEvent.subscribe({ channel: 'sse' }, { onData: seen.push, onStarted: () => starts++ });
+    const { inspector } = server.server;
+    await vi.waitFor(() => expect(starts).toBe(1));
+    await server.broker.publish('sse', { n: 1 });
+    await vi.waitFor(() => expect(seen.items).toHaveLength(1));
+    const [stream] = inspector.connections({ userId: 'ivy' });
+    expect(stream).toMatchObject({ transport: 'http', subscriptions: 1 });
+    expect(inspector.disconnect(stream?.id as string)).toBe(true);
+    await server.broker.publish('sse', { n: 2 });
+    await vi.waitFor(() => expect(starts).toBe(2), { timeout: 10_000 });
+    await server.broker.publish('sse', { n: 3 });
+    await vi.waitFor(() =>
+      expect(seen.items.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3]),
+    );
+    const [again] = inspector.connections({ userId: 'ivy' });
+    expect(again?.id).not.toBe(stream?.id);
+  });
+
+  it('reports the event-loop delay since the previous snapshot', async () => {
+    await using server = await startTestServer();
+    const { inspector } = server.server;
+    // The first snapshot starts the monitor.
+    expect(inspector.stats().eventLoopDelayMs).toEqual({ p50: 0, p99: 0, max: 0 });
+    await sleep(50);
+    const blockedUntil = performance.now() + 150;
+    while (performance.now() < blockedUntil) {
+      // Holds the event loop, as a slow synchronous handler would.
+    }
+    await sleep(50);
+    const blocked = inspector.stats().eventLoopDelayMs;
+    expect(blocked.max).toBeGreaterThanOrEqual(100);
+    expect(blocked.p99).toBeLessThanOrEqual(blocked.max);
+    // Each snapshot starts afresh.
+    await sleep(50);
+    expect(inspector.stats().eventLoopDelayMs.max).toBeLessThan(blocked.max);
   });
 
   it('disconnects every connection of a user and no one else', async () => {
