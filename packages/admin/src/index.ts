@@ -10,8 +10,10 @@ export {
 export {
   type AdminRouter,
   type AdminUser,
+  type CommandResult,
   defaultConnectionsLimit,
   minFrameIntervalMs,
+  type WhoamiResult,
 } from './adminRouter';
 export {
   connectionsInput,

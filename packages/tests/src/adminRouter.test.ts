@@ -31,8 +31,10 @@ async function startAdminServer(opts: { pageDir?: string } = {}) {
   const broker = createMemoryBroker();
   const audits: AdminAuditEntry[] = [];
   const errors: unknown[] = [];
+  /** Operators whose rights the app has taken away since they signed in. */
+  const revoked = new Set<string>();
   const admin = createDuplexAdmin({
-    authorize: (user: User) => user.admin,
+    authorize: (user: User) => user.admin && !revoked.has(user.id),
     broker,
     reportIntervalMs,
     audit: (entry) => audits.push(entry),
@@ -83,6 +85,7 @@ async function startAdminServer(opts: { pageDir?: string } = {}) {
     admin,
     audits,
     errors,
+    revoked,
     connect,
     httpUrl: `http://127.0.0.1:${port}`,
     stop,
@@ -196,6 +199,48 @@ describe('admin router', () => {
     const gaps = overview.frames.slice(1).map((f, i) => f.at - overview.frames[i]!.at);
     expect(gaps.every((gap) => gap >= 990)).toBe(true);
     expect(overview.errors).toEqual([]);
+    expect(app.errors).toEqual([]);
+  });
+
+  it('ends running subscriptions with FORBIDDEN once authorize refuses the operator', async () => {
+    await using app = await startAdminServer();
+    const root = app.connect('admin:root');
+    const ops = app.connect('admin:ops');
+    const overview = watchOverview(root);
+    const connectionFrames: unknown[] = [];
+    const connectionErrors: unknown[] = [];
+    root.admin.connections.subscribe(
+      {},
+      {
+        onData: (frame) => connectionFrames.push(frame),
+        onError: (error) => connectionErrors.push(error),
+      },
+    );
+    const kept = watchOverview(ops);
+    // Past the first frames: what is revoked here is a subscription already streaming.
+    await vi.waitFor(() => {
+      expect(overview.frames.length).toBeGreaterThanOrEqual(2);
+      expect(connectionFrames.length).toBeGreaterThanOrEqual(2);
+      expect(kept.frames.length).toBeGreaterThanOrEqual(1);
+    }, 5_000);
+    expect(app.server.metrics.subscriptions).toBe(3);
+
+    app.revoked.add('root');
+    const codeOf = (error: unknown) => (error as { data?: { code?: string } }).data?.code;
+    await vi.waitFor(() => {
+      expect(overview.errors.map(codeOf)).toEqual(['FORBIDDEN']);
+      expect(connectionErrors.map(codeOf)).toEqual(['FORBIDDEN']);
+    }, 5_000);
+    const framesAtRevocation = [overview.frames.length, connectionFrames.length];
+    // Both ended on the server; the other operator's stream goes on.
+    await vi.waitFor(() => expect(app.server.metrics.subscriptions).toBe(1));
+    const keptAtRevocation = kept.frames.length;
+    await vi.waitFor(() => expect(kept.frames.length).toBeGreaterThan(keptAtRevocation + 1), 5_000);
+    expect(kept.errors).toEqual([]);
+    expect([overview.frames.length, connectionFrames.length]).toEqual(framesAtRevocation);
+    await expect(root.admin.whoami.query()).rejects.toMatchObject({
+      data: { code: 'FORBIDDEN' },
+    });
     expect(app.errors).toEqual([]);
   });
 
