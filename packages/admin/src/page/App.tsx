@@ -45,6 +45,9 @@ const tabs = [
 ] as const;
 type Tab = (typeof tabs)[number]['id'];
 
+const fmtInterval = (ms: number) =>
+  ms < 1000 ? `${ms} ms` : `${(ms / 1000).toLocaleString('en-US', { maximumFractionDigits: 1 })} s`;
+
 const statusText: Record<string, string> = {
   connecting: 'Connecting',
   open: 'Live',
@@ -166,7 +169,8 @@ function Dashboard(props: {
         id={`panel-${tab}`}
         role="tabpanel"
         aria-labelledby={`tab-${tab}`}
-        tabIndex={-1}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the panel scrolls; a keyboard must reach it to scroll it (WAI-ARIA tabs pattern).
+        tabIndex={0}
       >
         {tab === 'overview' && <OverviewView samples={overview.samples} nodeId={selected} />}
         {tab === 'connections' && <ConnectionsView admin={admin} nodeId={selected} />}
@@ -177,7 +181,7 @@ function Dashboard(props: {
           <p className="footnote muted">
             {pick(liveNodes, selected).length} of {liveNodes.length} node
             {liveNodes.length === 1 ? '' : 's'} · reports every{' '}
-            {Math.round(overview.reportIntervalMs / 1000)} s · last at{' '}
+            {fmtInterval(overview.reportIntervalMs)} · last at{' '}
             {new Date(last.at).toLocaleTimeString('en-GB')}
           </p>
         )}

@@ -1,4 +1,5 @@
 import { channelRows, fmtInt, fmtRate, type Sample } from './derive';
+import { TableBox } from './TableBox';
 
 /** Channels with subscribers on the selected nodes. */
 export function ChannelsView({ samples, nodeId }: { samples: Sample[]; nodeId: string | null }) {
@@ -8,7 +9,7 @@ export function ChannelsView({ samples, nodeId }: { samples: Sample[]; nodeId: s
       <h2 id="channels-title" className="card-title">
         Channels <span className="muted">({fmtInt(rows.length)})</span>
       </h2>
-      <div className="table-wrap">
+      <TableBox label="Channels table">
         <table>
           <thead>
             <tr>
@@ -40,7 +41,7 @@ export function ChannelsView({ samples, nodeId }: { samples: Sample[]; nodeId: s
           </tbody>
         </table>
         {rows.length === 0 && <p className="empty">No channel has subscribers.</p>}
-      </div>
+      </TableBox>
     </section>
   );
 }

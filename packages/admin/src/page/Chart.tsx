@@ -12,6 +12,13 @@ export interface ChartSeries {
   strong?: boolean;
 }
 
+const timeOf = (seconds: number) =>
+  new Date(seconds * 1000).toLocaleTimeString('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+
 /** Colors for lines, each ≥ 3:1 against the white card (WCAG's figure for graphics). */
 export const palette = ['#3b4fd4', '#0f7b57', '#c2410c', '#7c3aed', '#0e7490', '#b42323'];
 
@@ -61,7 +68,15 @@ export function Chart({ label, times, series, format, height = 120 }: ChartProps
           y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] },
         },
         axes: [
-          { ...axis, size: 24, space: 60 },
+          {
+            ...axis,
+            size: 28,
+            space: 70,
+            // Whole seconds and up: the window is minutes long, frames come at most every second.
+            incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600],
+            // One line, `14:05:30`: uPlot's default adds the date on a second line.
+            values: (_u, ticks) => ticks.map((t) => timeOf(t)),
+          },
           {
             ...axis,
             size: 48,
@@ -104,8 +119,9 @@ export function Chart({ label, times, series, format, height = 120 }: ChartProps
       <div ref={box} className="chart-canvas" role="img" aria-label={label} />
       {series.length > 1 && (
         <figcaption className="legend">
-          {series.map((s) => (
-            <span key={s.label} className={s.strong ? 'strong' : undefined}>
+          {series.map((s, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: the lines are fixed while the chart lives.
+            <span key={i} className={s.strong ? 'strong' : undefined}>
               <i style={{ background: s.color }} aria-hidden="true" />
               {s.label}
             </span>

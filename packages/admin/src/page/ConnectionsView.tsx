@@ -2,6 +2,7 @@ import type { DuplexConnectionInfo } from '@duplex/server';
 import { useEffect, useRef, useState } from 'react';
 import type { AdminClient } from './adminClient';
 import { fmtAge, fmtBytes, fmtInt, shortNode } from './derive';
+import { TableBox } from './TableBox';
 import { useConnections } from './useAdminFeeds';
 
 /** What an operator is about to do, waiting for their confirmation. */
@@ -68,7 +69,7 @@ export function ConnectionsView({ admin, nodeId }: { admin: AdminClient; nodeId:
           {error}
         </p>
       )}
-      <div className="table-wrap">
+      <TableBox label="Connections table">
         <table className="connections-table">
           <thead>
             <tr>
@@ -127,7 +128,7 @@ export function ConnectionsView({ admin, nodeId }: { admin: AdminClient; nodeId:
           </tbody>
         </table>
         {frame && rows.length === 0 && <p className="empty">No connections match.</p>}
-      </div>
+      </TableBox>
       {pending && (
         <Confirm
           pending={pending}

@@ -17,6 +17,7 @@ import {
   totalRate,
   windowCounts,
 } from './derive';
+import { TableBox } from './TableBox';
 
 /** The node ids seen in the window (selected ones only), in order of appearance. */
 function nodeIdsOf(samples: readonly Sample[], nodeId: string | null) {
@@ -290,7 +291,7 @@ function NodesTable({
       <h2 id="nodes-title" className="card-title">
         Nodes <span className="muted">({nodes.length})</span>
       </h2>
-      <div className="table-wrap">
+      <TableBox label="Nodes table">
         <table className="nodes-table">
           <thead>
             <tr>
@@ -341,7 +342,7 @@ function NodesTable({
             ))}
           </tbody>
         </table>
-      </div>
+      </TableBox>
     </section>
   );
 }

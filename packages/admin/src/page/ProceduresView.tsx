@@ -1,4 +1,5 @@
 import { fmtInt, fmtRate, fmtSeconds, procedureRows, type Sample } from './derive';
+import { TableBox } from './TableBox';
 
 /** Calls, errors and latency per procedure path; percentiles over the charts' window. */
 export function ProceduresView({ samples, nodeId }: { samples: Sample[]; nodeId: string | null }) {
@@ -8,7 +9,7 @@ export function ProceduresView({ samples, nodeId }: { samples: Sample[]; nodeId:
       <h2 id="procedures-title" className="card-title">
         Procedures <span className="muted">(latency over the last minutes)</span>
       </h2>
-      <div className="table-wrap">
+      <TableBox label="Procedures table">
         <table>
           <thead>
             <tr>
@@ -55,7 +56,7 @@ export function ProceduresView({ samples, nodeId }: { samples: Sample[]; nodeId:
           </tbody>
         </table>
         {rows.length === 0 && <p className="empty">No calls yet.</p>}
-      </div>
+      </TableBox>
     </section>
   );
 }

@@ -293,8 +293,11 @@ export function fmtAge(ms: number) {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
-/** A node's id as shown: `host:pid` without the random tail. */
+/**
+ * A node's id as shown: `host:pid:rand` with the random tail cut to 4 characters, enough to tell
+ * apart two nodes of one process (a restart in tests) or of one pid on two hosts.
+ */
 export function shortNode(nodeId: string) {
   const parts = nodeId.split(':');
-  return parts.length === 3 ? `${parts[0]}:${parts[1]}` : nodeId;
+  return parts.length === 3 ? `${parts[0]}:${parts[1]}:${parts[2]!.slice(0, 4)}` : nodeId;
 }

@@ -1,0 +1,179 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDuplexAdmin } from '@duplex/admin';
+import { createDuplexClient, type DuplexClient } from '@duplex/client';
+import {
+  type Authenticate,
+  createDuplexServer,
+  createMemoryBroker,
+  initDuplex,
+  streamChannel,
+} from '@duplex/server';
+import { build } from 'vite';
+import { z } from 'zod';
+
+/** The operator's secret: `admin:<secret>` signs in the operator. */
+export const operatorSecret = 'op-secret-4f1c';
+
+interface User {
+  id: string;
+  admin: boolean;
+}
+
+/**
+ * `admin:<operatorSecret>` is the operator; `user:<id>` a user who is not one (the admin router
+ * answers FORBIDDEN); anything else is refused at the handshake (UNAUTHORIZED).
+ */
+const authenticate: Authenticate<User> = ({ connectionParams }) => {
+  const token = connectionParams?.token ?? '';
+  if (token === `admin:${operatorSecret}`) return { user: { id: 'ops', admin: true } };
+  const match = token.match(/^user:(\w{1,32})$/);
+  return match ? { user: { id: match[1]!, admin: false } } : null;
+};
+
+/** Reports every 200 ms, so a test sees a change within a frame or two (frames are ≥ 1 s apart). */
+export const reportIntervalMs = 200;
+
+/** Builds the dashboard page (packages/admin/vite.config.ts) into a directory of its own. */
+export async function buildAdminPage(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'duplex-admin-page-'));
+  await build({
+    configFile: fileURLToPath(new URL('../../admin/vite.config.ts', import.meta.url)),
+    // The config's `root` is relative to the cwd, which is the repository root under vitest.
+    root: fileURLToPath(new URL('../../admin/src/page', import.meta.url)),
+    build: { outDir: dir, emptyOutDir: true },
+    logLevel: 'warn',
+  });
+  return dir;
+}
+
+function createAppRouter(admin: ReturnType<typeof createDuplexAdmin<User>>) {
+  const d = initDuplex<User>();
+  return d.router({
+    connectionId: d.procedure.query(({ ctx }) => ctx.connection.id),
+    echo: d.procedure.input(z.object({ text: z.string() })).query(({ input }) => input.text),
+    fail: d.procedure.mutation(() => {
+      throw new Error('boom');
+    }),
+    publish: d.procedure
+      .input(z.object({ n: z.number() }))
+      .mutation(({ ctx, input }) => ctx.broker.publish('numbers', { n: input.n })),
+    numbers: d.procedure
+      .input(z.object({ lastEventId: z.string().nullish() }))
+      .subscription(({ ctx, input, signal }) =>
+        streamChannel<{ n: number }>(ctx.broker, 'numbers', {
+          lastEventId: input.lastEventId,
+          signal,
+        }),
+      ),
+    admin: admin.router(d),
+  });
+}
+
+/** The app's router: a few procedures for the load, and the admin router under `admin`. */
+export type AdminPageRouter = ReturnType<typeof createAppRouter>;
+
+/**
+ * A Duplex server on 127.0.0.1 with the dashboard mounted (`/admin/`), serving `pageDir`.
+ * `port` reopens a closed server's port, as a restart does.
+ */
+export async function startAdminPageServer(pageDir: string, port = 0) {
+  const broker = createMemoryBroker();
+  const errors: unknown[] = [];
+  const admin = createDuplexAdmin({
+    authorize: (user: User) => user.admin,
+    broker,
+    reportIntervalMs,
+    audit: () => undefined,
+    onError: (report) => errors.push(report.error),
+  });
+  const server = createDuplexServer({
+    router: createAppRouter(admin),
+    authenticate,
+    broker,
+    onError: (report) => {
+      // The load's `fail` calls are meant to fail; anything else is a bug.
+      if (report.path !== 'fail') errors.push(report.error);
+    },
+    routes: admin.routes({ path: '/admin', dir: pageDir }),
+  });
+  admin.attach(server);
+  const listening = await server.listen(port, '127.0.0.1');
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    errors,
+    port: listening.port,
+    pageUrl: `http://127.0.0.1:${listening.port}/admin/`,
+    wsUrl: `ws://127.0.0.1:${listening.port}/trpc`,
+    close() {
+      closing ??= server.close({ drainTimeoutMs: 0 }).then(() => broker.close());
+      return closing;
+    },
+  };
+}
+
+/** One simulated user of the load: a client, its `numbers` subscription and what it got. */
+export interface LoadClient {
+  userId: string;
+  client: DuplexClient<AdminPageRouter>;
+  received: number[];
+  closeCodes: (number | null)[];
+}
+
+/**
+ * A load generator: `users` real clients (`user:u<i>`; users listed in `twice` open a second
+ * connection), each holding a `numbers` subscription, then making `callsEach` calls (some of
+ * them failing) while events are published. Bounded: it returns when the calls are done; the
+ * clients stay connected and subscribed until `close()`.
+ */
+export async function startLoad(
+  wsUrl: string,
+  opts: { users: number; callsEach: number; twice?: readonly string[] },
+) {
+  const clients: LoadClient[] = [];
+  const open = (userId: string) => {
+    const client = createDuplexClient<AdminPageRouter>({
+      url: wsUrl,
+      token: `user:${userId}`,
+      reconnect: { baseDelayMs: 10, maxDelayMs: 50 },
+    });
+    const load: LoadClient = { userId, client, received: [], closeCodes: [] };
+    let state = client.$status.get().state;
+    client.$status.subscribe((s) => {
+      // Once per lost socket: a reconnecting status changes again with each attempt.
+      if (s.state === 'reconnecting' && state !== 'reconnecting') load.closeCodes.push(s.closeCode);
+      state = s.state;
+    });
+    client.numbers.subscribe(
+      {},
+      {
+        onData: ({ data }) => {
+          if ('n' in data) load.received.push(data.n);
+        },
+      },
+    );
+    clients.push(load);
+    return load;
+  };
+  for (let i = 0; i < opts.users; i++) open(`u${i}`);
+  for (const userId of opts.twice ?? []) open(userId);
+  await Promise.all(clients.map((c) => c.client.connectionId.query()));
+  const publisher = clients[0]!.client;
+  await Promise.all(
+    clients.map(async (c, i) => {
+      for (let k = 0; k < opts.callsEach; k++) {
+        if (k % 5 === 4) await c.client.fail.mutate().catch(() => undefined);
+        else await c.client.echo.query({ text: `${c.userId}-${k}` });
+        if (i === 0) await publisher.publish.mutate({ n: k });
+      }
+    }),
+  );
+  return {
+    clients,
+    /** Every client's received events are in, or the wait times out. */
+    close: () => Promise.all(clients.map((c) => c.client.$close())),
+  };
+}
