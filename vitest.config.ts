@@ -47,7 +47,7 @@ export default defineConfig({
           // both stay green; the conformance suite compares the two directly.
           name: 'integration-stock',
           include: [
-            'packages/tests/src/{auth,failover,fuzz,keepalive,limits,reconnect,roundtrip}.test.ts',
+            'packages/tests/src/{auth,failover,fuzz,inspector,keepalive,limits,metrics,reconnect,roundtrip}.test.ts',
           ],
           env: { DUPLEX_TEST_HANDLER: 'stock' },
           testTimeout: 30_000,

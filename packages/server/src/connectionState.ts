@@ -1,4 +1,6 @@
 import { capabilitiesParam, cursorCapability } from '@duplex/protocol';
+import type { ServerFigures } from './serverFigures';
+import type { CallTracer } from './tracing';
 
 /**
  * What Duplex knows about one connection (a WebSocket, or one plain HTTP request). The
@@ -91,4 +93,25 @@ export function setExpiry(connection: DuplexConnection, expiresAt: number): void
 /** When the connection's credentials expire, if it is an HTTP event stream that knows. */
 export function expiryOf(connection: DuplexConnection): number | undefined {
   return expiries.get(connection);
+}
+
+/** Where the calls of a connection served by the stock handler are counted and traced. */
+export interface CallObserver {
+  figures: ServerFigures;
+  tracer: CallTracer | null;
+}
+
+const observers = new WeakMap<DuplexConnection, CallObserver>();
+
+/**
+ * Has Duplex's call middleware count and trace this connection's calls: set by the stock
+ * handler, whose calls tRPC runs. The Duplex handler counts its own (and plain HTTP calls are
+ * counted from their responses), so their connections have none.
+ */
+export function observeCalls(connection: DuplexConnection, observer: CallObserver): void {
+  observers.set(connection, observer);
+}
+
+export function callObserverOf(connection: DuplexConnection): CallObserver | undefined {
+  return observers.get(connection);
 }

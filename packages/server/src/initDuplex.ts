@@ -3,8 +3,8 @@ import { isObservable, observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 import { AuthRefusedError, TokenExpiredError } from './auth';
 import type { Broker } from './broker';
-import { countersOf, type DuplexConnection, expiryOf } from './connectionState';
-import { markSubscriptionOnly } from './procedureRunner';
+import { callObserverOf, countersOf, type DuplexConnection, expiryOf } from './connectionState';
+import { markRunnerHandled, markSubscriptionOnly } from './procedureRunner';
 import { markCursorWanted, streamSourceKey, streamSourceOf } from './streamChannel';
 import { setLongTimeout } from './tokenExpiry';
 
@@ -76,6 +76,26 @@ export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
     },
   });
 
+  // The Duplex handler times and traces its calls itself (the runner leaves this out); on the
+  // stock handler, whose calls tRPC runs, this does it, for connections that handler marked.
+  const callFigures = t.middleware(
+    markRunnerHandled(async ({ ctx, path, type, next }) => {
+      const observer = ctx.connection ? callObserverOf(ctx.connection) : undefined;
+      if (!observer) return next();
+      let procedure = observer.figures.procedures.get(path);
+      if (procedure?.type !== type) procedure = undefined;
+      const startedAt = performance.now();
+      const result = await (observer.tracer
+        ? observer.tracer.traceStep(path, type, ctx.user, () => next())
+        : next());
+      procedure?.record(
+        (performance.now() - startedAt) / 1000,
+        result.ok ? null : result.error.code,
+      );
+      return result;
+    }),
+  );
+
   // Outside subscriptions it only calls next(): the procedure runner leaves it out of their chains.
   const subscriptionLimit = t.middleware(
     markSubscriptionOnly(async ({ ctx, type, signal, next }) => {
@@ -123,7 +143,7 @@ export function initDuplex<TUser>(opts: InitDuplexOptions = {}) {
     /** Merges routers; see tRPC's `t.mergeRouters`. */
     mergeRouters: t.mergeRouters,
     /** The base procedure: authenticated (every Duplex connection is), with Duplex limits. */
-    procedure: t.procedure.use(subscriptionLimit),
+    procedure: t.procedure.use(callFigures).use(subscriptionLimit),
     /** Creates a middleware with the Duplex context typed. */
     middleware: t.middleware,
     /** Calls procedures in-process, e.g. from tests or jobs. */

@@ -128,6 +128,18 @@ export function markSubscriptionOnly<T extends object>(middleware: T): T {
   return middleware;
 }
 
+const runnerHandled = new WeakSet<object>();
+
+/**
+ * Marks a middleware whose work the runner's caller (the Duplex handler) does itself: the runner
+ * leaves it out of every chain, so it runs only where tRPC calls the procedure (the stock
+ * handler, plain HTTP, `createCaller`). For Duplex's call figures and spans.
+ */
+export function markRunnerHandled<T extends object>(middleware: T): T {
+  runnerHandled.add(middleware);
+  return middleware;
+}
+
 /** The middlewares of a procedure's `_def`, when it has the shape the runner expects. */
 function middlewaresOf(
   procedure: unknown,
@@ -219,8 +231,9 @@ export function planOf(
     plan = read && {
       type,
       meta: read.def.meta,
-      chain:
-        type === 'subscription' ? read.chain : read.chain.filter((fn) => !subscriptionOnly.has(fn)),
+      chain: read.chain.filter(
+        (fn) => !runnerHandled.has(fn) && (type === 'subscription' || !subscriptionOnly.has(fn)),
+      ),
     };
     plans.set(procedure, plan);
   }

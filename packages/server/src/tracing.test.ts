@@ -32,9 +32,10 @@ const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 afterEach(() => exporter.reset());
 
-async function startServer(tracing: DuplexTracingOptions | undefined) {
+async function startServer(tracing: DuplexTracingOptions | undefined, handler?: 'stock') {
   const server = createDuplexServer({
     router,
+    handler,
     authenticate: () => ({ user: { id: 'u7' } }),
     onError: () => {},
     tracing,
@@ -113,6 +114,20 @@ describe('tracing', () => {
       'duplex.transport': 'http',
       'duplex.type': 'query',
     });
+    expect(byName(spans, 'chat.secret')[0]?.status).toEqual({ code: 2, message: 'FORBIDDEN' });
+  });
+
+  it("traces the stock handler's calls through the base procedure's middleware", async () => {
+    await using server = await startServer({ tracer: provider.getTracer('test') }, 'stock');
+    server.call(1, 'query', 'chat.history');
+    server.call(2, 'query', 'chat.secret');
+    await vi.waitFor(() => expect(exporter.getFinishedSpans()).toHaveLength(2));
+    const spans = exporter.getFinishedSpans();
+    expect(byName(spans, 'chat.history')[0]?.attributes).toMatchObject({
+      'duplex.transport': 'websocket',
+      'duplex.type': 'query',
+    });
+    expect(byName(spans, 'chat.history')[0]?.status.code).toBe(0);
     expect(byName(spans, 'chat.secret')[0]?.status).toEqual({ code: 2, message: 'FORBIDDEN' });
   });
 });

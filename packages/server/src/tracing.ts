@@ -72,6 +72,27 @@ export class CallTracer {
   }
 
   /**
+   * As {@link trace}, for a tRPC middleware's `next()`: its result says how the call ended
+   * (a failed step resolves with `{ ok: false, error }` rather than rejecting).
+   */
+  traceStep<T extends { ok: boolean; error?: unknown }>(
+    path: string,
+    type: ProcedureType,
+    user: unknown,
+    step: () => Promise<T>,
+  ): Promise<T> {
+    return this.trace(path, type, 'websocket', user, () =>
+      step().then((result) => {
+        if (result.ok) return result;
+        throw new StepFailure(result);
+      }),
+    ).catch((cause: unknown) => {
+      if (cause instanceof StepFailure) return cause.result as T;
+      throw cause;
+    });
+  }
+
+  /**
    * A span for a call that already ran (plain HTTP, where tRPC runs it): from `startTime` to
    * now, not active while it ran.
    */
@@ -108,9 +129,14 @@ export class CallTracer {
   }
 }
 
+/** A failed middleware result, carried through {@link CallTracer.trace} as a rejection. */
+class StepFailure {
+  constructor(readonly result: { error?: unknown }) {}
+}
+
 /** Marks the span failed with the call's tRPC code; an unexpected error's exception is kept. */
 function failed(span: Span, cause: unknown): void {
-  const error = getTRPCErrorFromUnknown(cause);
+  const error = getTRPCErrorFromUnknown(cause instanceof StepFailure ? cause.result.error : cause);
   span.setAttribute('error.type', error.code);
   span.setStatus({ code: errorStatus, message: error.code });
   if (error.code === 'INTERNAL_SERVER_ERROR') {

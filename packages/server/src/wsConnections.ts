@@ -3,6 +3,7 @@ import { type AnyRouter, getErrorShape, TRPCError, transformTRPCResponse } from 
 import { type CreateWSSContextFnOptions, getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import type { RawData, WebSocket } from 'ws';
 import { ConnectionLifecycle, rateLimitError } from './connectionLifecycle';
+import { observeCalls } from './connectionState';
 import type { DuplexSocket, FrameGate } from './duplexSocket';
 import { callError } from './errorReport';
 import { InFlightSlots } from './inFlightSlots';
@@ -76,6 +77,7 @@ export function createWsConnections<TRouter extends AnyRouter>(opts: WsHandlerOp
     }
     if (lifecycle.userBudget)
       state.slots = new InFlightSlots(opts.userBudgets, lifecycle.userBudget);
+    observeCalls(outcome.ctx.connection, { figures: opts.figures, tracer: opts.tracer });
     return outcome.ctx;
   };
 

@@ -1,7 +1,7 @@
 import { procedureBucketsSeconds } from '@duplex/server';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { startTestServer, testClient, testHandler } from './fixtures';
+import { startTestServer, testClient } from './fixtures';
 import { closeCodeOf, nextMessages, openAuthedRawSocket } from './helpers';
 
 interface Sample {
@@ -63,73 +63,69 @@ async function scrape(httpUrl: string) {
 }
 
 describe('GET /metrics', () => {
-  // Per-procedure figures come from the Duplex handler and plain HTTP, not the stock handler.
-  it.skipIf(testHandler === 'stock')(
-    'serves per-procedure histograms, errors, closes and connections by transport',
-    async () => {
-      await using server = await startTestServer();
-      await using client = testClient(server.wsUrl);
-      for (let n = 0; n < 3; n++) await client.echo.query({ text: 'hi' });
-      await expect(client.forbidden.query()).rejects.toThrow('Not yours');
-      const refused = await openAuthedRawSocket(server.wsUrl, 'bad token');
-      expect(await closeCodeOf(refused)).toBe(4401);
-      // A path the router lacks gets NOT_FOUND, and no series of its own.
-      const raw = await openAuthedRawSocket(server.wsUrl, 'user:raw');
-      await nextMessages(raw, 1);
-      raw.send(
-        JSON.stringify({
-          id: 1,
-          method: 'query',
-          params: { path: 'no.such.path', input: { json: 1 } },
-        }),
-      );
-      expect(await nextMessages(raw, 1)).toMatchObject([
-        { id: 1, error: { json: { data: { code: 'NOT_FOUND' } } } },
-      ]);
-      raw.close();
+  it('serves per-procedure histograms, errors, closes and connections by transport', async () => {
+    await using server = await startTestServer();
+    await using client = testClient(server.wsUrl);
+    for (let n = 0; n < 3; n++) await client.echo.query({ text: 'hi' });
+    await expect(client.forbidden.query()).rejects.toThrow('Not yours');
+    const refused = await openAuthedRawSocket(server.wsUrl, 'bad token');
+    expect(await closeCodeOf(refused)).toBe(4401);
+    // A path the router lacks gets NOT_FOUND, and no series of its own.
+    const raw = await openAuthedRawSocket(server.wsUrl, 'user:raw');
+    await nextMessages(raw, 1);
+    raw.send(
+      JSON.stringify({
+        id: 1,
+        method: 'query',
+        params: { path: 'no.such.path', input: { json: 1 } },
+      }),
+    );
+    expect(await nextMessages(raw, 1)).toMatchObject([
+      { id: 1, error: { json: { data: { code: 'NOT_FOUND' } } } },
+    ]);
+    raw.close();
 
-      const { types, samples, value } = await scrape(server.httpUrl);
-      expect(types.get('duplex_procedure_duration_seconds')).toBe('histogram');
-      expect(types.get('duplex_procedure_errors_total')).toBe('counter');
-      expect(types.get('duplex_closes_total')).toBe('counter');
-      expect(types.get('duplex_connections')).toBe('gauge');
-      const echo = { path: 'echo', type: 'query' };
-      const buckets = samples.filter(
-        (s) => s.name === 'duplex_procedure_duration_seconds_bucket' && s.labels.path === 'echo',
-      );
-      expect(buckets.map((s) => s.labels.le)).toEqual([
-        ...procedureBucketsSeconds.map(String),
-        '+Inf',
-      ]);
-      // Cumulative: never decreasing, ending at the count.
-      for (let i = 1; i < buckets.length; i++) {
-        expect(buckets[i]?.value).toBeGreaterThanOrEqual(buckets[i - 1]?.value as number);
-      }
-      expect(buckets.at(-1)?.value).toBe(3);
-      expect(value('duplex_procedure_duration_seconds_count', echo)).toBe(3);
-      expect(value('duplex_procedure_duration_seconds_sum', echo)).toBeGreaterThan(0);
-      expect(
-        value('duplex_procedure_errors_total', {
-          path: 'forbidden',
-          type: 'query',
-          code: 'FORBIDDEN',
-        }),
-      ).toBe(1);
-      expect(value('duplex_errors_total', { code: 'FORBIDDEN' })).toBe(1);
-      expect(value('duplex_errors_total', { code: 'NOT_FOUND' })).toBe(1);
-      expect(samples.some((s) => s.labels.path === 'no.such.path')).toBe(false);
-      expect(value('duplex_closes_total', { code: '4401' })).toBe(1);
-      expect(value('duplex_connections', { transport: 'websocket' })).toBe(1);
-      expect(value('duplex_connections', { transport: 'http' })).toBe(0);
-      // The existing series keep their names and meanings.
-      expect(value('duplex_refused_unauthorized_total')).toBe(1);
-      expect(value('duplex_frames_in_total')).toBeGreaterThan(0);
-      // prom-client's default process metrics.
-      expect(types.get('process_cpu_user_seconds_total')).toBe('counter');
-      expect(value('process_resident_memory_bytes')).toBeGreaterThan(0);
-      expect(types.has('nodejs_eventloop_lag_seconds')).toBe(true);
-    },
-  );
+    const { types, samples, value } = await scrape(server.httpUrl);
+    expect(types.get('duplex_procedure_duration_seconds')).toBe('histogram');
+    expect(types.get('duplex_procedure_errors_total')).toBe('counter');
+    expect(types.get('duplex_closes_total')).toBe('counter');
+    expect(types.get('duplex_connections')).toBe('gauge');
+    const echo = { path: 'echo', type: 'query' };
+    const buckets = samples.filter(
+      (s) => s.name === 'duplex_procedure_duration_seconds_bucket' && s.labels.path === 'echo',
+    );
+    expect(buckets.map((s) => s.labels.le)).toEqual([
+      ...procedureBucketsSeconds.map(String),
+      '+Inf',
+    ]);
+    // Cumulative: never decreasing, ending at the count.
+    for (let i = 1; i < buckets.length; i++) {
+      expect(buckets[i]?.value).toBeGreaterThanOrEqual(buckets[i - 1]?.value as number);
+    }
+    expect(buckets.at(-1)?.value).toBe(3);
+    expect(value('duplex_procedure_duration_seconds_count', echo)).toBe(3);
+    expect(value('duplex_procedure_duration_seconds_sum', echo)).toBeGreaterThan(0);
+    expect(
+      value('duplex_procedure_errors_total', {
+        path: 'forbidden',
+        type: 'query',
+        code: 'FORBIDDEN',
+      }),
+    ).toBe(1);
+    expect(value('duplex_errors_total', { code: 'FORBIDDEN' })).toBe(1);
+    expect(value('duplex_errors_total', { code: 'NOT_FOUND' })).toBe(1);
+    expect(samples.some((s) => s.labels.path === 'no.such.path')).toBe(false);
+    expect(value('duplex_closes_total', { code: '4401' })).toBe(1);
+    expect(value('duplex_connections', { transport: 'websocket' })).toBe(1);
+    expect(value('duplex_connections', { transport: 'http' })).toBe(0);
+    // The existing series keep their names and meanings.
+    expect(value('duplex_refused_unauthorized_total')).toBe(1);
+    expect(value('duplex_frames_in_total')).toBeGreaterThan(0);
+    // prom-client's default process metrics.
+    expect(types.get('process_cpu_user_seconds_total')).toBe('counter');
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(types.has('nodejs_eventloop_lag_seconds')).toBe(true);
+  });
 
   it("serves the app's own metrics from the registry it passed, and no process metrics when told", async () => {
     const registry = new Registry();
