@@ -146,7 +146,8 @@ export interface DuplexServerOptions<TRouter extends AnyRouter> {
    * named by the procedure path (`rpc.system`, `rpc.method`, `duplex.type`, `duplex.transport`,
    * `enduser.id` if `recordUserId`), failed ones with an error status and their tRPC code. On
    * the Duplex handler the span is active while the procedure runs; plain HTTP calls get theirs
-   * once answered; the stock handler's calls are not traced. Without it, no span is made.
+   * once answered; the stock handler's, for procedures built on `duplex.procedure`. Without it,
+   * no span is made.
    * @default none
    */
   tracing?: DuplexTracingOptions;

@@ -215,7 +215,7 @@ export function registerDuplexMetrics(registry: Registry, source: MetricsSource)
     readAtScrape(
       'duplex_procedure_duration_seconds',
       'histogram',
-      'Procedure call latency (subscriptions: time to start), Duplex handler and plain HTTP',
+      'Procedure call latency in seconds (a subscription: the time to its start)',
       () => {
         const samples: Sample[] = [];
         for (const procedure of figures.procedures.values()) {
