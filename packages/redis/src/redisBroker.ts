@@ -111,7 +111,7 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
   )) as [Redis, Redis];
   /** Publish round trips in `procedureBucketsSeconds`' buckets, the last one +Inf. */
   const publishBuckets = new Array<number>(procedureBucketsSeconds.length + 1).fill(0);
-  /** Publishes through this node, for the channels it follows (forgotten when it stops). */
+  /** Publishes through this node, for the channels it follows (forgotten when it stops following). */
   const publishedTo = new Map<string, number>();
   const timePublish = (channel: string, startedAt: number) => {
     const seconds = (performance.now() - startedAt) / 1000;
@@ -198,6 +198,7 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
         markReady();
         feed.listeners.delete(listener);
         hub.release(feed);
+        if (!hub.has(channel)) publishedTo.delete(channel);
         closers.delete(queue.end);
         subOpts.signal?.removeEventListener('abort', queue.end);
       });
@@ -296,7 +297,6 @@ export async function createRedisBroker(opts: RedisBrokerOptions = {}): Promise<
           lastEventId: feed.cursor,
         });
       }
-      for (const channel of publishedTo.keys()) if (!hub.has(channel)) publishedTo.delete(channel);
       channels.sort((a, b) => b.subscribers - a.subscribers);
       const up = connection.status === 'ready' && subscriber.status === 'ready';
       return {
