@@ -11,6 +11,7 @@ import { z } from 'zod';
 import {
   callProcedure,
   checkProcedureInternals,
+  markRunnerHandled,
   markSubscriptionOnly,
   type ProcedureInternalsCheck,
   planOf,
@@ -348,6 +349,35 @@ describe('planOf', () => {
     expect(plan?.chain).toHaveLength(1);
     expect(planOf(router._def.procedures.limitedSubscription)?.chain).toHaveLength(2);
     expect(planOf(router._def.procedures.tagged)?.meta).toEqual({ label: 'tagged' });
+  });
+
+  it('leaves out the middlewares its caller handles, for every type, and tRPC runs them', async () => {
+    let handledRuns = 0;
+    const handled = t.middleware(
+      markRunnerHandled(async ({ next }) => {
+        handledRuns++;
+        return next();
+      }),
+    );
+    const query = t.procedure.use(handled).query(() => 'ok');
+    const subscription = t.procedure.use(handled).subscription(async function* () {});
+    expect(planOf(query)?.chain).toHaveLength(1);
+    expect(planOf(subscription)?.chain).toHaveLength(1);
+    const handledRouter = t.router({ query });
+    const call = {
+      path: 'query',
+      type: 'query' as const,
+      ctx: {},
+      batchIndex: 0,
+      signal: undefined,
+    };
+    const getRawInput = async () => undefined;
+    await expect(callProcedure(handledRouter, { ...call, getRawInput })).resolves.toBe('ok');
+    expect(handledRuns).toBe(0);
+    await expect(callProcedure(handledRouter, { ...call, getRawInput }, failed)).resolves.toBe(
+      'ok',
+    );
+    expect(handledRuns).toBe(1);
   });
 
   it('leaves to tRPC what it does not know: failed checks, callers, other shapes', () => {
