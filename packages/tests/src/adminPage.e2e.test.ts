@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { DuplexNodeStats } from '@duplex/server';
+import { type Broker, createMemoryBroker, type DuplexNodeStats } from '@duplex/server';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -205,8 +205,12 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
   });
 
   /** A server with the admin mounted and `users` load clients that made their calls. */
-  async function loadedServer(users: number, twice: readonly string[] = [], port = 0) {
-    const app = await startAdminPageServer(pageDir, port);
+  async function loadedServer(
+    users: number,
+    twice: readonly string[] = [],
+    opts: { broker?: Broker } = {},
+  ) {
+    const app = await startAdminPageServer(pageDir, opts);
     cleanups.push(() => app.close());
     const load = await startLoad(app.wsUrl, { users, callsEach: 10, twice });
     cleanups.push(() => load.close());
@@ -251,8 +255,9 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
       // After the burst the charts have a few seconds of shape: the screenshots for docs/.
       await page.locator('.content').evaluate((el) => el.scrollTo(0, 0));
       await reviewShot(page, `overview-${size.shot}`);
-      const shot = size.shot === 'desktop' ? 'admin.png' : 'admin-mobile.png';
-      await page.screenshot({ path: screenshotPath(shot), animations: 'disabled' });
+      if (size.mobile) {
+        await page.screenshot({ path: screenshotPath('admin-mobile.png'), animations: 'disabled' });
+      }
 
       await openTab(page, 'Procedures');
       await vi.waitFor(async () => {
@@ -378,7 +383,7 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
     expect(await onScreen(page, page.locator('.banner'))).toBe('on screen');
     await reviewShot(page, 'reconnecting');
 
-    const second = await startAdminPageServer(pageDir, first.app.port);
+    const second = await startAdminPageServer(pageDir, { port: first.app.port });
     cleanups.push(() => second.close());
     const nodeB = second.server.inspector.nodeId;
     expect(nodeB).not.toBe(nodeA);
@@ -397,6 +402,60 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
     expect(
       await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument),
     ).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows each node of a cluster and their total, or one node alone when selected', async () => {
+    const broker = createMemoryBroker();
+    cleanups.push(() => broker.close());
+    const a = await loadedServer(10, [], { broker });
+    const b = await loadedServer(6, [], { broker });
+    const { page, errors } = await openDashboard(browser(), a.app.pageUrl, sizes[0]);
+    const figuresOf = (app: typeof a.app) => serverFigures(app.server.inspector.stats());
+    const summed = () => {
+      const [x, y] = [figuresOf(a.app), figuresOf(b.app)];
+      return Object.fromEntries(
+        Object.keys(x).map((k) => [k, x[k as keyof typeof x] + y[k as keyof typeof y]]),
+      );
+    };
+    await vi.waitFor(async () => {
+      expect(await shownFigures(page)).toEqual(summed());
+    }, waitOpts);
+    for (const app of [a.app, b.app]) {
+      const row = page.locator(`tr[data-node="${app.server.inspector.nodeId}"]`);
+      expect(await onScreen(page, row)).toBe('on screen');
+    }
+    // A line per node beside the total.
+    expect(await page.locator('[data-metric="users"] .legend span').allTextContents()).toHaveLength(
+      3,
+    );
+    await page.locator('.content').evaluate((el) => el.scrollTo(0, 0));
+    await reviewShot(page, 'cluster');
+    // The desktop screenshot for docs/: two nodes show each node's line beside the total.
+    await page.screenshot({ path: screenshotPath('admin.png'), animations: 'disabled' });
+
+    await page.getByRole('combobox', { name: 'Node' }).selectOption(b.app.server.inspector.nodeId);
+    await vi.waitFor(async () => {
+      expect(await shownFigures(page)).toEqual(figuresOf(b.app));
+    }, waitOpts);
+    await openTab(page, 'Connections');
+    const nodesListed = () =>
+      page
+        .locator('tbody tr[data-connection] td:nth-of-type(2)')
+        .evaluateAll((cells) => [...new Set(cells.map((c) => (c as HTMLElement).title))]);
+    await expect.poll(nodesListed, waitOpts).toEqual([b.app.server.inspector.nodeId]);
+    expect(errors).toEqual([]);
+  });
+
+  it('signs the operator out when the server stops authorizing them', async () => {
+    const { app } = await loadedServer(2);
+    const { page, errors } = await openDashboard(browser(), app.pageUrl, sizes[0]);
+    app.revoked.add('ops');
+    await expect
+      .poll(() => page.getByRole('alert').textContent(), waitOpts)
+      .toBe('Access denied: this token no longer belongs to an operator.');
+    expect(await page.locator('.shell').count()).toBe(0);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     expect(errors).toEqual([]);
   });
 

@@ -6,6 +6,7 @@ import { createDuplexAdmin } from '@duplex/admin';
 import { createDuplexClient, type DuplexClient } from '@duplex/client';
 import {
   type Authenticate,
+  type Broker,
   createDuplexServer,
   createMemoryBroker,
   initDuplex,
@@ -77,13 +78,19 @@ export type AdminPageRouter = ReturnType<typeof createAppRouter>;
 
 /**
  * A Duplex server on 127.0.0.1 with the dashboard mounted (`/admin/`), serving `pageDir`.
- * `port` reopens a closed server's port, as a restart does.
+ * `port` reopens a closed server's port, as a restart does; a shared `broker` makes several
+ * servers one cluster.
  */
-export async function startAdminPageServer(pageDir: string, port = 0) {
-  const broker = createMemoryBroker();
+export async function startAdminPageServer(
+  pageDir: string,
+  opts: { port?: number; broker?: Broker } = {},
+) {
+  const broker = opts.broker ?? createMemoryBroker();
   const errors: unknown[] = [];
+  /** Operators whom `authorize` no longer lets in. */
+  const revoked = new Set<string>();
   const admin = createDuplexAdmin({
-    authorize: (user: User) => user.admin,
+    authorize: (user: User) => user.admin && !revoked.has(user.id),
     broker,
     reportIntervalMs,
     audit: () => undefined,
@@ -100,16 +107,20 @@ export async function startAdminPageServer(pageDir: string, port = 0) {
     routes: admin.routes({ path: '/admin', dir: pageDir }),
   });
   admin.attach(server);
-  const listening = await server.listen(port, '127.0.0.1');
+  const listening = await server.listen(opts.port ?? 0, '127.0.0.1');
   let closing: Promise<void> | null = null;
   return {
     server,
     errors,
+    revoked,
     port: listening.port,
     pageUrl: `http://127.0.0.1:${listening.port}/admin/`,
     wsUrl: `ws://127.0.0.1:${listening.port}/trpc`,
     close() {
-      closing ??= server.close({ drainTimeoutMs: 0 }).then(() => broker.close());
+      // A broker passed in is shared with other nodes: its owner closes it.
+      closing ??= server.close({ drainTimeoutMs: 0 }).then(async () => {
+        if (!opts.broker) await broker.close();
+      });
       return closing;
     },
   };

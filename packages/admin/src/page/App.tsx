@@ -76,7 +76,9 @@ function Dashboard(props: {
 
   useEffect(() => {
     if (status.state === 'unauthorized') onSignOut('The server no longer accepts this token.');
-  }, [status.state, onSignOut]);
+    else if (overview.forbidden)
+      onSignOut('Access denied: this token no longer belongs to an operator.');
+  }, [status.state, overview.forbidden, onSignOut]);
 
   const onTabKey = (e: React.KeyboardEvent, index: number) => {
     const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;

@@ -1,4 +1,4 @@
-import type { DuplexStatus } from '@duplex/client';
+import { DuplexClientError, type DuplexStatus } from '@duplex/client';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import type { ConnectionsFrame } from '../adminTypes';
 import type { AdminClient } from './adminClient';
@@ -22,6 +22,8 @@ export interface OverviewState {
   reportIntervalMs: number;
   /** The subscription's last error, cleared by the next frame. */
   error: string | null;
+  /** The server stopped taking the operator (`authorize` refused mid-stream). */
+  forbidden: boolean;
 }
 
 /**
@@ -33,6 +35,7 @@ export function useOverview({ api }: AdminClient): OverviewState {
     samples: [],
     reportIntervalMs: 2000,
     error: null,
+    forbidden: false,
   });
   useEffect(() => {
     const sub = api.overview.subscribe(undefined, {
@@ -44,9 +47,19 @@ export function useOverview({ api }: AdminClient): OverviewState {
               ? frame.history.filter((h) => h.at < frame.at)
               : prev.samples.filter((s) => s.at < frame.at);
           const samples = [...base, now].filter((s) => s.at > frame.at - windowMs);
-          return { samples, reportIntervalMs: frame.reportIntervalMs, error: null };
+          return {
+            samples,
+            reportIntervalMs: frame.reportIntervalMs,
+            error: null,
+            forbidden: false,
+          };
         }),
-      onError: (err) => setState((prev) => ({ ...prev, error: err.message })),
+      onError: (err) =>
+        setState((prev) => ({
+          ...prev,
+          error: err.message,
+          forbidden: err instanceof DuplexClientError && err.code === 'FORBIDDEN',
+        })),
     });
     return () => sub.unsubscribe();
   }, [api]);
