@@ -22,6 +22,12 @@ interface Subscriber {
 let contestant: Contestant = 'ws';
 let port = 0;
 const subscribers: Subscriber[] = [];
+/** The connection between `latencyWarmup` and `latencyTimed`. */
+let latencyClient: {
+  client: BenchClient;
+  call: (text: string) => Promise<unknown>;
+  text: string;
+} | null = null;
 const fanout = { delivered: 0, gaps: 0, lastAt: 0, latencies: createSampler(200_000), cpu: 0 };
 
 const textOf = (bytes: number) => 'x'.repeat(bytes);
@@ -88,13 +94,14 @@ const handlers = {
   },
 
   /**
-   * Sequential calls on one new connection: `warmup` calls and at least `warmupMs` of them
-   * first (the first `coldCalls` timed as the cold p50), then `calls` timed. In ms.
+   * A new connection for the latency rows, warmed up: `warmup` sequential calls and at least
+   * `warmupMs` of them; the first `coldCalls` are timed (their p50 in ms is returned). The
+   * timed calls follow in {@link handlers.latencyTimed}, so the server's CPU can be marked
+   * between the two.
    */
-  async latency(args: {
+  async latencyWarmup(args: {
     procedure: BenchProcedure;
     payloadBytes: number;
-    calls: number;
     warmup: number;
     warmupMs: number;
     coldCalls: number;
@@ -109,18 +116,32 @@ const handlers = {
       await call(text);
       if (i < args.coldCalls) cold.push(nowMs() - started);
     }
+    latencyClient = { client: client!, call, text };
+    return { coldP50: percentile(cold, 0.5) };
+  },
+
+  /**
+   * `calls` sequential calls on the connection {@link handlers.latencyWarmup} opened, then
+   * closes it: p50 and p99 in ms, and this process's CPU per call in µs.
+   */
+  async latencyTimed(args: { calls: number }) {
+    if (!latencyClient) throw new Error('latencyWarmup first');
+    const { client, call, text } = latencyClient;
+    latencyClient = null;
     const times: number[] = [];
+    const cpuBefore = cpuMs();
     for (let i = 0; i < args.calls; i++) {
       const started = nowMs();
       await call(text);
       times.push(nowMs() - started);
     }
-    await client!.close();
+    const clientCpuUsPerCall = ((cpuMs() - cpuBefore) * 1000) / args.calls;
+    await client.close();
     return {
       p50: percentile(times, 0.5),
       p99: percentile(times, 0.99),
-      coldP50: percentile(cold, 0.5),
       calls: args.calls,
+      clientCpuUsPerCall,
     };
   },
 

@@ -46,6 +46,12 @@ export interface RoundTripResult {
   p99Ms: number;
   /** p50 of a new client's first {@link coldCalls} calls (part of the warm-up), in ms. */
   coldP50Ms: number;
+  /**
+   * CPU per call of the server process and of the load generator over the timed round trips
+   * (1 in flight, after the warm-up), in µs: what the p50 is made of besides the wait.
+   */
+  serverCpuUsPerCall1x1: number;
+  clientCpuUsPerCall1x1: number;
   callsPerSecond1x64: number;
   callsPerSecond50x8: number;
   /**
@@ -141,14 +147,16 @@ export async function roundTrip(
 ): Promise<RoundTripResult> {
   const { procedure, payloadBytes } = opts;
   const [first] = p.loadgens;
-  const latency = await first!.call('latency', {
+  const { coldP50 } = await first!.call('latencyWarmup', {
     procedure,
     payloadBytes,
-    calls: config.latencyCalls,
     warmup: config.latencyWarmup,
     warmupMs: config.latencyWarmupMs,
     coldCalls,
   });
+  await p.server.call('markCpu');
+  const latency = await first!.call('latencyTimed', { calls: config.latencyCalls });
+  const latencyServerCpuMs = await p.server.call('cpuSinceMark');
   const run = {
     procedure,
     payloadBytes,
@@ -174,7 +182,9 @@ export async function roundTrip(
     payloadBytes,
     p50Ms: latency.p50,
     p99Ms: latency.p99,
-    coldP50Ms: latency.coldP50,
+    coldP50Ms: coldP50,
+    serverCpuUsPerCall1x1: (latencyServerCpuMs * 1000) / latency.calls,
+    clientCpuUsPerCall1x1: latency.clientCpuUsPerCall,
     callsPerSecond1x64: single.callsPerSecond,
     callsPerSecond50x8: many.reduce((sum, r) => sum + r.callsPerSecond, 0),
     serverCpuUsPerCall1x64: (singleCpuMs * 1000) / single.calls,
