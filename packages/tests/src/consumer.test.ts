@@ -85,6 +85,7 @@ afterAll(async () => {
 
 it('packs every package with its build, sources and README, and no tests', () => {
   expect(packed.map((p) => p.name).sort()).toEqual([
+    '@duplex/admin',
     '@duplex/chat',
     '@duplex/client',
     '@duplex/notifications',
@@ -101,6 +102,19 @@ it('packs every package with its build, sources and README, and no tests', () =>
     expect(paths).toContain('README.md');
     expect(paths.filter((path) => /\.test(-d)?\.tsx?$/.test(path))).toEqual([]);
   }
+  // The dashboard's page, built by its `prepack` (vite), ships beside the router.
+  const admin = packed.find((p) => p.name === '@duplex/admin')!.files.map((f) => f.path);
+  expect(admin).toContain('dist/page/index.html');
+  expect(admin.filter((path) => /^dist\/page\/assets\/index-[\w-]+\.js$/.test(path))).toHaveLength(
+    1,
+  );
+  expect(admin.filter((path) => /^dist\/page\/assets\/index-[\w-]+\.css$/.test(path))).toHaveLength(
+    1,
+  );
+  // No source maps for the page: whoever loads it would get its whole source.
+  expect(admin.filter((path) => path.startsWith('dist/page/') && path.endsWith('.map'))).toEqual(
+    [],
+  );
 });
 
 describe.each(trpcVersions)('a consumer on tRPC %s', (version) => {
@@ -117,6 +131,7 @@ describe.each(trpcVersions)('a consumer on tRPC %s', (version) => {
       private: true,
       type: 'module',
       dependencies: {
+        '@duplex/admin': tarball('@duplex/admin'),
         '@duplex/chat': tarball('@duplex/chat'),
         '@duplex/client': tarball('@duplex/client'),
         '@duplex/notifications': tarball('@duplex/notifications'),
@@ -158,11 +173,12 @@ describe.each(trpcVersions)('a consumer on tRPC %s', (version) => {
     };
     await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await cp(fixtures, dir, { recursive: true });
-    // docs/getting-started.md, verbatim: each ```ts block that opens with `// name.ts`.
-    for (const block of codeBlocksOf(
-      await readFile(join(repoRoot, 'docs/getting-started.md'), 'utf8'),
-    )) {
-      await writeFile(join(dir, block.file), block.code);
+    // docs/getting-started.md and the admin README, verbatim: each ```ts block that opens
+    // with `// name.ts`.
+    for (const doc of ['docs/getting-started.md', 'packages/admin/README.md']) {
+      for (const block of codeBlocksOf(await readFile(join(repoRoot, doc), 'utf8'))) {
+        await writeFile(join(dir, block.file), block.code);
+      }
     }
     // The handler conformance suite, as it runs in this repo, now on the installed packages.
     await mkdir(join(dir, 'conformance'));
@@ -263,6 +279,52 @@ describe.each(trpcVersions)('a consumer on tRPC %s', (version) => {
       text: 'hello',
       sameId: true,
     });
+  }, 60_000);
+
+  it("serves the admin README's dashboard from the installed package, to its operator only", async () => {
+    const operatorToken = `ops-${Math.random().toString(36).slice(2)}`;
+    await using server = await startProcess('npx', ['tsx', 'adminServer.ts'], {
+      cwd: dir,
+      env: { PORT: '0', OPERATOR_TOKEN: operatorToken },
+    });
+    const [, pageUrl] = await server.waitFor(/Dashboard: (http:\/\/\S+\/admin\/)/);
+    const installedPage = join(dir, 'node_modules/@duplex/admin/dist/page');
+    const page = await fetch(pageUrl!);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    expect(html).toContain('<meta name="duplex-admin-path" content="admin" />');
+    expect(html).toContain('<meta name="duplex-admin-url" content="" />');
+    expect(html).toContain('<meta name="duplex-admin-token-prefix" content="" />');
+    // The default settings leave the installed index.html as built.
+    expect(html).toBe(await readFile(join(installedPage, 'index.html'), 'utf8'));
+    const assets = [...html.matchAll(/(?:src|href)="\.\/(assets\/[\w.-]+\.(?:js|css))"/g)].map(
+      (m) => m[1]!,
+    );
+    expect(assets).toHaveLength(2);
+    for (const asset of assets) {
+      const res = await fetch(new URL(asset, pageUrl));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/(javascript|css)/);
+      expect(Buffer.from(await res.arrayBuffer())).toEqual(
+        await readFile(join(installedPage, asset)),
+      );
+    }
+    const { stdout } = await run('npx', ['tsx', 'adminClient.ts'], {
+      cwd: dir,
+      env: { SERVER_URL: new URL(pageUrl!).origin, OPERATOR_TOKEN: operatorToken },
+      timeoutMs: 30_000,
+    });
+    const outcome = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      refused: string;
+      whoami: { userId: string; nodeId: string | null };
+      frame: { nodes: string[]; websocket: number; historyEntries: number };
+    };
+    expect(outcome.refused).toBe('FORBIDDEN');
+    expect(outcome.whoami).toEqual({ userId: 'ops', nodeId: expect.any(String) });
+    // The node that answered whoami reports itself, with both clients' sockets.
+    expect(outcome.frame.nodes).toEqual([outcome.whoami.nodeId]);
+    expect(outcome.frame.websocket).toBe(2);
   }, 60_000);
 
   it('names the package to install when a driver is missing', async () => {
