@@ -1,3 +1,3 @@
 import { duplexPackage } from '../../tsdown.base';
 
-export default duplexPackage(['src/index.ts'], { platform: 'neutral' });
+export default duplexPackage(['src/index.ts', 'src/internal.ts'], { platform: 'neutral' });

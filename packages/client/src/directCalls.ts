@@ -35,6 +35,11 @@ export interface DirectCallsOptions {
  */
 export function createDirectCalls(opts: DirectCallsOptions) {
   const { socket, transformer } = opts;
+  // The socket client encodes the frame before `request` returns, so the input may be shared.
+  const serializeInput = (input: unknown) =>
+    transformer.serializeForSend
+      ? transformer.serializeForSend(input)
+      : transformer.serialize(input);
   return (
     type: 'query' | 'mutation',
     path: string,
@@ -46,7 +51,7 @@ export function createDirectCalls(opts: DirectCallsOptions) {
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;
       socket.request(
-        { method: type, params: { path, input: transformer.serialize(input) } },
+        { method: type, params: { path, input: serializeInput(input) } },
         {
           next(message) {
             settled = true;

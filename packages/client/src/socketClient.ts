@@ -64,6 +64,8 @@ interface Request {
   overlap: Set<string> | null;
   /** The subscriber has seen `started` (it does not see it again for a move). */
   started: boolean;
+  /** The frame of the current send, from `sendOn` until the flush sends it. */
+  text: string;
 }
 
 /**
@@ -96,26 +98,46 @@ export function createSocketClient(opts: SocketClientOptions) {
     for (const listener of stateListeners) listener(next);
   };
 
+  /** The frame's text if the request is still to be sent on its socket, else `null`. */
+  const takeText = (request: Request): string | null => {
+    const { text } = request;
+    request.text = '';
+    return request.connection && requests.get(request.id) === request ? text : null;
+  };
+
   const flush = () => {
     if (batch.length === 0) return;
     const sending = batch;
     batch = [];
-    const byConnection = new Map<SocketConnection, object[]>();
+    if (sending.length === 1) {
+      // The common case at one call in flight: no grouping.
+      const request = sending[0]!;
+      const text = takeText(request);
+      if (text !== null) request.connection?.send(text);
+      return;
+    }
+    const byConnection = new Map<SocketConnection, string[]>();
     for (const request of sending) {
-      const { connection } = request;
-      if (!connection || requests.get(request.id) !== request) continue;
+      const text = takeText(request);
+      if (text === null) continue;
+      const connection = request.connection as SocketConnection;
       const frames = byConnection.get(connection) ?? [];
-      frames.push({ id: request.id, ...request.message });
+      frames.push(text);
       byConnection.set(connection, frames);
     }
+    // `JSON.stringify` of the array, byte for byte.
     for (const [connection, frames] of byConnection)
-      connection.send(JSON.stringify(frames.length === 1 ? frames[0] : frames));
+      connection.send(frames.length === 1 ? frames[0]! : `[${frames.join(',')}]`);
   };
 
   const sendOn = (request: Request, connection: SocketConnection) => {
     request.id = ++lastId;
     request.connection = connection;
     requests.set(request.id, request);
+    // `JSON.stringify({ id, ...message })`, encoded now rather than at the flush: a direct
+    // call's input may be the caller's own object (`serializeForSend`), which the caller may
+    // change as soon as the call returns.
+    request.text = `{"id":${request.id},${JSON.stringify(request.message).slice(1)}`;
     // Calls made in the same tick share a frame, sent in a microtask (no macrotask wait). Under
     // load a frame carries at most `callsPerFrame` calls, so the server starts on the first
     // while this side still queues the rest: 64 calls in flight ran 20-25% faster than with one
@@ -331,6 +353,7 @@ export function createSocketClient(opts: SocketClientOptions) {
         previous: null,
         overlap: null,
         started: false,
+        text: '',
       };
       if (closed) {
         callbacks.error(new SocketClosedError('The client is closed', 1000));

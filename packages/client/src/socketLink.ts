@@ -1,3 +1,4 @@
+import { createSuperjsonFastPath, type SuperjsonModule } from '@duplex/protocol/internal';
 import { type OperationResultEnvelope, TRPCClientError, type TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
@@ -8,12 +9,27 @@ import type { ServerResult } from './socketConnection';
 /** How inputs are written and results read (superjson for Duplex routers). */
 export interface SocketTransformer {
   serialize(value: unknown): unknown;
+  /**
+   * `serialize`, for an input the socket client encodes before the call returns (a direct
+   * call's): the result may share `value` rather than copy it.
+   * @default serialize
+   */
+  serializeForSend?(value: unknown): unknown;
   deserialize(value: unknown): unknown;
 }
 
-/** superjson for frames parsed just before and read once: no defensive copy needed. */
+/** superjson's plain-JSON fast path (`@duplex/protocol`'s `plainJson.ts`), if its check passed. */
+const fastPath = createSuperjsonFastPath(superjson as unknown as SuperjsonModule);
+
+/**
+ * superjson for frames parsed just before and read once: no defensive copy needed. A direct
+ * call's plain input is sent as `{ json: input }`, the bytes superjson writes for it, without
+ * superjson's walk (~4 µs for a 100 B input).
+ */
 export const superjsonInPlace: SocketTransformer = {
   serialize: (value) => superjson.serialize(value),
+  serializeForSend: (value) =>
+    fastPath?.isPlain(value) ? { json: value } : superjson.serialize(value),
   deserialize: (value) => superjson.deserialize(value as SuperJSONResult, { inPlace: true }),
 };
 

@@ -63,6 +63,47 @@ describe('createFrameEncoder', () => {
     }
   });
 
+  it('writes the same bytes with superjson as through its own serialize (the plain-JSON fast path)', () => {
+    // A wrapper is not superjson itself, so it takes superjson's own path.
+    const viaSuperjson = initTRPC
+      .create({
+        transformer: {
+          serialize: (value: unknown) => superjson.serialize(value as never),
+          deserialize: (value: unknown) => superjson.deserialize(value as never),
+        },
+      })
+      .router({});
+    const fast = createFrameEncoder(initTRPC.create({ transformer: superjson }).router({}));
+    const slow = createFrameEncoder(viaSuperjson);
+    const shared = { s: 1 };
+    const values = [
+      { text: 'x'.repeat(100) },
+      { text: 'hi', by: 'u1', n: [1, 2.5, -3, 1e21], ok: true, none: null },
+      'é漢🙂\ud800\u2028',
+      -0,
+      Number.NaN,
+      [1, undefined],
+      { a: shared, b: shared },
+      JSON.parse('{"__proto__":{"x":1}}'),
+      { at: new Date(0), m: new Map([['k', new Map([[1, 2]])]]) },
+    ];
+    for (const data of values) {
+      for (const [id, jsonrpc] of [
+        [7, undefined],
+        ['a"b', '2.0'],
+      ] as const) {
+        const want = encoded(() => slow.result(id, jsonrpc, data));
+        expect(encoded(() => fast.result(id, jsonrpc, data))).toBe(want);
+        const frameOf = (encoder: typeof fast) =>
+          encoded(() => {
+            const frame = encoder.event(encoder.envelope(id, jsonrpc), 'e"1', data);
+            return typeof frame === 'string' ? frame : frame.payload.toString();
+          });
+        expect(frameOf(fast)).toBe(frameOf(slow));
+      }
+    }
+  });
+
   it('sends an event bigger than cachedBytes without keeping it', () => {
     const encoder = createFrameEncoder(router, { cachedBytes: 1_000 });
     const envelope = encoder.envelope(1, undefined);

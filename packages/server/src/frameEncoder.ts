@@ -1,5 +1,6 @@
 import { type AnyRouter, isTrackedEnvelope, transformTRPCResponse } from '@trpc/server';
 import type { TRPCResponseMessage } from '@trpc/server/rpc';
+import { superjsonFastPathOf } from './superjsonFastPath';
 import { textFrameOf } from './wsInternals';
 
 /** Options of {@link createFrameEncoder}. */
@@ -126,13 +127,31 @@ export function createFrameEncoder(
   };
 
   const message = (msg: TRPCResponseMessage) => JSON.stringify(transformTRPCResponse(config, msg));
+  const { output } = config.transformer;
+  const fastPath = superjsonFastPathOf(output);
+
+  /**
+   * `JSON.stringify(transformer.output.serialize(data))`: written directly when superjson would
+   * write plain JSON as itself (~4 µs saved on a 100 B result). `undefined` when it serializes
+   * to nothing (`undefined` without a transformer).
+   */
+  const payloadOf = (data: unknown): string | undefined =>
+    fastPath?.isPlain(data)
+      ? fastPath.stringifyPlain(data)
+      : JSON.stringify(output.serialize(data));
+
+  /** The payload of `tracked(eventId, data)`: what `payloadOf({ id: eventId, data })` gives. */
+  const eventPayloadOf = (eventId: string, data: unknown): string =>
+    fastPath?.isPlain(data)
+      ? `{"json":{"id":${JSON.stringify(eventId)},"data":${JSON.stringify(data)}}}`
+      : JSON.stringify(output.serialize({ id: eventId, data }));
 
   const headOf = (id: number | string, jsonrpc: '2.0' | undefined) =>
     `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''},"result":{"type":"data","data":`;
 
   /** A `data` result under `head` (its envelope, see {@link FrameEncoder.envelope}). */
   const resultUnder = (envelope: FrameEnvelope, data: unknown): string => {
-    const json: string | undefined = JSON.stringify(config.transformer.output.serialize(data));
+    const json = payloadOf(data);
     const { id, jsonrpc, head } = envelope;
     // Serialized to nothing (`undefined` without a transformer): the key is left out, as
     // JSON.stringify leaves it out of the whole response.
@@ -168,7 +187,7 @@ export function createFrameEncoder(
       return cached as LiveEvent;
     }
     stats.misses++;
-    const payload = JSON.stringify(config.transformer.output.serialize({ id: eventId, data }));
+    const payload = eventPayloadOf(eventId, data);
     const entry: LiveEvent = {
       eventId,
       payload,
@@ -191,8 +210,7 @@ export function createFrameEncoder(
 
   const event: FrameEncoder['event'] = ({ head }, eventId, data) => {
     if (typeof data !== 'object' || data === null) {
-      const payload = JSON.stringify(config.transformer.output.serialize({ id: eventId, data }));
-      return `${head}${payload},"id":${JSON.stringify(eventId)}}}`;
+      return `${head}${eventPayloadOf(eventId, data)},"id":${JSON.stringify(eventId)}}}`;
     }
     const entry = encodeEvent(data, eventId, data);
     if (entry.lastHead === head && entry.lastFrame) return entry.lastFrame;
