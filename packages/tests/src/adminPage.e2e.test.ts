@@ -198,6 +198,26 @@ async function reviewShot(page: Page, name: string) {
 
 const connectionIdOf = (c: LoadClient) => c.client.connectionId.query();
 
+const updatingScreenshots = process.env.DUPLEX_UPDATE_SCREENSHOTS === '1';
+
+/** Calls and publishes whose rate rises and falls for `ms`, some calls failing. */
+async function unevenTraffic(clients: readonly LoadClient[], ms: number) {
+  const start = Date.now();
+  for (let tick = 0; Date.now() - start < ms; tick++) {
+    const share = 0.2 + 0.8 * Math.abs(Math.sin(tick / 25));
+    const busy = clients.filter(() => Math.random() < share);
+    await Promise.all(
+      busy.map((c, i) =>
+        i % 7 === 6
+          ? c.client.fail.mutate().catch(() => undefined)
+          : c.client.echo.query({ text: 'tick' }),
+      ),
+    );
+    if (tick % 3 === 0) await clients[0]!.client.publish.mutate({ n: tick });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
   let pageDir = '';
   const browser = useChromium(async () => {
@@ -405,7 +425,9 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
-  it('shows each node of a cluster and their total, or one node alone when selected', async () => {
+  it('shows each node of a cluster and their total, or one node alone when selected', {
+    timeout: updatingScreenshots ? 90_000 : 30_000,
+  }, async () => {
     const broker = createMemoryBroker();
     cleanups.push(() => broker.close());
     const a = await loadedServer(10, [], { broker });
@@ -431,6 +453,13 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
     );
     await page.locator('.content').evaluate((el) => el.scrollTo(0, 0));
     await reviewShot(page, 'cluster');
+    if (updatingScreenshots) {
+      // For docs/ only: half a minute of uneven traffic, so the charts have a shape to show.
+      await unevenTraffic([...a.load.clients, ...b.load.clients], 30_000);
+      await vi.waitFor(async () => {
+        expect(await shownFigures(page)).toEqual(summed());
+      }, waitOpts);
+    }
     // The desktop screenshot for docs/: two nodes show each node's line beside the total.
     await page.screenshot({ path: screenshotPath('admin.png'), animations: 'disabled' });
 
