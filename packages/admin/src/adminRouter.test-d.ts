@@ -1,6 +1,7 @@
 import { createDuplexClient } from '@duplex/client';
 import { createMemoryBroker, initDuplex } from '@duplex/server';
 import { describe, expectTypeOf, it } from 'vitest';
+import type { CommandResult, WhoamiResult } from './adminRouter';
 import type { ConnectionsFrame, OverviewFrame } from './adminTypes';
 import { createDuplexAdmin } from './createDuplexAdmin';
 
@@ -34,6 +35,14 @@ describe('admin procedures through the client', () => {
       sent: true;
       localClosed: number;
     }>();
+    // The exported output types are what the client infers: the page can build on them.
+    expectTypeOf(client.admin.whoami.query()).resolves.toEqualTypeOf<WhoamiResult>();
+    expectTypeOf(
+      client.admin.disconnect.mutate({ connectionId: 'c1' }),
+    ).resolves.toEqualTypeOf<CommandResult>();
+    expectTypeOf(
+      client.admin.disconnectUser.mutate({ userId: 'u1' }),
+    ).resolves.toEqualTypeOf<CommandResult>();
     // @ts-expect-error a connection is named by `connectionId`
     void client.admin.disconnect.mutate({ id: 'c1' });
     // @ts-expect-error ids are strings
