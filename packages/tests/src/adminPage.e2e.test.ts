@@ -290,6 +290,7 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
         expect(await visibleText(page, row('fail').locator('td').nth(3))).toBe(String(24 * 2));
       }, waitOpts);
       expect(await axeViolations(page), `axe-core on procedures at ${size.label}`).toEqual([]);
+      await reviewShot(page, `procedures-${size.shot}`);
 
       await openTab(page, 'Channels');
       await vi.waitFor(async () => {
@@ -299,11 +300,16 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
         expect(await visibleText(page, row.locator('td').first())).toBe('24');
       }, waitOpts);
 
+      expect(await axeViolations(page), `axe-core on channels at ${size.label}`).toEqual([]);
+      await reviewShot(page, `channels-${size.shot}`);
+
       await openTab(page, 'Broker');
       await expect
         .poll(() => page.locator('.broker-card dd').first().textContent(), waitOpts)
         .toBe('memory');
       await expectNoPageOverflow(page);
+      expect(await axeViolations(page), `axe-core on the broker at ${size.label}`).toEqual([]);
+      await reviewShot(page, `broker-${size.shot}`);
       expect(errors).toEqual([]);
       expect(app.errors).toEqual([]);
     });

@@ -43,13 +43,16 @@ export function BrokerView({ samples, nodeId }: { samples: Sample[]; nodeId: str
               </div>
               <div>
                 <dt>Publish p50</dt>
-                <dd>{buckets ? fmtSeconds(quantileOf(buckets, 0.5)) : 'not measured'}</dd>
+                <dd>{buckets ? fmtSeconds(quantileOf(buckets, 0.5)) : '–'}</dd>
               </div>
               <div>
                 <dt>Publish p99</dt>
-                <dd>{buckets ? fmtSeconds(quantileOf(buckets, 0.99)) : 'not measured'}</dd>
+                <dd>{buckets ? fmtSeconds(quantileOf(buckets, 0.99)) : '–'}</dd>
               </div>
             </dl>
+            {!buckets && (
+              <p className="muted table-note">This broker does not time its publishes.</p>
+            )}
             {buckets && (
               <Chart
                 label="Publish latency p99 since the node started"

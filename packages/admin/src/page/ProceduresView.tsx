@@ -1,6 +1,8 @@
 import { fmtInt, fmtRate, fmtSeconds, procedureRows, type Sample } from './derive';
 import { TableBox } from './TableBox';
 
+const sinceStartNote = 'No calls in the window: over every call since the node started';
+
 /** Calls, errors and latency per procedure path; percentiles over the charts' window. */
 export function ProceduresView({ samples, nodeId }: { samples: Sample[]; nodeId: string | null }) {
   const rows = procedureRows(samples, nodeId);
@@ -49,14 +51,29 @@ export function ProceduresView({ samples, nodeId }: { samples: Sample[]; nodeId:
                 >
                   {fmtInt(p.errors)}
                 </td>
-                <td className="num">{fmtSeconds(p.p50)}</td>
-                <td className="num">{fmtSeconds(p.p99)}</td>
+                <td
+                  className={p.sinceStart ? 'num muted' : 'num'}
+                  title={p.sinceStart ? sinceStartNote : undefined}
+                >
+                  {fmtSeconds(p.p50)}
+                </td>
+                <td
+                  className={p.sinceStart ? 'num muted' : 'num'}
+                  title={p.sinceStart ? sinceStartNote : undefined}
+                >
+                  {fmtSeconds(p.p99)}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
         {rows.length === 0 && <p className="empty">No calls yet.</p>}
       </TableBox>
+      {rows.some((p) => p.sinceStart) && (
+        <p className="muted table-note">
+          Grey latencies: no calls in the window, so over every call since the node started.
+        </p>
+      )}
     </section>
   );
 }

@@ -160,9 +160,11 @@ export interface ProcedureRow {
   rate: number | null;
   errors: number;
   errorsByCode: Record<string, number>;
-  /** Over the window (seconds), `null` without calls in it. */
+  /** Over the window (seconds); since the nodes started when the window has no calls. */
   p50: number | null;
   p99: number | null;
+  /** The percentiles cover every call since the nodes started, not the window. */
+  sinceStart: boolean;
 }
 
 /** Per-path figures: totals from the newest sample, rates and percentiles over the window. */
@@ -170,7 +172,10 @@ export function procedureRows(samples: readonly Sample[], nodeId: string | null)
   const last = samples.at(-1);
   const first = samples[0];
   if (!last) return [];
-  const rows = new Map<string, ProcedureRow & { buckets: number[]; windowCalls: number }>();
+  const rows = new Map<
+    string,
+    ProcedureRow & { buckets: number[]; allBuckets: number[]; windowCalls: number }
+  >();
   let spanMs = 0;
   for (const node of pick(last.nodes, nodeId)) {
     const base = oldestOf(samples, node, true);
@@ -189,24 +194,33 @@ export function procedureRows(samples: readonly Sample[], nodeId: string | null)
         errorsByCode: {},
         p50: null,
         p99: null,
+        sinceStart: false,
         buckets: [],
+        allBuckets: [],
         windowCalls: 0,
       };
       row.calls += proc.calls;
       addCounts(row.errorsByCode, proc.errors);
       row.windowCalls += proc.calls - (before?.calls ?? 0);
       addBuckets(row.buckets, diffBuckets(proc.buckets, before?.buckets));
+      addBuckets(row.allBuckets, proc.buckets);
       rows.set(proc.path, row);
     }
   }
   return [...rows.values()]
-    .map(({ buckets, windowCalls, ...row }) => ({
-      ...row,
-      errors: sum(Object.values(row.errorsByCode)),
-      rate: spanMs > 0 ? (windowCalls * 1000) / spanMs : null,
-      p50: quantileOf(buckets, 0.5),
-      p99: quantileOf(buckets, 0.99),
-    }))
+    .map(({ buckets, allBuckets, windowCalls, ...row }) => {
+      // A path idle in the window still shows how it did: over all its calls.
+      const sinceStart = sum(buckets) === 0;
+      const used = sinceStart ? allBuckets : buckets;
+      return {
+        ...row,
+        errors: sum(Object.values(row.errorsByCode)),
+        rate: spanMs > 0 ? (windowCalls * 1000) / spanMs : null,
+        p50: quantileOf(used, 0.5),
+        p99: quantileOf(used, 0.99),
+        sinceStart,
+      };
+    })
     .sort((a, b) => a.path.localeCompare(b.path));
 }
 
