@@ -298,6 +298,8 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
         expect(channel?.subscribers).toBe(24);
         const row = page.locator('tr[data-channel="numbers"]');
         expect(await visibleText(page, row.locator('td').first())).toBe('24');
+        expect(channel?.lastEventId).toBeTruthy();
+        expect(await visibleText(page, row.locator('td').last())).toBe(channel?.lastEventId);
       }, waitOpts);
 
       expect(await axeViolations(page), `axe-core on channels at ${size.label}`).toEqual([]);
@@ -317,7 +319,15 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
     it(`disconnects the chosen connection and user; their clients come back and resume (${size.label})`, async () => {
       const { app, load } = await loadedServer(6, ['u2']);
       const { page, errors } = await openDashboard(browser(), app.pageUrl, size);
-      await openTab(page, 'Connections');
+      // By keyboard, as the tabs pattern has it: the arrow keys move between tabs.
+      await page.getByRole('tab', { name: 'Overview' }).focus();
+      await page.keyboard.press('ArrowRight');
+      await expect
+        .poll(() => page.evaluate(() => document.activeElement?.textContent), waitOpts)
+        .toBe('Connections');
+      await expect
+        .poll(() => page.getByRole('tabpanel').getAttribute('aria-labelledby'), waitOpts)
+        .toBe('tab-connections');
       const [u3] = load.clients.filter((c) => c.userId === 'u3');
       const before = await Promise.all(load.clients.map(connectionIdOf));
       const u3Id = before[load.clients.indexOf(u3!)]!;
@@ -342,6 +352,13 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
         [],
       );
       await reviewShot(page, `confirm-${size.shot}`);
+      // Escape cancels: nothing is sent.
+      await page.keyboard.press('Escape');
+      await expect.poll(() => dialog.count(), waitOpts).toBe(0);
+      await rows
+        .first()
+        .getByRole('button', { name: /^Disconnect connection/ })
+        .click();
       await dialog.getByRole('button', { name: 'Disconnect' }).click();
       await expect
         .poll(
@@ -526,6 +543,9 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
       await signIn(page, `admin:${operatorSecret}`);
       await expect.poll(() => connState(page), waitOpts).toBe('open');
       expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
+      // The tab keeps the operator signed in across a reload.
+      await page.reload();
+      await expect.poll(() => connState(page), waitOpts).toBe('open');
       expect(errors).toEqual([]);
     });
   }
