@@ -111,10 +111,13 @@ it('packs every package with its build, sources and README, and no tests', () =>
   expect(admin.filter((path) => /^dist\/page\/assets\/index-[\w-]+\.css$/.test(path))).toHaveLength(
     1,
   );
-  // No source maps for the page: whoever loads it would get its whole source.
+  // No source maps for the page: whoever loads it would get its whole source. Nor its sources:
+  // nothing shipped refers to them, and they cannot be built without the repo's vite config.
   expect(admin.filter((path) => path.startsWith('dist/page/') && path.endsWith('.map'))).toEqual(
     [],
   );
+  expect(admin.filter((path) => path.startsWith('src/page/'))).toEqual([]);
+  expect(admin).toContain('src/adminRouter.ts');
 });
 
 describe.each(trpcVersions)('a consumer on tRPC %s', (version) => {
