@@ -174,7 +174,13 @@ function Dashboard(props: {
         // biome-ignore lint/a11y/noNoninteractiveTabindex: the panel scrolls; a keyboard must reach it to scroll it (WAI-ARIA tabs pattern).
         tabIndex={0}
       >
-        {tab === 'overview' && <OverviewView samples={overview.samples} nodeId={selected} />}
+        {tab === 'overview' && (
+          <OverviewView
+            samples={overview.samples}
+            nodeId={selected}
+            reportIntervalMs={overview.reportIntervalMs}
+          />
+        )}
         {tab === 'connections' && <ConnectionsView admin={admin} nodeId={selected} />}
         {tab === 'channels' && <ChannelsView samples={overview.samples} nodeId={selected} />}
         {tab === 'procedures' && <ProceduresView samples={overview.samples} nodeId={selected} />}

@@ -37,7 +37,9 @@ export interface ChartProps {
  * A small live time-series chart on uPlot (canvas; ~50 KB, made for streaming data: a new frame
  * is one `setData`). The chart is rebuilt only when its lines change, and follows its box's width.
  */
-export function Chart({ label, times, series, format, height = 120 }: ChartProps) {
+export function Chart({ label, times, series, format, height: asked }: ChartProps) {
+  // A phone shows the charts one under another: lower ones keep more of them on screen.
+  const height = asked ?? (window.matchMedia('(max-width: 760px)').matches ? 96 : 120);
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const shape = series.map((s) => `${s.label}|${s.color}|${s.strong ? 1 : 0}`).join(',');

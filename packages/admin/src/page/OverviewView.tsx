@@ -112,7 +112,12 @@ const compact = (v: number) =>
     : `${Math.round(v * 100) / 100}`;
 
 /** The overview: the selected nodes' figures now, and a small chart of each over the window. */
-export function OverviewView({ samples, nodeId }: { samples: Sample[]; nodeId: string | null }) {
+export function OverviewView(props: {
+  samples: Sample[];
+  nodeId: string | null;
+  reportIntervalMs: number;
+}) {
+  const { samples, nodeId, reportIntervalMs } = props;
   const last = samples.at(-1);
   if (!last) return <p className="empty">Waiting for the first report…</p>;
   const nodes = pick(last.nodes, nodeId);
@@ -272,7 +277,12 @@ export function OverviewView({ samples, nodeId }: { samples: Sample[]; nodeId: s
           format={(v) => `${Math.round(v)} MiB`}
         />
       </div>
-      <NodesTable nodes={nodes} samples={samples} now={last.at} />
+      <NodesTable
+        nodes={nodes}
+        samples={samples}
+        now={last.at}
+        reportIntervalMs={reportIntervalMs}
+      />
     </div>
   );
 }
@@ -281,10 +291,12 @@ function NodesTable({
   nodes,
   samples,
   now,
+  reportIntervalMs,
 }: {
   nodes: readonly DuplexNodeStats[];
   samples: readonly Sample[];
   now: number;
+  reportIntervalMs: number;
 }) {
   return (
     <section className="card" aria-labelledby="nodes-title">
@@ -297,6 +309,7 @@ function NodesTable({
             <tr>
               <th scope="col">Node</th>
               <th scope="col">Up</th>
+              <th scope="col">Last report</th>
               <th scope="col" className="num">
                 Connections
               </th>
@@ -325,6 +338,14 @@ function NodesTable({
                   {shortNode(n.nodeId)}
                 </th>
                 <td>{fmtAge(now - n.startedAt)}</td>
+                <td>
+                  {/* Nodes report every interval; one late by two is likely gone (dropped after three). */}
+                  {now - n.at > 2 * reportIntervalMs ? (
+                    <span className="pill reconnecting">late: {fmtAge(now - n.at)} ago</span>
+                  ) : (
+                    `${fmtAge(now - n.at)} ago`
+                  )}
+                </td>
                 <td className="num">{fmtInt(connectionsOf(n))}</td>
                 <td className="num">{fmtInt(n.usersOnline)}</td>
                 <td className="num">{fmtInt(n.subscriptions)}</td>
