@@ -42,8 +42,6 @@ export async function buildAdminPage(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'duplex-admin-page-'));
   await build({
     configFile: fileURLToPath(new URL('../../admin/vite.config.ts', import.meta.url)),
-    // The config's `root` is relative to the cwd, which is the repository root under vitest.
-    root: fileURLToPath(new URL('../../admin/src/page', import.meta.url)),
     build: { outDir: dir, emptyOutDir: true },
     logLevel: 'warn',
   });
