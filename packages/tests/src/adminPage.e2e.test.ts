@@ -141,6 +141,19 @@ function serverFigures(stats: DuplexNodeStats) {
   };
 }
 
+/** `GET /metrics` of the server serving `pageUrl`: a sample's value, summed over its labels. */
+async function scrapeMetrics(pageUrl: string) {
+  const text = await (await fetch(new URL('/metrics', pageUrl))).text();
+  return (name: string) => {
+    let total = 0;
+    for (const line of text.split('\n')) {
+      const match = line.match(/^([a-z_]+)(?:\{[^}]*\})? ([\d.e+-]+)$/);
+      if (match?.[1] === name) total += Number(match[2]);
+    }
+    return total;
+  };
+}
+
 /**
  * The page itself never scrolls sideways (tables scroll inside their card). Measured against the
  * viewport asked for: on a phone, content wider than the screen widens the layout viewport.
@@ -244,6 +257,15 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
 
       await vi.waitFor(async () => {
         expect(await shownFigures(page)).toEqual(serverFigures(app.server.inspector.stats()));
+      }, waitOpts);
+      // And with what the server tells Prometheus.
+      await vi.waitFor(async () => {
+        const shown = await shownFigures(page);
+        const metrics = await scrapeMetrics(app.pageUrl);
+        expect({ connections: shown.connections, subscriptions: shown.subscriptions }).toEqual({
+          connections: metrics('duplex_connections'),
+          subscriptions: metrics('duplex_subscriptions'),
+        });
       }, waitOpts);
       // The figures are the load's, not an empty server's: 24 users and the operator.
       const stats = app.server.inspector.stats();
