@@ -426,6 +426,14 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
       await load.clients[0]!.client.publish.mutate({ n: 1001 });
       for (const c of u2s) await expect.poll(() => c.received.includes(1001), waitOpts).toBe(true);
       await expectNoPageOverflow(page);
+
+      // The overview counts the three closes by their code, as the server does.
+      expect(app.server.inspector.stats().closesByCode).toEqual({ '4403': 3 });
+      await openTab(page, 'Overview');
+      await expect
+        .poll(() => visibleText(page, page.locator('[data-metric="closes"] .detail')), waitOpts)
+        .toBe('4403 ×3');
+      expect(await visibleText(page, page.locator('[data-metric="closes"] .value'))).toBe('3');
       expect(errors).toEqual([]);
       expect(app.errors).toEqual([]);
     });
