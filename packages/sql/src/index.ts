@@ -1,3 +1,4 @@
+export { DataDirInUseError } from './dataDirLock';
 export { DriverMissingError } from './loadDriver';
 export { type Migrations, migrate } from './migrate';
 export {

@@ -1,16 +1,33 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DataDirInUseError } from './dataDirLock';
 import {
   createPgliteDatabase,
   initPgliteDataDir,
   type PgliteDatabaseOptions,
   pgliteDefaults,
 } from './pgliteDatabase';
+
+/** Runs Node with `args` to its end. */
+function runNode(args: string[]): Promise<{ code: number | null; stderr: string; pid: number }> {
+  const child = spawn(process.execPath, args, {
+    cwd: fileURLToPath(new URL('.', import.meta.url)),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stderr, pid: child.pid! }));
+  });
+}
 
 const roots: string[] = [];
 async function tempDir() {
@@ -75,6 +92,34 @@ describe('PGlite on disk, with the light defaults', () => {
     const db = await createPgliteDatabase({ dataDir });
     expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
     await db.close();
+  }, 120_000);
+
+  it('locks its directory: another open is refused while it is open, a dead holder’s lock is taken over', async () => {
+    const dataDir = join(await tempDir(), 'db');
+    const lockFile = `${dataDir}.lock`;
+    const first = await createPgliteDatabase({ dataDir });
+    await expect(createPgliteDatabase({ dataDir })).rejects.toThrow(DataDirInUseError);
+    // Another process is refused, and told which process has it.
+    const script = `import { createPgliteDatabase } from ${JSON.stringify(fileURLToPath(new URL('./index.ts', import.meta.url)))};
+      createPgliteDatabase({ dataDir: process.argv[1] }).then(
+        () => process.exit(0),
+        (error) => { process.stderr.write(error.name + ': ' + error.message); process.exit(3); },
+      );`;
+    const other = await runNode(['--import', 'tsx', '--input-type=module', '-e', script, dataDir]);
+    expect(other.code).toBe(3);
+    expect(other.stderr).toContain(
+      `DataDirInUseError: ${dataDir} is already open in process ${process.pid}`,
+    );
+    expect(await first.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    await first.close();
+    expect(existsSync(lockFile)).toBe(false);
+
+    // A lock whose process is gone (killed before it could close) is taken over.
+    const gone = await runNode(['-e', '']);
+    await writeFile(lockFile, JSON.stringify({ pid: gone.pid, host: hostname() }));
+    const second = await createPgliteDatabase({ dataDir });
+    expect(JSON.parse(await readFile(lockFile, 'utf8'))).toMatchObject({ pid: process.pid });
+    await second.close();
   }, 120_000);
 
   it('keeps every committed row when its process is SIGKILLed, checkpointing as it writes', async () => {

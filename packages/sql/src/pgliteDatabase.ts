@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
+import { lockDataDir } from './dataDirLock';
 import { loadDriver } from './loadDriver';
 import type { SqlDatabase } from './sqlDatabase';
 
@@ -105,7 +106,9 @@ function startOf(defaultStartParams: readonly string[], opts: PgliteDatabaseOpti
 
 /**
  * Embedded PostgreSQL (PGlite, compiled to WebAssembly): no server to install, data in a
- * directory. One process at a time may open a directory. Tuned to be light by default
+ * directory. One process at a time may open a directory: it is locked with `<dataDir>.lock`
+ * while open, and a second open (another process, or this one) rejects with
+ * {@link DataDirInUseError}; a lock left by a process that died is taken over. Tuned to be light by default
  * ({@link pgliteDefaults}). Needs the optional peer `@electric-sql/pglite` (`npm install
  * @electric-sql/pglite`), loaded on the first call; without it this rejects with a
  * {@link DriverMissingError}.
@@ -121,8 +124,19 @@ export async function createPgliteDatabase(opts: PgliteDatabaseOptions = {}): Pr
     () => import('@electric-sql/pglite'),
   );
   const start = startOf(PGlite.defaultStartParams, opts);
-  if (opts.dataDir) await initPgliteDataDir(opts.dataDir, opts);
-  const pglite = await PGlite.create(opts.dataDir, start);
+  let unlock = () => {};
+  if (opts.dataDir) {
+    await mkdir(dirname(resolve(opts.dataDir)), { recursive: true });
+    unlock = lockDataDir(opts.dataDir);
+  }
+  let pglite: Awaited<ReturnType<typeof PGlite.create>>;
+  try {
+    if (opts.dataDir) await initPgliteDataDir(opts.dataDir, opts);
+    pglite = await PGlite.create(opts.dataDir, start);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
 
   const checkpointBytes = (opts.checkpointWalMiB ?? pgliteDefaults.checkpointWalMiB) * 1024 * 1024;
   const checkEveryMs = opts.checkpointCheckMs ?? pgliteDefaults.checkpointCheckMs;
@@ -182,7 +196,11 @@ export async function createPgliteDatabase(opts: PgliteDatabaseOptions = {}): Pr
     async close() {
       lastCheck = Number.POSITIVE_INFINITY;
       await checkpointing;
-      await pglite.close();
+      try {
+        await pglite.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }
