@@ -129,14 +129,14 @@ export async function createPgliteDatabase(opts: PgliteDatabaseOptions = {}): Pr
     await mkdir(dirname(resolve(opts.dataDir)), { recursive: true });
     unlock = lockDataDir(opts.dataDir);
   }
-  let pglite: Awaited<ReturnType<typeof PGlite.create>>;
-  try {
+  const opening = (async () => {
     if (opts.dataDir) await initPgliteDataDir(opts.dataDir, opts);
-    pglite = await PGlite.create(opts.dataDir, start);
-  } catch (error) {
+    return PGlite.create(opts.dataDir, start);
+  })();
+  const pglite = await opening.catch((error: unknown) => {
     unlock();
     throw error;
-  }
+  });
 
   const checkpointBytes = (opts.checkpointWalMiB ?? pgliteDefaults.checkpointWalMiB) * 1024 * 1024;
   const checkEveryMs = opts.checkpointCheckMs ?? pgliteDefaults.checkpointCheckMs;
