@@ -98,11 +98,15 @@ export function createSocketClient(opts: SocketClientOptions) {
     for (const listener of stateListeners) listener(next);
   };
 
-  /** The frame's text if the request is still to be sent on its socket, else `null`. */
+  /**
+   * The frame's text if the request is still to be sent on its socket, else `null`: cancelled,
+   * its socket gone, or already taken (a request sent again before the flush, as when its
+   * socket closed and it moved to another, is in the batch twice; it goes once, as last sent).
+   */
   const takeText = (request: Request): string | null => {
     const { text } = request;
     request.text = '';
-    return request.connection && requests.get(request.id) === request ? text : null;
+    return text !== '' && request.connection && requests.get(request.id) === request ? text : null;
   };
 
   const flush = () => {
