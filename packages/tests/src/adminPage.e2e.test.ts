@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { createRedisBroker } from '@duplex/redis';
+import { redisAvailable, startTestRedis } from '@duplex/redis/testing';
 import { type Broker, createMemoryBroker, type DuplexNodeStats } from '@duplex/server';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -23,6 +25,7 @@ import { chromiumAvailable, screenshotPath, useChromium } from './browser';
  * else.
  */
 const hasChromium = chromiumAvailable("the admin page's browser suite");
+const hasRedis = hasChromium && redisAvailable("the admin page's Redis case");
 
 const axeSource = await readFile(
   createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
@@ -528,6 +531,59 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
     await expect.poll(nodesListed, waitOpts).toEqual([b.app.server.inspector.nodeId]);
     expect(errors).toEqual([]);
   });
+
+  it.runIf(hasRedis)(
+    "shows each node's Redis broker: state, outages, publish latency, through an outage",
+    async () => {
+      const redis = await startTestRedis({ appendOnly: false });
+      cleanups.push(async () => {
+        await redis[Symbol.asyncDispose]();
+      });
+      const brokers = await Promise.all(
+        [0, 1].map(() => createRedisBroker({ url: redis.url, onConnectionChange: () => {} })),
+      );
+      cleanups.push(() => Promise.all(brokers.map((broker) => broker.close())));
+      const a = await loadedServer(4, [], { broker: brokers[0]! });
+      const b = await loadedServer(4, [], { broker: brokers[1]! });
+      const { page, errors } = await openDashboard(browser(), a.app.pageUrl, sizes[0]);
+      await openTab(page, 'Broker');
+      type App = typeof a.app;
+      const fact = (app: App, name: string) =>
+        page
+          .locator(`.broker-card[data-node="${app.server.inspector.nodeId}"] .facts > div`)
+          .filter({ has: page.locator('dt', { hasText: new RegExp(`^${name}$`) }) })
+          .locator('dd');
+      for (const app of [a.app, b.app]) {
+        await expect.poll(() => fact(app, 'Kind').textContent(), waitOpts).toBe('redis');
+        await expect.poll(() => fact(app, 'State').textContent(), waitOpts).toBe('ready');
+        await expect.poll(() => fact(app, 'Outages').textContent(), waitOpts).toBe('0');
+        // The admin's own reports go over Redis every 200 ms: publishes are timed.
+        await expect
+          .poll(() => fact(app, 'Publish p50').textContent(), waitOpts)
+          .toMatch(/^[\d.]+ ms$/);
+      }
+      await reviewShot(page, 'broker-redis');
+
+      // Reports travel over Redis: without it no frame comes, and the page says so.
+      await redis.stop();
+      const stale = page.locator('.banner[data-status="stale"]');
+      await expect.poll(() => stale.isVisible(), restartWaitOpts).toBe(true);
+      expect(await onScreen(page, stale)).toBe('on screen');
+      await reviewShot(page, 'broker-redis-down');
+      await redis.start();
+      await expect.poll(() => stale.count(), restartWaitOpts).toBe(0);
+      for (const app of [a.app, b.app]) {
+        await expect.poll(() => fact(app, 'State').textContent(), restartWaitOpts).toBe('ready');
+        const outages = app.server.inspector.stats().broker.outages;
+        expect(outages).toBeGreaterThanOrEqual(1);
+        await expect
+          .poll(() => fact(app, 'Outages').textContent(), restartWaitOpts)
+          .toBe(String(outages));
+      }
+      expect(errors).toEqual([]);
+    },
+    90_000,
+  );
 
   it('signs the operator out when the server stops authorizing them', async () => {
     const { app } = await loadedServer(2);

@@ -7,7 +7,7 @@ import { pick, shortNode } from './derive';
 import { OverviewView } from './OverviewView';
 import { ProceduresView } from './ProceduresView';
 import { type Operator, SignIn, tokenKey } from './SignIn';
-import { useOverview, useStatus } from './useAdminFeeds';
+import { useNow, useOverview, useStatus } from './useAdminFeeds';
 
 const config = readConfig();
 
@@ -65,6 +65,11 @@ function Dashboard(props: {
   const { admin, me, onSignOut } = props;
   const status = useStatus(admin);
   const overview = useOverview(admin);
+  const now = useNow();
+  // Frames come when reports do (at least every second while any node reports): none for
+  // three intervals on an open connection means the reports are not getting through.
+  const staleMs = Math.max(3 * overview.reportIntervalMs, 5_000);
+  const silentForMs = overview.receivedAt === null ? 0 : now - overview.receivedAt;
   const [tab, setTab] = useState<Tab>('overview');
   const [nodeId, setNodeId] = useState<string | null>(null);
   const tabRefs = useRef<Record<string, HTMLButtonElement | null>>({});
@@ -159,6 +164,12 @@ function Dashboard(props: {
           {status.state === 'offline'
             ? 'You are offline. The figures resume when the network is back.'
             : 'Reconnecting to the server… the figures resume when it is back.'}
+        </p>
+      )}
+      {status.state === 'open' && silentForMs > staleMs && (
+        <p className="banner" data-status="stale" role="alert">
+          No figures for {Math.round(silentForMs / 1000)} s: the nodes' reports are not arriving (is
+          the broker down?). The figures shown are the last ones received.
         </p>
       )}
       {overview.error && (

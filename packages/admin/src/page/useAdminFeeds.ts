@@ -1,5 +1,16 @@
 import { DuplexClientError, type DuplexStatus } from '@duplex/client';
 import { useEffect, useState, useSyncExternalStore } from 'react';
+
+/** `Date.now()`, re-rendering every `everyMs`: for "how long ago" on screen. */
+export function useNow(everyMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
+}
+
 import type { ConnectionsFrame } from '../adminTypes';
 import type { AdminClient } from './adminClient';
 import type { Sample } from './derive';
@@ -24,6 +35,8 @@ export interface OverviewState {
   error: string | null;
   /** The server stopped taking the operator (`authorize` refused mid-stream). */
   forbidden: boolean;
+  /** `Date.now()` when the last frame came, or `null` before the first. */
+  receivedAt: number | null;
 }
 
 /**
@@ -36,6 +49,7 @@ export function useOverview({ api }: AdminClient): OverviewState {
     reportIntervalMs: 2000,
     error: null,
     forbidden: false,
+    receivedAt: null,
   });
   useEffect(() => {
     const sub = api.overview.subscribe(undefined, {
@@ -52,6 +66,7 @@ export function useOverview({ api }: AdminClient): OverviewState {
             reportIntervalMs: frame.reportIntervalMs,
             error: null,
             forbidden: false,
+            receivedAt: Date.now(),
           };
         }),
       onError: (err) =>
