@@ -629,9 +629,11 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
       await signIn(page, `admin:${operatorSecret}`);
       await expect.poll(() => connState(page), waitOpts).toBe('open');
       expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
-      // The tab keeps the operator signed in across a reload.
+      // The tab keeps the operator signed in across a reload, on one connection.
       await page.reload();
       await expect.poll(() => connState(page), waitOpts).toBe('open');
+      const operatorSockets = () => app.server.inspector.connections({ userId: 'ops' }).length;
+      await expect.poll(operatorSockets, waitOpts).toBe(1);
       expect(errors).toEqual([]);
     });
   }

@@ -1,5 +1,5 @@
 import { DuplexClientError } from '@duplex/client';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { type AdminClient, createAdminClient, type PageConfig } from './adminClient';
 
 /** Where the token is kept: this tab only, gone when it closes. */
@@ -72,8 +72,13 @@ export function SignIn(props: {
     }
   };
 
+  // Once, on the kept token: StrictMode runs effects twice, which would open two clients and
+  // leave one of them connected for the life of the page.
+  const triedKept = useRef(false);
   // biome-ignore lint/correctness/useExhaustiveDependencies: once, on the kept token.
   useEffect(() => {
+    if (triedKept.current) return;
+    triedKept.current = true;
     const kept = sessionStorage.getItem(tokenKey);
     if (kept && !props.message) void submit(kept);
   }, []);
