@@ -451,6 +451,13 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
       .poll(() => page.locator(`tr[data-node="${nodeA}"]`).isVisible(), waitOpts)
       .toBe(true);
     await page.evaluate(() => Object.assign(window, { sameDocument: true }));
+    // The Connections view's subscription has to come back by itself too.
+    await openTab(page, 'Connections');
+    const listedNodes = () =>
+      page
+        .locator('tbody tr[data-connection] td:nth-of-type(2)')
+        .evaluateAll((cells) => cells.map((c) => (c as HTMLElement).title));
+    await expect.poll(listedNodes, waitOpts).toEqual(Array(6).fill(nodeA));
 
     await first.app.close();
     await expect
@@ -465,6 +472,9 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
     expect(nodeB).not.toBe(nodeA);
     await expect.poll(() => connState(page), restartWaitOpts).toBe('open');
     await expect.poll(() => page.locator('.banner').count(), waitOpts).toBe(0);
+    // The five load clients and the page, now on the new node.
+    await expect.poll(listedNodes, restartWaitOpts).toEqual(Array(6).fill(nodeB));
+    await openTab(page, 'Overview');
     // The new node's figures, history and all, through the resubscribed overview.
     await expect
       .poll(() => page.locator(`tr[data-node="${nodeB}"]`).isVisible(), restartWaitOpts)
