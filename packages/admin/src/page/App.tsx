@@ -79,6 +79,11 @@ function Dashboard(props: {
   // A node that left (killed, restarted) is no longer offered; the view falls back to all.
   const selected = nodeId !== null && liveNodes.some((n) => n.nodeId === nodeId) ? nodeId : null;
 
+  // On a phone the tab bar scrolls sideways: the chosen tab is brought wholly into view.
+  useEffect(() => {
+    tabRefs.current[tab]?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }, [tab]);
+
   useEffect(() => {
     if (status.state === 'unauthorized') onSignOut('The server no longer accepts this token.');
     else if (overview.forbidden)
