@@ -8,13 +8,16 @@
  *   [-- --profile-calls] (profiles the server over each 100 B 1 × 64 call run, into
  *   bench/results/profiles/<contestant>-<procedure>.cpuprofile)
  *   [-- --duplex-handler=duplex|stock] (the handler Duplex's server runs; default duplex)
+ *   [-- --pin-latency] (the latency rows with the server and their client on one CPU, Linux
+ *   `taskset`: on a 2-core machine the p50 otherwise depends on whether the scheduler put the
+ *   two processes on one core or two, 53 or ~118 µs for Duplex, 34 or ~85 µs for raw ws)
  *   [-- --fanout-only] (connect and fan-out alone: no call rows, memory or storm)
  *   [-- --fanout-bursts=N] (N fan-out bursts at each subscriber count, each logged; the row
  *   reports the burst with the median server CPU per delivery; default 1)
  * (development: --tiny, --subscribers=100,500, --phase-timeout-ms=30000)
  * See docs/performance.md.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createIpcClient } from './realtime/ipc';
@@ -134,6 +137,10 @@ async function runContestant(contestant: Contestant): Promise<ContestantResult> 
   const p: Processes = {
     server: createIpcClient<ServerHandlers>(serverProcess, timeoutMs),
     loadgens: loadgenProcesses.map((c) => createIpcClient<LoadgenHandlers>(c, timeoutMs)),
+    ...(flag('pin-latency') && {
+      pinLatency: (pinned: boolean) =>
+        pinCpus([serverProcess, loadgenProcesses[0]!], pinned ? '0' : `0-${os.cpus().length - 1}`),
+    }),
   };
   const result: ContestantResult = {
     contestant,
@@ -230,6 +237,14 @@ async function runContestant(contestant: Contestant): Promise<ContestantResult> 
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   return result;
+}
+
+/** Sets the CPUs the processes (all their threads) may run on, with Linux's `taskset`. */
+function pinCpus(children: ChildProcess[], cpus: string) {
+  for (const child of children) {
+    if (child.pid !== undefined)
+      execFileSync('taskset', ['-apc', cpus, String(child.pid)], { stdio: 'ignore' });
+  }
 }
 
 function describeRoundTrip(r: RoundTripResult) {

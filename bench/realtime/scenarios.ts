@@ -129,6 +129,11 @@ export interface ContestantResult {
 export interface Processes {
   server: IpcClient<ServerHandlers>;
   loadgens: IpcClient<LoadgenHandlers>[];
+  /**
+   * Pins the server and the first load generator to one CPU for the latency rows
+   * (`--pin-latency`), and back to every CPU after; absent when not asked for.
+   */
+  pinLatency?: (pinned: boolean) => void;
 }
 
 /** Splits `total` into `parts` near-equal shares. */
@@ -147,6 +152,7 @@ export async function roundTrip(
 ): Promise<RoundTripResult> {
   const { procedure, payloadBytes } = opts;
   const [first] = p.loadgens;
+  p.pinLatency?.(true);
   const { coldP50 } = await first!.call('latencyWarmup', {
     procedure,
     payloadBytes,
@@ -157,6 +163,7 @@ export async function roundTrip(
   await p.server.call('markCpu');
   const latency = await first!.call('latencyTimed', { calls: config.latencyCalls });
   const latencyServerCpuMs = await p.server.call('cpuSinceMark');
+  p.pinLatency?.(false);
   const run = {
     procedure,
     payloadBytes,
