@@ -48,7 +48,12 @@ function connection(nodeId: string, id: string, userId: string, bufferedBytes: n
 }
 
 function reportOf(nodeId: string, connections: DuplexConnectionInfo[] = []): NodeReport {
-  return { stats: statsOf(nodeId, Date.now()), connections, connectionCount: connections.length };
+  return {
+    stats: statsOf(nodeId, Date.now()),
+    connections,
+    connectionCount: connections.length,
+    presence: null,
+  };
 }
 
 /** Lets the broker's stream hand its queued items to the hub. */

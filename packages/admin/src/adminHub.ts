@@ -84,6 +84,9 @@ export class AdminHub {
       nodes: this.liveNodes().map((node) => node.report.stats),
       history: withHistory ? [...this.history] : [],
       reportIntervalMs: this.opts.reportIntervalMs,
+      presence: this.liveNodes().flatMap(({ report }) =>
+        report.presence ? [report.presence] : [],
+      ),
     };
   }
 
@@ -91,8 +94,10 @@ export class AdminHub {
   connections(query: ConnectionsQuery): ConnectionsFrame {
     let total = 0;
     const matching: DuplexConnectionInfo[] = [];
+    const nodes: ConnectionsFrame['nodes'][number][] = [];
     for (const { report } of this.liveNodes()) {
       total += report.connectionCount;
+      nodes.push({ nodeId: report.stats.nodeId, at: report.stats.at });
       for (const connection of report.connections) {
         if (query.userId === undefined || connection.userId === query.userId) {
           matching.push(connection);
@@ -100,12 +105,14 @@ export class AdminHub {
       }
     }
     matching.sort((a, b) => b.bufferedBytes - a.bufferedBytes || b.openedAt - a.openedAt);
-    return { at: Date.now(), total, connections: matching.slice(0, query.limit) };
+    return { at: Date.now(), total, connections: matching.slice(0, query.limit), nodes };
   }
 
   /** Takes in a report, as the broker delivers it. */
   receive(report: NodeReport): void {
-    this.nodes.set(report.stats.nodeId, { report, heardAt: Date.now() });
+    // A node of an older version reports no presence.
+    const normalized = report.presence === undefined ? { ...report, presence: null } : report;
+    this.nodes.set(report.stats.nodeId, { report: normalized, heardAt: Date.now() });
     this.changed();
   }
 

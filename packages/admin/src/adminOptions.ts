@@ -1,4 +1,4 @@
-import type { Broker, DuplexErrorHandler } from '@duplex/server';
+import type { Broker, DuplexErrorHandler, Presence } from '@duplex/server';
 import type { AdminCommand } from './adminTypes';
 
 /** Options of {@link createDuplexAdmin}. */
@@ -33,9 +33,19 @@ export interface DuplexAdminOptions<TUser> {
    */
   maxConnectionsListed?: number;
   /**
+   * The app's presence (the one its modules `join`, e.g. the chat module's `presence`): the
+   * Channels view then shows who is present on each channel. Each report reads it for the
+   * node's 20 most subscribed channels (one `members()` call each), between reports so that a
+   * slow presence never holds one up; a read that takes longer than `reportIntervalMs` is
+   * reported (`task: 'admin.presence'`) and shown as unknown.
+   * @default none: the Channels view shows no presence
+   */
+  presence?: Presence;
+  /**
    * Receives failures of the admin's background work as `source: 'background'` reports:
    * publishing this node's report (`task: 'admin.report'`), reading reports
-   * (`'admin.reports'`), reading or applying commands (`'admin.commands'`). A failure that
+   * (`'admin.reports'`), reading or applying commands (`'admin.commands'`), reading presence
+   * (`'admin.presence'`). A failure that
    * repeats is reported once until the work succeeds again. Pass the server's `onError`.
    * @default logs with console.error
    */
@@ -84,6 +94,7 @@ export interface ResolvedAdminOptions {
   reportIntervalMs: number;
   historyEntries: number;
   maxConnectionsListed: number;
+  presence: Presence | null;
   onError: DuplexErrorHandler<never>;
   audit: (entry: AdminAuditEntry) => void;
 }
@@ -132,6 +143,7 @@ export function resolveAdminOptions<TUser>(opts: DuplexAdminOptions<TUser>): Res
     reportIntervalMs,
     historyEntries,
     maxConnectionsListed,
+    presence: opts.presence ?? null,
     onError: opts.onError ?? defaultOnError,
     audit: opts.audit ?? logAuditEntry,
   };

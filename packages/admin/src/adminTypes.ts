@@ -7,7 +7,33 @@
  * fold the reports of every node into the frames below, so one node and a cluster look the
  * same to the page.
  */
-import type { DuplexConnectionInfo, DuplexNodeStats } from '@duplex/server';
+import type { DuplexConnectionInfo, DuplexNodeStats, PresenceMember } from '@duplex/server';
+
+/**
+ * Who is present on one channel, as the app's `Presence` (the `presence` option) says: cluster
+ * wide, so every node that lists the channel reports the same members; the page takes the
+ * newest report rather than adding them up.
+ */
+export interface ChannelPresence {
+  readonly channel: string;
+  /** Members present. */
+  readonly count: number;
+  /** The first {@link maxPresenceMembersListed} of them, in the order they arrived. */
+  readonly members: readonly PresenceMember[];
+}
+
+/** The most channels a node reads presence for in each report (its most subscribed). */
+export const maxPresenceChannels = 20;
+/** The most members a {@link ChannelPresence} lists. */
+export const maxPresenceMembersListed = 20;
+
+/** A node's presence figures in a frame, with when it read them. */
+export interface NodePresence {
+  readonly nodeId: string;
+  /** Epoch ms on that node when its read of presence ended. */
+  readonly at: number;
+  readonly channels: readonly ChannelPresence[];
+}
 
 /** What each node publishes on the admin channel every report interval. */
 export interface NodeReport {
@@ -16,6 +42,12 @@ export interface NodeReport {
   readonly connections: readonly DuplexConnectionInfo[];
   /** How many connections the node has in all (the list may be cut). */
   readonly connectionCount: number;
+  /**
+   * Presence on the node's most subscribed channels (at most {@link maxPresenceChannels}), from
+   * its latest read that ended in time; `null` without the `presence` option or while no read
+   * has. Reads run between reports, so they never delay one.
+   */
+  readonly presence: NodePresence | null;
 }
 
 /**
@@ -36,6 +68,11 @@ export interface OverviewFrame {
   readonly history: readonly { readonly at: number; readonly nodes: readonly DuplexNodeStats[] }[];
   /** The report interval, so the page can tell how stale a node is. */
   readonly reportIntervalMs: number;
+  /**
+   * Each live node's latest presence read (nodes without one are left out). Presence is
+   * cluster-wide: for a channel, show the newest (`at`), do not add them up.
+   */
+  readonly presence: readonly NodePresence[];
 }
 
 /** One frame of `admin.connections`: the listed connections of every live node. */
@@ -45,6 +82,12 @@ export interface ConnectionsFrame {
   readonly total: number;
   /** Matching connections, most buffered first then newest, at most the input's `limit`. */
   readonly connections: readonly DuplexConnectionInfo[];
+  /**
+   * When each live node took the snapshot its connections come from (its `stats.at`): a
+   * connection's calls/s is the change of its `calls` between two snapshots of its node, and
+   * two frames may carry the same one.
+   */
+  readonly nodes: readonly { readonly nodeId: string; readonly at: number }[];
 }
 
 /**

@@ -7,6 +7,7 @@ import {
 import { adminCommandSchema } from './adminSchemas';
 import type { AdminCommand, NodeReport } from './adminTypes';
 import { delay, FailureGate } from './backgroundTask';
+import { PresenceReader } from './presenceReader';
 
 /**
  * One attached node's side of the dashboard: it publishes the node's {@link NodeReport} every
@@ -21,6 +22,8 @@ export class NodeReporter {
   private publishing = false;
   private readonly publishFailure: FailureGate;
   private readonly commandFailure: FailureGate;
+  /** Reads the app's presence between reports, when the admin has one. */
+  private readonly presence: PresenceReader | null;
 
   constructor(
     readonly inspector: DuplexInspector,
@@ -30,6 +33,9 @@ export class NodeReporter {
   ) {
     this.publishFailure = new FailureGate('admin.report', opts.onError);
     this.commandFailure = new FailureGate('admin.commands', opts.onError);
+    this.presence = opts.presence
+      ? new PresenceReader(opts.presence, inspector.nodeId, opts.onError)
+      : null;
   }
 
   /** Starts listening for commands, and reporting once `hubReady` resolves, then every interval. */
@@ -45,6 +51,7 @@ export class NodeReporter {
 
   stop(): void {
     this.running.abort();
+    this.presence?.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
@@ -59,7 +66,7 @@ export class NodeReporter {
     return this.inspector.disconnectUser(command.userId, by);
   }
 
-  /** The report this node publishes now. */
+  /** The report this node publishes now (it starts the presence read for the next one). */
   snapshot(): NodeReport {
     const stats = this.inspector.stats();
     const connections = this.inspector.connections({ limit: this.opts.maxConnectionsListed });
@@ -67,6 +74,7 @@ export class NodeReporter {
       stats,
       connections,
       connectionCount: stats.connections.websocket + stats.connections.http,
+      presence: this.presence?.next(stats) ?? null,
     };
   }
 

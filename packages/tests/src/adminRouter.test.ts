@@ -7,6 +7,7 @@ import {
   type Authenticate,
   createDuplexServer,
   createMemoryBroker,
+  createMemoryPresence,
   initDuplex,
   streamChannel,
 } from '@duplex/server';
@@ -33,9 +34,11 @@ async function startAdminServer(opts: { pageDir?: string } = {}) {
   const errors: unknown[] = [];
   /** Operators whose rights the app has taken away since they signed in. */
   const revoked = new Set<string>();
+  const presence = createMemoryPresence();
   const admin = createDuplexAdmin({
     authorize: (user: User) => user.admin && !revoked.has(user.id),
     broker,
+    presence,
     reportIntervalMs,
     audit: (entry) => audits.push(entry),
     onError: (report) => errors.push(report.error),
@@ -54,6 +57,21 @@ async function startAdminServer(opts: { pageDir?: string } = {}) {
           signal,
         }),
       ),
+    /** A room as the chat module has it: present on its channel while subscribed to it. */
+    room: d.procedure.input(z.object({ roomId: z.string() })).subscription(async function* ({
+      ctx,
+      input,
+      signal,
+    }) {
+      const channel = `room:${input.roomId}`;
+      const member = { id: ctx.user.id, name: `User ${ctx.user.id}` };
+      const joined = await presence.join(channel, member, ctx.connection.id);
+      try {
+        yield* streamChannel<unknown>(ctx.broker, channel, { signal });
+      } finally {
+        await joined.leave();
+      }
+    }),
     admin: admin.router(d),
   });
   const server = createDuplexServer({
@@ -198,6 +216,39 @@ describe('admin router', () => {
     // Frames come at most once a second however often nodes report.
     const gaps = overview.frames.slice(1).map((f, i) => f.at - overview.frames[i]!.at);
     expect(gaps.every((gap) => gap >= 990)).toBe(true);
+    expect(overview.errors).toEqual([]);
+    expect(app.errors).toEqual([]);
+  });
+
+  it('streams who is present on each listed channel, from the presence the app passed', async () => {
+    await using app = await startAdminServer();
+    const ada = app.connect('user:ada');
+    const ben = app.connect('user:ben');
+    for (const user of [ada, ben]) {
+      user.room.subscribe({ roomId: 'lobby' }, { onData: () => {} });
+      await user.connectionId.query();
+    }
+    const overview = watchOverview(app.connect('admin:root'));
+    const lobby = () =>
+      overview.frames
+        .at(-1)
+        ?.presence.flatMap((node) => node.channels)
+        .find((c) => c.channel === 'room:lobby');
+    await vi.waitFor(() => expect(lobby()?.count).toBe(2), 5_000);
+    expect(overview.frames.at(-1)!.presence[0]!.nodeId).toBe(app.server.inspector.nodeId);
+    expect(lobby()?.members).toEqual([
+      { id: 'ada', name: 'User ada' },
+      { id: 'ben', name: 'User ben' },
+    ]);
+    // The dashboard's own channels are not asked about.
+    const read = overview.frames.at(-1)!.presence[0]!.channels.map((c) => c.channel);
+    expect(read.filter((c) => c.startsWith('duplex.admin.'))).toEqual([]);
+    // Ben leaves: the next frames say so.
+    await ben.$close();
+    await vi.waitFor(
+      () => expect(lobby()?.members).toEqual([{ id: 'ada', name: 'User ada' }]),
+      5_000,
+    );
     expect(overview.errors).toEqual([]);
     expect(app.errors).toEqual([]);
   });
