@@ -9,7 +9,9 @@ import {
   type Broker,
   createDuplexServer,
   createMemoryBroker,
+  createMemoryPresence,
   initDuplex,
+  type Presence,
   streamChannel,
 } from '@duplex/server';
 import { build } from 'vite';
@@ -48,7 +50,7 @@ export async function buildAdminPage(): Promise<string> {
   return dir;
 }
 
-function createAppRouter(admin: ReturnType<typeof createDuplexAdmin<User>>) {
+function createAppRouter(admin: ReturnType<typeof createDuplexAdmin<User>>, presence: Presence) {
   const d = initDuplex<User>();
   return d.router({
     connectionId: d.procedure.query(({ ctx }) => ctx.connection.id),
@@ -67,6 +69,21 @@ function createAppRouter(admin: ReturnType<typeof createDuplexAdmin<User>>) {
           signal,
         }),
       ),
+    /** A room as the chat module has it: present on its channel while subscribed to it. */
+    room: d.procedure.input(z.object({ roomId: z.string() })).subscription(async function* ({
+      ctx,
+      input,
+      signal,
+    }) {
+      const channel = `room:${input.roomId}`;
+      const member = { id: ctx.user.id, name: `User ${ctx.user.id}` };
+      const joined = await presence.join(channel, member, ctx.connection.id);
+      try {
+        yield* streamChannel<unknown>(ctx.broker, channel, { signal });
+      } finally {
+        await joined.leave();
+      }
+    }),
     admin: admin.router(d),
   });
 }
@@ -87,15 +104,17 @@ export async function startAdminPageServer(
   const errors: unknown[] = [];
   /** Operators whom `authorize` no longer lets in. */
   const revoked = new Set<string>();
+  const presence = createMemoryPresence();
   const admin = createDuplexAdmin({
     authorize: (user: User) => user.admin && !revoked.has(user.id),
     broker,
+    presence,
     reportIntervalMs,
     audit: () => undefined,
     onError: (report) => errors.push(report.error),
   });
   const server = createDuplexServer({
-    router: createAppRouter(admin),
+    router: createAppRouter(admin, presence),
     authenticate,
     broker,
     onError: (report) => {

@@ -1,7 +1,7 @@
 import type { DuplexConnectionInfo } from '@duplex/server';
 import { useEffect, useRef, useState } from 'react';
 import type { AdminClient } from './adminClient';
-import { fmtAge, fmtBytes, fmtInt, shortNode } from './derive';
+import { fmtAge, fmtBytes, fmtInt, fmtRate, shortNode } from './derive';
 import { TableBox } from './TableBox';
 import { useConnections } from './useAdminFeeds';
 
@@ -19,7 +19,7 @@ export function ConnectionsView({ admin, nodeId }: { admin: AdminClient; nodeId:
     const timer = setTimeout(() => setUserId(typed.trim()), 300);
     return () => clearTimeout(timer);
   }, [typed]);
-  const { frame, error } = useConnections(admin, userId);
+  const { frame, calls, error } = useConnections(admin, userId);
   const [pending, setPending] = useState<Pending | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const rows = (frame?.connections ?? []).filter((c) => nodeId === null || c.nodeId === nodeId);
@@ -87,6 +87,9 @@ export function ConnectionsView({ admin, nodeId }: { admin: AdminClient; nodeId:
               <th scope="col" className="num">
                 Calls
               </th>
+              <th scope="col" className="num">
+                Calls/s
+              </th>
               <th scope="col">
                 <span className="sr-only">Actions</span>
               </th>
@@ -103,6 +106,9 @@ export function ConnectionsView({ admin, nodeId }: { admin: AdminClient; nodeId:
                 <td className="num">{fmtInt(c.subscriptions)}</td>
                 <td className="num">{fmtBytes(c.bufferedBytes)}</td>
                 <td className="num">{fmtInt(c.calls)}</td>
+                <td className="num" data-rate="calls">
+                  {fmtRate(calls.get(c.id)?.rate ?? null)}
+                </td>
                 <td className="actions">
                   <button
                     type="button"

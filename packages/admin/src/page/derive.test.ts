@@ -1,9 +1,11 @@
-import type { DuplexNodeStats, DuplexProcedureStats } from '@duplex/server';
+import type { DuplexConnectionInfo, DuplexNodeStats, DuplexProcedureStats } from '@duplex/server';
 import { procedureBucketsSeconds } from '@duplex/server';
 import { describe, expect, it } from 'vitest';
+import type { ConnectionsFrame } from '../adminTypes';
 import {
   bucketBoundsSeconds,
   channelRows,
+  nextConnectionCalls,
   procedureRows,
   quantileOf,
   type Sample,
@@ -134,7 +136,81 @@ describe('derive', () => {
       },
     ];
     expect(channelRows(samples, null)).toEqual([
-      { channel: 'room:1', subscribers: 5, rate: 4, retained: null, lastEventId: 'e14' },
+      {
+        channel: 'room:1',
+        subscribers: 5,
+        rate: 4,
+        retained: null,
+        lastEventId: 'e14',
+        present: null,
+      },
     ]);
+  });
+
+  it("takes a channel's presence from the newest read of any node, never a sum", () => {
+    const channel = { channel: 'room:1', subscribers: 1, published: 0, retained: null };
+    const ada = { id: 'ada', name: 'Ada' };
+    const ben = { id: 'ben', name: 'Ben' };
+    const sample: Sample = {
+      at: 2000,
+      nodes: [
+        node('a', 2000, { channels: [{ ...channel, lastEventId: null }] }),
+        node('b', 2000, { channels: [{ ...channel, lastEventId: null }] }),
+      ],
+      presence: [
+        { nodeId: 'a', at: 1900, channels: [{ channel: 'room:1', count: 1, members: [ada] }] },
+        {
+          nodeId: 'b',
+          at: 1950,
+          channels: [{ channel: 'room:1', count: 2, members: [ada, ben] }],
+        },
+      ],
+    };
+    const newest = { channel: 'room:1', count: 2, members: [ada, ben] };
+    expect(channelRows([sample], null)[0]?.present).toEqual(newest);
+    // Cluster-wide: one node selected still shows everyone present.
+    expect(channelRows([sample], 'a')[0]?.present).toEqual(newest);
+    expect(channelRows([{ ...sample, presence: [] }], null)[0]?.present).toBe(null);
+  });
+
+  it("derives each connection's calls/s between its node's snapshots, across frames", () => {
+    const conn = (id: string, nodeId: string, calls: number) =>
+      ({ id, nodeId, calls }) as DuplexConnectionInfo;
+    const frame = (
+      at: number,
+      nodes: Record<string, number>,
+      connections: DuplexConnectionInfo[],
+    ): ConnectionsFrame => ({
+      at,
+      total: connections.length,
+      connections,
+      nodes: Object.entries(nodes).map(([nodeId, nodeAt]) => ({ nodeId, at: nodeAt })),
+    });
+    const rates = (calls: ReturnType<typeof nextConnectionCalls>) =>
+      Object.fromEntries([...calls].map(([id, c]) => [id, c.rate]));
+    let calls = nextConnectionCalls(
+      new Map(),
+      frame(1000, { a: 900, b: 950 }, [conn('c1', 'a', 10), conn('c2', 'b', 0)]),
+    );
+    expect(rates(calls)).toEqual({ c1: null, c2: null });
+    // a's next snapshot (2 s on a's clock later); b's is the same one again: c2 is not 0/s.
+    calls = nextConnectionCalls(
+      calls,
+      frame(2000, { a: 2900, b: 950 }, [conn('c1', 'a', 30), conn('c2', 'b', 0)]),
+    );
+    expect(rates(calls)).toEqual({ c1: 10, c2: null });
+    calls = nextConnectionCalls(
+      calls,
+      frame(3000, { a: 2900, b: 1950 }, [
+        conn('c1', 'a', 30),
+        conn('c2', 'b', 5),
+        conn('c3', 'b', 1),
+      ]),
+    );
+    // c1 keeps its rate over a repeated snapshot; c3 is new.
+    expect(rates(calls)).toEqual({ c1: 10, c2: 5, c3: null });
+    // A closed connection is forgotten.
+    calls = nextConnectionCalls(calls, frame(4000, { a: 3900 }, [conn('c1', 'a', 30)]));
+    expect(rates(calls)).toEqual({ c1: 0 });
   });
 });

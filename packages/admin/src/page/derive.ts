@@ -4,6 +4,7 @@
  * bucket deltas over the window, and a cluster figure is the sum over its nodes.
  */
 import type { DuplexNodeStats, DuplexProcedureStats } from '@duplex/server';
+import type { ChannelPresence, ConnectionsFrame, NodePresence } from '../adminTypes';
 
 /** `procedureBucketsSeconds` of `@duplex/server`, copied so that no server code is bundled. */
 export const bucketBoundsSeconds = [
@@ -14,6 +15,8 @@ export const bucketBoundsSeconds = [
 export interface Sample {
   readonly at: number;
   readonly nodes: readonly DuplexNodeStats[];
+  /** Each node's latest presence read (live frames only; history carries none). */
+  readonly presence?: readonly NodePresence[];
 }
 
 /** The nodes a view covers: all of them, or the one selected. */
@@ -25,6 +28,13 @@ export const sum = (values: readonly number[]) => values.reduce((a, b) => a + b,
 /** Connections of a node, both transports. */
 export const connectionsOf = (n: DuplexNodeStats) => n.connections.websocket + n.connections.http;
 
+/** A counter's per-second rate from `before` at `fromMs` to `after` at `toMs`, or `null` when it went back. */
+export function perSecond(before: number, after: number, fromMs: number, toMs: number) {
+  if (toMs <= fromMs) return null;
+  const delta = after - before;
+  return delta < 0 ? null : (delta * 1000) / (toMs - fromMs);
+}
+
 /**
  * The per-second rate of a counter between a node's two snapshots, or `null` when it cannot be
  * told (no earlier snapshot, a restarted node whose counter went back).
@@ -34,9 +44,42 @@ export function rateOf(
   next: DuplexNodeStats,
   counter: (n: DuplexNodeStats) => number,
 ): number | null {
-  if (!prev || prev.startedAt !== next.startedAt || next.at <= prev.at) return null;
-  const delta = counter(next) - counter(prev);
-  return delta < 0 ? null : (delta * 1000) / (next.at - prev.at);
+  if (!prev || prev.startedAt !== next.startedAt) return null;
+  return perSecond(counter(prev), counter(next), prev.at, next.at);
+}
+
+/** A connection's call counter at its node's snapshot, with its calls/s since the one before. */
+export interface ConnectionCalls {
+  /** The node's snapshot time (epoch ms on that node). */
+  readonly at: number;
+  readonly calls: number;
+  /** Calls per second since the node's snapshot before, or `null` before there are two. */
+  readonly rate: number | null;
+}
+
+/**
+ * Calls/s per connection, folded in from each `admin.connections` frame. Counts come from the
+ * node's snapshots, so a rate is measured between two of them (on that node's clock); a frame
+ * that repeats a snapshot (another node reported) keeps the rate it had. Connections gone from
+ * the frame are forgotten.
+ */
+export function nextConnectionCalls(
+  prev: ReadonlyMap<string, ConnectionCalls>,
+  frame: ConnectionsFrame,
+): Map<string, ConnectionCalls> {
+  const nodeAt = new Map((frame.nodes ?? []).map((n) => [n.nodeId, n.at]));
+  const next = new Map<string, ConnectionCalls>();
+  for (const c of frame.connections) {
+    const at = nodeAt.get(c.nodeId) ?? frame.at;
+    const old = prev.get(c.id);
+    if (old && old.at === at) {
+      next.set(c.id, old);
+      continue;
+    }
+    const rate = old ? perSecond(old.calls, c.calls, old.at, at) : null;
+    next.set(c.id, { at, calls: c.calls, rate });
+  }
+  return next;
 }
 
 /** The node `nodeId` in a sample. */
@@ -232,12 +275,33 @@ export interface ChannelRow {
   rate: number | null;
   retained: number | null;
   lastEventId: string | null;
+  /** Who is present on it, from the newest read of any node, or `null` when none read it. */
+  present: ChannelPresence | null;
+}
+
+/**
+ * Presence by channel from the newest read that covers it. Presence is cluster-wide (every node
+ * reads the same members), so nodes are not added up; and it does not depend on the node
+ * selected.
+ */
+export function presenceByChannel(
+  reads: readonly NodePresence[] = [],
+): Map<string, ChannelPresence> {
+  const newest = new Map<string, { at: number; present: ChannelPresence }>();
+  for (const read of reads) {
+    for (const present of read.channels) {
+      const seen = newest.get(present.channel);
+      if (!seen || read.at > seen.at) newest.set(present.channel, { at: read.at, present });
+    }
+  }
+  return new Map([...newest].map(([channel, { present }]) => [channel, present]));
 }
 
 /** Channels merged across the selected nodes. */
 export function channelRows(samples: readonly Sample[], nodeId: string | null): ChannelRow[] {
   const last = samples.at(-1);
   if (!last) return [];
+  const present = presenceByChannel(last.presence);
   const rows = new Map<string, ChannelRow>();
   for (const node of pick(last.nodes, nodeId)) {
     const before = previousOf(samples, samples.length - 1, node);
@@ -248,6 +312,7 @@ export function channelRows(samples: readonly Sample[], nodeId: string | null): 
         rate: null,
         retained: null,
         lastEventId: null,
+        present: present.get(ch.channel) ?? null,
       };
       row.subscribers += ch.subscribers;
       const old = before?.channels.find((c) => c.channel === ch.channel);

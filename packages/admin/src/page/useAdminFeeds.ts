@@ -13,7 +13,7 @@ export function useNow(everyMs = 1000): number {
 
 import type { ConnectionsFrame } from '../adminTypes';
 import type { AdminClient } from './adminClient';
-import type { Sample } from './derive';
+import { type ConnectionCalls, nextConnectionCalls, type Sample } from './derive';
 
 /** How far back the charts reach. */
 export const windowMs = 5 * 60_000;
@@ -55,7 +55,7 @@ export function useOverview({ api }: AdminClient): OverviewState {
     const sub = api.overview.subscribe(undefined, {
       onData: (frame) =>
         setState((prev) => {
-          const now: Sample = { at: frame.at, nodes: frame.nodes };
+          const now: Sample = { at: frame.at, nodes: frame.nodes, presence: frame.presence ?? [] };
           const base =
             frame.history.length > 0
               ? frame.history.filter((h) => h.at < frame.at)
@@ -81,10 +81,11 @@ export function useOverview({ api }: AdminClient): OverviewState {
   return state;
 }
 
-/** What `admin.connections` has told the page, with the frame before for rates. */
+/** What `admin.connections` has told the page, with each connection's calls/s. */
 export interface ConnectionsState {
   frame: ConnectionsFrame | null;
-  previous: ConnectionsFrame | null;
+  /** By connection id, from the frames so far ({@link nextConnectionCalls}). */
+  calls: ReadonlyMap<string, ConnectionCalls>;
   error: string | null;
 }
 
@@ -96,14 +97,19 @@ export function useConnections(
 ): ConnectionsState {
   const [state, setState] = useState<ConnectionsState>({
     frame: null,
-    previous: null,
+    calls: new Map(),
     error: null,
   });
   useEffect(() => {
-    setState({ frame: null, previous: null, error: null });
+    setState({ frame: null, calls: new Map(), error: null });
     const input = userId ? { userId, limit } : { limit };
     const sub = api.connections.subscribe(input, {
-      onData: (frame) => setState((prev) => ({ frame, previous: prev.frame, error: null })),
+      onData: (frame) =>
+        setState((prev) => ({
+          frame,
+          calls: nextConnectionCalls(prev.calls, frame),
+          error: null,
+        })),
       onError: (err) => setState((prev) => ({ ...prev, error: err.message })),
     });
     return () => sub.unsubscribe();
