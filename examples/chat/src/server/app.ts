@@ -13,6 +13,7 @@ import {
   type Broker,
   createDuplexServer,
   createMemoryBroker,
+  createMemoryPresence,
   type DuplexLimits,
   type DuplexServer,
   logErrorReport,
@@ -90,11 +91,13 @@ export async function createChatApp(opts: ChatAppOptions = {}) {
   const onError = logErrorReport;
   const closing = new AbortController();
   // The operator's dashboard: this node reports over the broker, so on Redis every node shows.
-  const admin = createOperatorDashboard(broker, { onError });
+  // It reads the chat's own presence, to show who is in each room.
+  const presence = opts.presence ?? createMemoryPresence();
+  const admin = createOperatorDashboard(broker, { onError, presence });
   const server: DuplexServer = createDuplexServer({
     router: createAppRouter(store, notifier, {
       ...(opts.chatLimits ? { chatLimits: opts.chatLimits } : {}),
-      ...(opts.presence ? { presence: opts.presence } : {}),
+      presence,
       onError,
       signal: closing.signal,
       admin,

@@ -1,3 +1,4 @@
+import { roomChannel } from '@duplex/chat';
 import { createDuplexClient, DuplexClientError, idempotent, isGap } from '@duplex/client';
 import type { NotificationEvent } from '@duplex/notifications';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -165,5 +166,28 @@ describe('the chat app’s notifications', () => {
     const { port } = app.server.httpServer.address() as { port: number };
     const page = await fetch(`http://127.0.0.1:${port}${app.adminPath}`);
     expect([200, 503]).toContain(page.status);
+  });
+
+  it("shows the operator who is in each room, from the chat's own presence", async () => {
+    const { client } = await start();
+    const ada = client('Ada');
+    await ada.chat.joinRoom.mutate({ roomId: 'general' });
+    ada.chat.onEvent.subscribe({ roomId: 'general' }, { onData: () => {} });
+    const operator = client('admin:secret-token');
+    const present: unknown[] = [];
+    const sub = operator.admin.overview.subscribe(undefined, {
+      onData: (frame) => {
+        const general = frame.presence
+          .flatMap((node) => node.channels)
+          .find((c) => c.channel === roomChannel('general'));
+        if (general) present.push(general.members);
+      },
+    });
+    cleanups.push(async () => sub.unsubscribe());
+    // The dashboard reports every 2 s, and a report carries the presence read after the one before.
+    await vi.waitFor(() => expect(present.at(-1)).toEqual([{ id: 'ada', name: 'Ada' }]), {
+      timeout: 10_000,
+      interval: 100,
+    });
   });
 });

@@ -11,6 +11,7 @@ import { createNotificationsRouter, type Notifier } from '@duplex/notifications'
 import {
   type Authenticate,
   type Broker,
+  createMemoryPresence,
   type DuplexContext,
   type DuplexErrorHandler,
   initDuplex,
@@ -33,6 +34,11 @@ export function createAppRouter(
   notifier: Notifier,
   opts: {
     chatLimits?: Partial<ChatLimits>;
+    /**
+     * Who is online in each room. Give the dashboard (`admin`) the same one, so that its
+     * Channels view shows who is present.
+     * @default one in this process's memory, shared with the default dashboard
+     */
     presence?: Presence;
     /** The server's `onError`, for the chat module's background failures. */
     onError?: DuplexErrorHandler<DuplexContext<AppUser>>;
@@ -40,13 +46,15 @@ export function createAppRouter(
     signal?: AbortSignal;
     /**
      * The operator's dashboard (`admin.*`, for `user.admin` only).
-     * @default one on the notifier's broker that reports no node (nothing attached)
+     * @default one on the notifier's broker and the presence above, that reports no node
+     * (nothing attached)
      */
     admin?: DuplexAdmin<AppUser>;
   } = {},
 ) {
-  const { presence, onError, signal } = opts;
-  const admin = opts.admin ?? createOperatorDashboard(notifier.broker);
+  const { onError, signal } = opts;
+  const presence = opts.presence ?? createMemoryPresence();
+  const admin = opts.admin ?? createOperatorDashboard(notifier.broker, { presence });
   return duplex.router({
     me: duplex.procedure.query(({ ctx }) => ctx.user),
     chat: createChatRouter(duplex, {
@@ -54,7 +62,7 @@ export function createAppRouter(
       // The notifier's broker is the server's: one broker for every module.
       broker: notifier.broker,
       limits: opts.chatLimits ?? {},
-      ...(presence ? { presence } : {}),
+      presence,
       ...(onError ? { onError } : {}),
       ...(signal ? { signal } : {}),
       // An invite names a person as typed ("Alan Turing", "alan-turing"): the account their
@@ -96,14 +104,18 @@ export function createAppRouter(
   });
 }
 
-/** The dashboard at `/admin/`, for the operator (`admin:<adminToken>`) only. */
+/**
+ * The dashboard at `/admin/`, for the operator (`admin:<adminToken>`) only. With the chat's
+ * `presence`, its Channels view shows who is in each room (`chat:room:<id>`).
+ */
 export function createOperatorDashboard(
   broker: Broker,
-  opts: { onError?: DuplexErrorHandler<DuplexContext<AppUser>> } = {},
+  opts: { onError?: DuplexErrorHandler<DuplexContext<AppUser>>; presence?: Presence } = {},
 ): DuplexAdmin<AppUser> {
   return createDuplexAdmin({
     authorize: (user: AppUser) => user.admin,
     broker,
+    ...(opts.presence ? { presence: opts.presence } : {}),
     ...(opts.onError ? { onError: opts.onError } : {}),
   });
 }
