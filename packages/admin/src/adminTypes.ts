@@ -1,6 +1,7 @@
 /**
  * What the admin router sends the dashboard page. The router (`createAdminRouter`) and the page
- * (`src/page/`) both build on these types; nothing else is shared between them.
+ * (`src/page/`) both build on these types; besides them the page takes only the dashboard's
+ * channel names from `adminOptions.ts`.
  *
  * Every node publishes a {@link NodeReport} over the broker every `reportIntervalMs` (2 s) as an
  * ephemeral event; a node not heard from for 3 intervals is dropped. The router's subscriptions

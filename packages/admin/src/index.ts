@@ -23,6 +23,13 @@ export {
   maxConnectionsPerFrame,
   maxUserIdLength,
 } from './adminSchemas';
-export type { AdminCommand, ConnectionsFrame, NodeReport, OverviewFrame } from './adminTypes';
+export type {
+  AdminCommand,
+  ChannelPresence,
+  ConnectionsFrame,
+  NodePresence,
+  NodeReport,
+  OverviewFrame,
+} from './adminTypes';
 export { type AdminAttachable, createDuplexAdmin, type DuplexAdmin } from './createDuplexAdmin';
 export { type AdminRoutesOptions, adminRoutesDefaults } from './pageRoute';
