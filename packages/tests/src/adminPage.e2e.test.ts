@@ -442,64 +442,71 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
     });
   }
 
-  it("shows who is present, each connection's calls/s, and hides the dashboard's own channels", async () => {
-    const { app, load } = await loadedServer(4);
-    const [busy, idle] = load.clients;
-    for (const c of load.clients.slice(0, 3)) c.client.room.subscribe({ roomId: 'lobby' }, {});
-    const { page, errors } = await openDashboard(browser(), app.pageUrl, sizes[0]);
+  for (const size of sizes) {
+    it(`shows who is present, each connection's calls/s, and hides the dashboard's own channels (${size.label})`, async () => {
+      const { app, load } = await loadedServer(4);
+      const [busy, idle] = load.clients;
+      for (const c of load.clients.slice(0, 3)) c.client.room.subscribe({ roomId: 'lobby' }, {});
+      const { page, errors } = await openDashboard(browser(), app.pageUrl, size);
 
-    await openTab(page, 'Channels');
-    const lobby = page.locator('tr[data-channel="room:lobby"]');
-    await expect
-      .poll(() => visibleText(page, lobby.locator('td.present .count')), waitOpts)
-      .toBe('3');
-    // Who, on expand, by keyboard.
-    await lobby.locator('td.present summary').focus();
-    await page.keyboard.press('Enter');
-    await expect
-      .poll(() => lobby.locator('td.present li').allTextContents(), waitOpts)
-      .toEqual(['User u0', 'User u1', 'User u2']);
-    // No one joins `numbers` (its presence is read all the same): 0.
-    expect(await visibleText(page, page.locator('tr[data-channel="numbers"] td.present'))).toBe(
-      '0',
-    );
-    // The dashboard's own channels are hidden until asked for.
-    const own = page.locator('tr[data-channel^="duplex.admin."]');
-    expect(await own.count()).toBe(0);
-    const toggle = page.getByRole('checkbox', { name: "Show the dashboard's own channels" });
-    expect(await onScreen(page, toggle)).toBe('on screen');
-    await toggle.check();
-    await expect
-      .poll(
-        () => own.evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.channel)),
-        waitOpts,
-      )
-      .toContain('duplex.admin.reports');
-    expect(await axeViolations(page), 'axe-core on channels with presence').toEqual([]);
-    await reviewShot(page, 'channels-presence');
-    await toggle.uncheck();
-    await expect.poll(() => own.count(), waitOpts).toBe(0);
+      await openTab(page, 'Channels');
+      const lobby = page.locator('tr[data-channel="room:lobby"]');
+      await expect
+        .poll(() => visibleText(page, lobby.locator('td.present .count')), waitOpts)
+        .toBe('3');
+      // Who, on expand, by keyboard.
+      await lobby.locator('td.present summary').focus();
+      await page.keyboard.press('Enter');
+      await expect
+        .poll(() => lobby.locator('td.present li').allTextContents(), waitOpts)
+        .toEqual(['User u0', 'User u1', 'User u2']);
+      // No one joins `numbers` (its presence is read all the same): 0.
+      expect(await visibleText(page, page.locator('tr[data-channel="numbers"] td.present'))).toBe(
+        '0',
+      );
+      // The dashboard's own channels are hidden until asked for.
+      const own = page.locator('tr[data-channel^="duplex.admin."]');
+      expect(await own.count()).toBe(0);
+      const toggle = page.getByRole('checkbox', { name: "Show the dashboard's own channels" });
+      expect(await onScreen(page, toggle)).toBe('on screen');
+      await toggle.check();
+      await expect
+        .poll(
+          () => own.evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.channel)),
+          waitOpts,
+        )
+        .toContain('duplex.admin.reports');
+      await expectNoPageOverflow(page);
+      expect(
+        await axeViolations(page),
+        `axe-core on channels with presence at ${size.label}`,
+      ).toEqual([]);
+      await reviewShot(page, `channels-presence-${size.shot}`);
+      await toggle.uncheck();
+      await expect.poll(() => own.count(), waitOpts).toBe(0);
 
-    // One client calls without a pause: its row shows its calls/s, an idle one's shows 0.
-    await openTab(page, 'Connections');
-    const busyId = await connectionIdOf(busy!);
-    const idleId = await connectionIdOf(idle!);
-    const rate = (id: string) =>
-      visibleText(page, page.locator(`tr[data-connection="${id}"] td[data-rate="calls"]`));
-    let calling = true;
-    const calls = (async () => {
-      while (calling) await busy!.client.echo.query({ text: 'busy' });
-    })();
-    try {
-      await expect.poll(() => rate(busyId).then(toNumber), waitOpts).toBeGreaterThan(0);
-      await expect.poll(() => rate(idleId), waitOpts).toBe('0');
-    } finally {
-      calling = false;
-      await calls;
-    }
-    expect(errors).toEqual([]);
-    expect(app.errors).toEqual([]);
-  });
+      // One client calls without a pause: its row shows its calls/s, an idle one's shows 0.
+      await openTab(page, 'Connections');
+      const busyId = await connectionIdOf(busy!);
+      const idleId = await connectionIdOf(idle!);
+      const rate = (id: string) =>
+        visibleText(page, page.locator(`tr[data-connection="${id}"] td[data-rate="calls"]`));
+      let calling = true;
+      const calls = (async () => {
+        while (calling) await busy!.client.echo.query({ text: 'busy' });
+      })();
+      try {
+        await expect.poll(() => rate(busyId).then(toNumber), waitOpts).toBeGreaterThan(0);
+        await expect.poll(() => rate(idleId), waitOpts).toBe('0');
+      } finally {
+        calling = false;
+        await calls;
+      }
+      await expectNoPageOverflow(page);
+      expect(errors).toEqual([]);
+      expect(app.errors).toEqual([]);
+    });
+  }
 
   it('survives a server restart on the same port without a reload', async () => {
     const size = sizes[0];
