@@ -148,6 +148,33 @@ describe('AdminHub', () => {
     release();
   });
 
+  it("passes on each node's presence read and its snapshot times, an older node's as none", async () => {
+    const hub = hubOn(broker);
+    const release = hub.retain();
+    await hub.ready;
+    const read = {
+      nodeId: 'a',
+      at: 5,
+      channels: [{ channel: 'room:1', count: 1, members: [{ id: 'ada', name: 'Ada' }] }],
+    };
+    await broker.publish(
+      adminReportsChannel,
+      { ...reportOf('a'), presence: read },
+      {
+        ephemeral: true,
+      },
+    );
+    // A node of a version before presence: no `presence` field at all.
+    const { presence: _, ...older } = reportOf('b');
+    await broker.publish(adminReportsChannel, older, { ephemeral: true });
+    await flush();
+    expect(hub.overview(false).presence).toEqual([read]);
+    const { nodes } = hub.connections({ limit: 10 });
+    expect(nodes.map((n) => n.nodeId)).toEqual(['a', 'b']);
+    expect(nodes.every((n) => n.at === Date.now())).toBe(true);
+    release();
+  });
+
   it('stops listening after the last release and forgets the nodes', async () => {
     const hub = hubOn(broker);
     const first = hub.retain();

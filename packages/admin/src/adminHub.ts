@@ -110,9 +110,7 @@ export class AdminHub {
 
   /** Takes in a report, as the broker delivers it. */
   receive(report: NodeReport): void {
-    // A node of an older version reports no presence.
-    const normalized = report.presence === undefined ? { ...report, presence: null } : report;
-    this.nodes.set(report.stats.nodeId, { report: normalized, heardAt: Date.now() });
+    this.nodes.set(report.stats.nodeId, { report, heardAt: Date.now() });
     this.changed();
   }
 
