@@ -120,9 +120,7 @@ function run(command, args, cwd = chat) {
 
 const web = force || !webIsCurrent() ? run(bin('vite'), ['build', '--logLevel', 'warn']) : null;
 const adminPage =
-  force || !adminPageIsCurrent()
-    ? run(bin('vite'), ['build', '--logLevel', 'warn'], admin)
-    : null;
+  force || !adminPageIsCurrent() ? run(bin('vite'), ['build', '--logLevel', 'warn'], admin) : null;
 const server =
   force || !serverIsCurrent()
     ? run(bin('esbuild'), [
