@@ -110,7 +110,7 @@ describe.skipIf(!hasChromium)('chat in Chromium', () => {
     const thumbnails = ada.page.locator('form.composer .files img');
     await expect.poll(() => thumbnails.evaluateAll(imgOf), waitOpts).toEqual([1]);
     await ada.page.getByRole('button', { name: 'Remove pixel.png' }).click();
-    await expect(thumbnails.count()).resolves.toBe(0);
+    await expect.poll(() => thumbnails.count(), waitOpts).toBe(0);
     await ada.page.locator('form.composer input[type=file]').setInputFiles({
       name: 'pixel.png',
       mimeType: 'image/png',
