@@ -10,6 +10,7 @@ import {
   createDuplexServer,
   createMemoryBroker,
   createMemoryPresence,
+  type DuplexInstance,
   initDuplex,
   type Presence,
   streamChannel,
@@ -20,10 +21,12 @@ import { z } from 'zod';
 /** The operator's secret: `admin:<secret>` signs in the operator. */
 export const operatorSecret = 'op-secret-4f1c';
 
-interface User {
+/** The signed-in user of the admin test servers. */
+export interface AdminTestUser {
   id: string;
   admin: boolean;
 }
+type User = AdminTestUser;
 
 /**
  * `admin:<operatorSecret>` is the operator; `user:<id>` a user who is not one (the admin router
@@ -50,8 +53,15 @@ export async function buildAdminPage(): Promise<string> {
   return dir;
 }
 
-function createAppRouter(admin: ReturnType<typeof createDuplexAdmin<User>>, presence: Presence) {
-  const d = initDuplex<User>();
+/**
+ * The admin test servers' app: calls, failing calls, a published stream, a room with presence
+ * (as the chat module has it) and the admin router.
+ */
+export function createAdminTestRouter(
+  d: DuplexInstance<User>,
+  admin: ReturnType<typeof createDuplexAdmin<User>>,
+  presence: Presence,
+) {
   return d.router({
     connectionId: d.procedure.query(({ ctx }) => ctx.connection.id),
     echo: d.procedure.input(z.object({ text: z.string() })).query(({ input }) => input.text),
@@ -89,7 +99,7 @@ function createAppRouter(admin: ReturnType<typeof createDuplexAdmin<User>>, pres
 }
 
 /** The app's router: a few procedures for the load, and the admin router under `admin`. */
-export type AdminPageRouter = ReturnType<typeof createAppRouter>;
+export type AdminPageRouter = ReturnType<typeof createAdminTestRouter>;
 
 /**
  * A Duplex server on 127.0.0.1 with the dashboard mounted (`/admin/`), serving `pageDir`.
@@ -114,7 +124,7 @@ export async function startAdminPageServer(
     onError: (report) => errors.push(report.error),
   });
   const server = createDuplexServer({
-    router: createAppRouter(admin, presence),
+    router: createAdminTestRouter(initDuplex<User>(), admin, presence),
     authenticate,
     broker,
     onError: (report) => {

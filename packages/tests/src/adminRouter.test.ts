@@ -9,15 +9,11 @@ import {
   createMemoryBroker,
   createMemoryPresence,
   initDuplex,
-  streamChannel,
 } from '@duplex/server';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import { type AdminTestUser, createAdminTestRouter } from './adminPageFixtures';
 
-interface User {
-  id: string;
-  admin: boolean;
-}
+type User = AdminTestUser;
 
 /** `user:<id>` signs in a user, `admin:<id>` an operator. */
 const authenticate: Authenticate<User> = ({ connectionParams }) => {
@@ -43,37 +39,7 @@ async function startAdminServer(opts: { pageDir?: string } = {}) {
     audit: (entry) => audits.push(entry),
     onError: (report) => errors.push(report.error),
   });
-  const router = d.router({
-    connectionId: d.procedure.query(({ ctx }) => ctx.connection.id),
-    echo: d.procedure.input(z.object({ text: z.string() })).query(({ input }) => input.text),
-    publish: d.procedure
-      .input(z.object({ n: z.number() }))
-      .mutation(({ ctx, input }) => ctx.broker.publish('numbers', { n: input.n })),
-    numbers: d.procedure
-      .input(z.object({ lastEventId: z.string().nullish() }))
-      .subscription(({ ctx, input, signal }) =>
-        streamChannel<{ n: number }>(ctx.broker, 'numbers', {
-          lastEventId: input.lastEventId,
-          signal,
-        }),
-      ),
-    /** A room as the chat module has it: present on its channel while subscribed to it. */
-    room: d.procedure.input(z.object({ roomId: z.string() })).subscription(async function* ({
-      ctx,
-      input,
-      signal,
-    }) {
-      const channel = `room:${input.roomId}`;
-      const member = { id: ctx.user.id, name: `User ${ctx.user.id}` };
-      const joined = await presence.join(channel, member, ctx.connection.id);
-      try {
-        yield* streamChannel<unknown>(ctx.broker, channel, { signal });
-      } finally {
-        await joined.leave();
-      }
-    }),
-    admin: admin.router(d),
-  });
+  const router = createAdminTestRouter(d, admin, presence);
   const server = createDuplexServer({
     router,
     authenticate,
