@@ -1,9 +1,13 @@
 import { mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createDuplexClient } from '@duplex/client';
-import { chromiumAvailable, useChromium } from '@duplex/tests/browser';
+import {
+  type AxeViolation,
+  axeViolations,
+  chromiumAvailable,
+  onScreen,
+  useChromium,
+} from '@duplex/tests/browser';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -35,11 +39,6 @@ import type { AppRouter } from './server/router';
  * server and one browser for the file; each test has users and rooms of its own.
  */
 const hasChromium = chromiumAvailable("the chat UI's browser suite");
-
-const axeSource = await readFile(
-  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
-  'utf8',
-);
 
 type ChatApp = Awaited<ReturnType<typeof startChat>>;
 type ChatClient = ReturnType<typeof createDuplexClient<AppRouter>>;
@@ -564,7 +563,7 @@ describe.skipIf(!hasChromium)('the web chat as a person sees it', { timeout: 60_
         title: 'Deploy finished',
       });
 
-      const found: Record<string, Violation[]> = {};
+      const found: Record<string, AxeViolation[]> = {};
       const check = async (screen: string, page: Page) => {
         found[screen] = await axeViolations(page);
         await reviewShot(page, `axe-${screen}-${shot}`);
@@ -596,52 +595,6 @@ describe.skipIf(!hasChromium)('the web chat as a person sees it', { timeout: 60_
     });
   }
 });
-
-interface Violation {
-  id: string;
-  impact: string | null | undefined;
-  help: string;
-  targets: string[];
-}
-
-/** axe-core's serious and critical violations on the page as it is now. */
-async function axeViolations(page: Page): Promise<Violation[]> {
-  // Transitions (a drawer sliding in) finish first, so colors are measured as shown.
-  await page.waitForTimeout(300);
-  if (!(await page.evaluate(() => 'axe' in window)))
-    await page.addScriptTag({ content: axeSource });
-  return page.evaluate(async () => {
-    const { axe } = window as unknown as { axe: typeof import('axe-core') };
-    const results = await axe.run(document, { resultTypes: ['violations'] });
-    return results.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({
-        id: v.id,
-        impact: v.impact,
-        help: v.help,
-        targets: v.nodes.slice(0, 5).map((n) => String(n.target)),
-      }));
-  });
-}
-
-/** 'on screen' when the element is wholly inside the viewport and on top at its center. */
-async function onScreen(page: Page, locator: Locator): Promise<string> {
-  const box = await locator.boundingBox();
-  const view = page.viewportSize()!;
-  if (!box) return 'not rendered';
-  const inside =
-    box.x >= -0.5 &&
-    box.y >= -0.5 &&
-    box.x + box.width <= view.width + 0.5 &&
-    box.y + box.height <= view.height + 0.5;
-  if (!inside) return `outside the ${view.width}×${view.height} viewport: ${JSON.stringify(box)}`;
-  const onTop = await locator.evaluate((el) => {
-    const r = el.getBoundingClientRect();
-    const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
-    return hit !== null && (el.contains(hit) || hit.contains(el));
-  });
-  return onTop ? 'on screen' : 'covered by another element';
-}
 
 async function expectOnScreen(page: Page, locator: Locator) {
   await expect.poll(() => onScreen(page, locator), waitOpts).toBe('on screen');

@@ -1,6 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createRedisBroker } from '@duplex/redis';
 import { redisAvailable, startTestRedis } from '@duplex/redis/testing';
@@ -14,7 +12,7 @@ import {
   startAdminPageServer,
   startLoad,
 } from './adminPageFixtures';
-import { chromiumAvailable, screenshotPath, useChromium } from './browser';
+import { axeViolations, chromiumAvailable, onScreen, screenshotPath, useChromium } from './browser';
 
 /**
  * The dashboard page (`@duplex/admin`'s `src/page`, built by vite) in Chromium against a real
@@ -26,11 +24,6 @@ import { chromiumAvailable, screenshotPath, useChromium } from './browser';
  */
 const hasChromium = chromiumAvailable("the admin page's browser suite");
 const hasRedis = hasChromium && redisAvailable("the admin page's Redis case");
-
-const axeSource = await readFile(
-  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
-  'utf8',
-);
 
 const waitOpts = { timeout: 10_000, interval: 100 };
 /** A restart waits on the page's backoff (≤ 5 s) and the new node's first report. */
@@ -92,29 +85,9 @@ async function openDashboard(browser: Browser, url: string, size: Size) {
 
 const connState = (page: Page) => page.locator('.conn').getAttribute('data-state');
 
-/** 'on screen' when the element is wholly inside the viewport and on top at its center. */
-async function onScreen(page: Page, locator: Locator): Promise<string> {
-  await locator.scrollIntoViewIfNeeded();
-  const box = await locator.boundingBox();
-  const view = page.viewportSize()!;
-  if (!box) return 'not rendered';
-  const inside =
-    box.x >= -0.5 &&
-    box.y >= -0.5 &&
-    box.x + box.width <= view.width + 0.5 &&
-    box.y + box.height <= view.height + 0.5;
-  if (!inside) return `outside the ${view.width}×${view.height} viewport: ${JSON.stringify(box)}`;
-  const onTop = await locator.evaluate((el) => {
-    const r = el.getBoundingClientRect();
-    const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
-    return hit !== null && (el.contains(hit) || hit.contains(el));
-  });
-  return onTop ? 'on screen' : 'covered by another element';
-}
-
 /** The text of an element after scrolling it into view, or why it is not on screen. */
 async function visibleText(page: Page, locator: Locator): Promise<string> {
-  const where = await onScreen(page, locator);
+  const where = await onScreen(page, locator, { scroll: true });
   return where === 'on screen' ? ((await locator.textContent()) ?? '') : `(${where})`;
 }
 
@@ -177,31 +150,6 @@ async function openTab(page: Page, name: string) {
   await expect
     .poll(() => page.getByRole('tabpanel').getAttribute('aria-labelledby'), waitOpts)
     .toBe(`tab-${name.toLowerCase()}`);
-}
-
-interface Violation {
-  id: string;
-  impact: string | null | undefined;
-  help: string;
-  targets: string[];
-}
-
-/** axe-core's serious and critical violations on the page as it is now. */
-async function axeViolations(page: Page): Promise<Violation[]> {
-  // Evaluated, not added as a <script>: the page's Content-Security-Policy allows no inline script.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const { axe } = window as unknown as { axe: typeof import('axe-core') };
-    const results = await axe.run(document, { resultTypes: ['violations'] });
-    return results.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({
-        id: v.id,
-        impact: v.impact,
-        help: v.help,
-        targets: v.nodes.slice(0, 5).map((n) => String(n.target)),
-      }));
-  });
 }
 
 /** Writes a screenshot for review when DUPLEX_REVIEW_SCREENSHOTS names a directory. */
@@ -365,14 +313,14 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
           waitOpts,
         )
         .toEqual([u3Id]);
-      expect(await onScreen(page, rows.first().locator('th'))).toBe('on screen');
+      expect(await onScreen(page, rows.first().locator('th'), { scroll: true })).toBe('on screen');
       await rows
         .first()
         .getByRole('button', { name: /^Disconnect connection/ })
         .click();
       await expectNoPageOverflow(page);
       const dialog = page.getByRole('dialog');
-      expect(await onScreen(page, dialog)).toBe('on screen');
+      expect(await onScreen(page, dialog, { scroll: true })).toBe('on screen');
       expect(await axeViolations(page), `axe-core on the confirm dialog at ${size.label}`).toEqual(
         [],
       );
@@ -468,7 +416,7 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
       const own = page.locator('tr[data-channel^="duplex.admin."]');
       expect(await own.count()).toBe(0);
       const toggle = page.getByRole('checkbox', { name: "Show the dashboard's own channels" });
-      expect(await onScreen(page, toggle)).toBe('on screen');
+      expect(await onScreen(page, toggle, { scroll: true })).toBe('on screen');
       await toggle.check();
       await expect
         .poll(
@@ -529,7 +477,7 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
     await expect
       .poll(() => page.locator('.banner[data-status="reconnecting"]').isVisible(), waitOpts)
       .toBe(true);
-    expect(await onScreen(page, page.locator('.banner'))).toBe('on screen');
+    expect(await onScreen(page, page.locator('.banner'), { scroll: true })).toBe('on screen');
     await reviewShot(page, 'reconnecting');
 
     const second = await startAdminPageServer(pageDir, { port: first.app.port });
@@ -577,7 +525,7 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
     }, waitOpts);
     for (const app of [a.app, b.app]) {
       const row = page.locator(`tr[data-node="${app.server.inspector.nodeId}"]`);
-      expect(await onScreen(page, row)).toBe('on screen');
+      expect(await onScreen(page, row, { scroll: true })).toBe('on screen');
     }
     // A line per node beside the total.
     expect(await page.locator('[data-metric="users"] .legend span').allTextContents()).toHaveLength(
@@ -644,7 +592,7 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
       await redis.stop();
       const stale = page.locator('.banner[data-status="stale"]');
       await expect.poll(() => stale.isVisible(), restartWaitOpts).toBe(true);
-      expect(await onScreen(page, stale)).toBe('on screen');
+      expect(await onScreen(page, stale, { scroll: true })).toBe('on screen');
       await reviewShot(page, 'broker-redis-down');
       await redis.start();
       await expect.poll(() => stale.count(), restartWaitOpts).toBe(0);
@@ -689,7 +637,7 @@ describe.skipIf(!hasChromium)('the admin page in Chromium', () => {
       await expect
         .poll(() => alert.textContent(), waitOpts)
         .toBe('Access denied: this token does not belong to an operator.');
-      expect(await onScreen(page, alert)).toBe('on screen');
+      expect(await onScreen(page, alert, { scroll: true })).toBe('on screen');
       expect(await nothingElse()).toEqual({ shell: 0, kept: 0 });
       expect(await axeViolations(page), `axe-core on the refusal at ${size.label}`).toEqual([]);
       await reviewShot(page, `refused-${size.shot}`);
