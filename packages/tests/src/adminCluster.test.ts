@@ -13,6 +13,8 @@ const reportIntervalMs = 200;
  * second), plus scheduling slack on a busy machine.
  */
 const dropDeadlineMs = 3 * reportIntervalMs + reportIntervalMs + 1_000 + 1_000;
+/** Reports cross Redis every 200 ms and frames are ≥ 1 s apart: a few frames on a busy machine. */
+const settle = { timeout: 15_000, interval: 50 };
 
 /** Spawns a node process and resolves with where it listens. */
 async function spawnNode(redisUrl: string) {
@@ -132,6 +134,48 @@ describe.runIf(redisAvailable('admin cluster'))('admin dashboard across a Redis 
     } finally {
       await b.kill();
       await a.close();
+    }
+  });
+
+  it("shows a member on another node in the operator's frames, and drops them once their client closes", async () => {
+    const a = await startAdminNode({ redisUrl: redis.url, reportIntervalMs, redisPresence: true });
+    const b = await startAdminNode({ redisUrl: redis.url, reportIntervalMs, redisPresence: true });
+    try {
+      const operator = connect(a.wsUrl, 'admin:root');
+      const frames: OverviewFrame[] = [];
+      operator.admin.overview.subscribe(undefined, { onData: (frame) => frames.push(frame) });
+      /** Who the latest frame says node `nodeId` read as present in the lobby, or `null`. */
+      const lobbyReadBy = (nodeId: string) => {
+        const read = frames.at(-1)?.presence.find((p) => p.nodeId === nodeId);
+        const lobby = read?.channels.find((c) => c.channel === 'room:lobby');
+        return lobby ? { count: lobby.count, ids: lobby.members.map((m) => m.id).sort() } : null;
+      };
+
+      // Bea is in the lobby on node B, Cai on node A: each node reads the lobby (its channel
+      // has a subscriber there), and only a cluster-wide presence shows A the member on B.
+      const bea = connect(b.wsUrl, 'user:bea');
+      const cai = connect(a.wsUrl, 'user:cai');
+      bea.room.subscribe({ roomId: 'lobby' }, {});
+      cai.room.subscribe({ roomId: 'lobby' }, {});
+      const both = { count: 2, ids: ['bea', 'cai'] };
+      await vi.waitFor(() => {
+        expect(lobbyReadBy(a.nodeId)).toEqual(both);
+        expect(lobbyReadBy(b.nodeId)).toEqual(both);
+      }, settle);
+
+      await bea.$close();
+      // Node B no longer reads the lobby once its last subscriber is gone; node A still does,
+      // and its later reads no longer list Bea.
+      await vi.waitFor(
+        () => expect(lobbyReadBy(a.nodeId)).toEqual({ count: 1, ids: ['cai'] }),
+        settle,
+      );
+      expect(a.errors).toEqual([]);
+      expect(b.errors).toEqual([]);
+    } finally {
+      await Promise.all(clients.map((c) => c.$close()));
+      await a.close();
+      await b.close();
     }
   });
 });
